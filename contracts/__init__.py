@@ -1,0 +1,41 @@
+"""What crosses the boundary between livecart's services: events, stream names, the wire format.
+
+This is the only package every service imports. It holds no I/O: pydantic models
+and constants, so a service written in another language can follow the same
+contract from `contracts/WIRE.md` and the committed AsyncAPI document.
+"""
+
+from contracts.envelope import Envelope, new_event_id, utc_now
+from contracts.events import (
+    FINAL_STATUSES,
+    CheckoutItem,
+    CheckoutRequested,
+    CheckoutRequestedEvent,
+    OrderStatus,
+    OrderStatusChanged,
+    OrderStatusChangedEvent,
+    RejectionReason,
+)
+from contracts.streams import DEFAULT_PREFIX, GROUP_ORDERS, Streams
+from contracts.wire import DATA_FIELD, WireError, decode_entry, encode_entry
+
+__all__ = [
+    "DATA_FIELD",
+    "DEFAULT_PREFIX",
+    "FINAL_STATUSES",
+    "GROUP_ORDERS",
+    "CheckoutItem",
+    "CheckoutRequested",
+    "CheckoutRequestedEvent",
+    "Envelope",
+    "OrderStatus",
+    "OrderStatusChanged",
+    "OrderStatusChangedEvent",
+    "RejectionReason",
+    "Streams",
+    "WireError",
+    "decode_entry",
+    "encode_entry",
+    "new_event_id",
+    "utc_now",
+]

@@ -1,0 +1,63 @@
+"""Settings every service shares; each service extends them with its own env prefix."""
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AliasChoices, Field, RedisDsn, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts import DEFAULT_PREFIX, Streams
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Redis, stream prefix and mode. Subclasses set `env_prefix` (e.g. `ORDERS_`)."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        validation_alias=AliasChoices("LIVECART_ENV", "environment"),
+    )
+    redis_url: RedisDsn = Field(
+        default=RedisDsn("redis://localhost:6379/0"),
+        validation_alias=AliasChoices("REDIS_URL", "redis_url"),
+    )
+    stream_prefix: str = Field(
+        default=DEFAULT_PREFIX,
+        pattern=r"^[A-Za-z0-9{}_.:-]{1,64}$",
+        validation_alias=AliasChoices("LIVECART_STREAM_PREFIX", "stream_prefix"),
+    )
+    host: str = "127.0.0.1"
+    log_level: str = Field(
+        default="WARNING", validation_alias=AliasChoices("LIVECART_LOG_LEVEL", "log_level")
+    )
+
+    @property
+    def streams(self) -> Streams:
+        return Streams(self.stream_prefix)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> Self:
+        if self.is_production:
+            problems = self.development_defaults_in_use()
+            if problems:
+                raise ValueError(
+                    "production mode refuses development defaults: " + "; ".join(problems)
+                )
+        return self
+
+    def development_defaults_in_use(self) -> list[str]:
+        """What would be unsafe in production; subclasses add their own checks."""
+        problems = []
+        if self.redis_url.password is None:
+            problems.append("REDIS_URL has no password (set a per-service ACL user)")
+        return problems
