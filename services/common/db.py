@@ -39,11 +39,20 @@ def _sqlite_engine(url: str) -> AsyncEngine:
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers run beside the single writer; busy_timeout waits for
         # the writer instead of failing at once when replicas share the file.
+        # Transactions are begun by hand (below), so the driver must not begin its own.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        # Take the write lock up front: a deferred transaction that reads and then
+        # writes fails at once with "database is locked" when another process wrote
+        # in between, instead of waiting for busy_timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

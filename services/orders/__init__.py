@@ -1,0 +1,1 @@
+"""The marketplace side: owns products, stock, orders and payments; consumes checkouts."""

@@ -1,0 +1,81 @@
+"""The outbox relay: publishes staged events to their stream in order, then marks them sent.
+
+A crash between XADD and marking sent publishes the event again on restart, with
+the same event id; readers deduplicate on it. Rows are locked while they are sent
+(PostgreSQL `FOR UPDATE`, SQLite's write lock), so two relays never interleave.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from contracts import DATA_FIELD, utc_now
+from services.orders.adapters.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self, engine: AsyncEngine, redis: "Redis[Any]", *, batch_size: int, idle_seconds: float
+    ) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._redis = redis
+        self._batch_size = batch_size
+        self._idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was committed to the outbox: publish it now rather than at the next poll."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Send one batch of unsent rows, oldest first; returns how many were sent."""
+        async with self._sessions.begin() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxRow.id, OutboxRow.stream, OutboxRow.payload)
+                    .where(OutboxRow.sent_at.is_(None))  # type: ignore[union-attr]
+                    .order_by(OutboxRow.id)  # type: ignore[arg-type]
+                    .limit(self._batch_size)
+                    .with_for_update()
+                )
+            ).all()
+            if not rows:
+                return 0
+            pipe = self._redis.pipeline(transaction=False)
+            for _, stream, payload in rows:
+                pipe.xadd(stream, {DATA_FIELD: payload})
+            await pipe.execute()
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([row_id for row_id, _, _ in rows]))  # type: ignore[union-attr]
+                .values(sent_at=utc_now())
+            )
+        return len(rows)
+
+    async def run(self) -> None:
+        """Relay until cancelled; errors (Redis or database away) back off and retry."""
+        backoff = self._idle_seconds
+        while True:
+            # Cleared before looking, so a wake() during the look is not lost.
+            self._wake.clear()
+            try:
+                sent = await self.publish_pending()
+                backoff = self._idle_seconds
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay failed; retrying in %.1fs", backoff, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent == 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+                except TimeoutError:
+                    pass

@@ -1,0 +1,147 @@
+"""The SQL unit of work: orders, stock and outbox in one database transaction."""
+
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from contracts import Envelope
+from services.orders.adapters.tables import OrderLineRow, OrderRow, OutboxRow, ProductRow
+from services.orders.domain import Line, Order, Product, Reason, Status
+from services.orders.ports import ConcurrentUpdate, DuplicateCheckout
+
+
+class SqlUnitOfWork:
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, status_stream: str) -> None:
+        self._sessions = sessions
+        self._status_stream = status_stream
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        await self.session.begin()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self.committed = True
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    async def get_order(self, checkout_id: str) -> Order | None:
+        row = await self.session.scalar(select(OrderRow).where(OrderRow.checkout_id == checkout_id))
+        if row is None:
+            return None
+        lines = await self.session.scalars(
+            select(OrderLineRow).where(OrderLineRow.order_id == row.order_id)
+        )
+        return Order(
+            order_id=row.order_id, checkout_id=row.checkout_id, buyer_id=row.buyer_id,
+            room_id=row.room_id, currency=row.currency, status=Status(row.status),
+            sequence=row.sequence, reason=Reason(row.reason) if row.reason else None,
+            detail=row.detail,
+            lines=[Line(li.sku, li.quantity, li.unit_price_minor) for li in lines],
+        )  # fmt: skip
+
+    async def add_order(self, order: Order) -> None:
+        self.session.add(
+            OrderRow(
+                order_id=order.order_id, checkout_id=order.checkout_id, buyer_id=order.buyer_id,
+                room_id=order.room_id, status=order.status.value, sequence=order.sequence,
+                reason=order.reason, detail=order.detail, total_minor=order.total_minor,
+                currency=order.currency,
+            )
+        )  # fmt: skip
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise DuplicateCheckout(order.checkout_id) from exc
+        self.session.add_all(
+            OrderLineRow(order_id=order.order_id, sku=li.sku, quantity=li.quantity,
+                         unit_price_minor=li.unit_price_minor)
+            for li in order.lines
+        )  # fmt: skip
+
+    async def save_order(self, order: Order, *, loaded_sequence: int) -> None:
+        result = await self.session.execute(
+            update(OrderRow)
+            .where(OrderRow.order_id == order.order_id, OrderRow.sequence == loaded_sequence)
+            .values(status=order.status.value, sequence=order.sequence, reason=order.reason,
+                    detail=order.detail, updated_at=func.now())
+        )  # fmt: skip
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(order.checkout_id)
+
+    async def products(self, skus: Sequence[str]) -> dict[str, Product]:
+        rows = await self.session.execute(
+            select(ProductRow.sku, ProductRow.price_minor, ProductRow.currency).where(
+                ProductRow.sku.in_(set(skus))  # type: ignore[attr-defined]
+            )
+        )
+        return {sku: Product(sku, price, currency) for sku, price, currency in rows}
+
+    async def reserve_stock(self, lines: Sequence[Line]) -> bool:
+        """All lines or none, each by one conditional UPDATE (never read-then-write)."""
+        done: list[Line] = []
+        for line in sorted(lines, key=lambda li: li.sku):  # one lock order: no deadlocks
+            result = await self.session.execute(
+                update(ProductRow)
+                .where(ProductRow.sku == line.sku, ProductRow.available >= line.quantity)
+                .values(available=ProductRow.available - line.quantity,
+                        reserved=ProductRow.reserved + line.quantity)
+            )  # fmt: skip
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                await self.release_stock(done)
+                return False
+            done.append(line)
+        return True
+
+    async def release_stock(self, lines: Sequence[Line]) -> None:
+        for line in sorted(lines, key=lambda li: li.sku):
+            await self.session.execute(
+                update(ProductRow)
+                .where(ProductRow.sku == line.sku)
+                .values(available=ProductRow.available + line.quantity,
+                        reserved=ProductRow.reserved - line.quantity)
+            )  # fmt: skip
+
+    async def complete_sale(self, lines: Sequence[Line]) -> None:
+        for line in sorted(lines, key=lambda li: li.sku):
+            await self.session.execute(
+                update(ProductRow)
+                .where(ProductRow.sku == line.sku)
+                .values(reserved=ProductRow.reserved - line.quantity,
+                        sold=ProductRow.sold + line.quantity)
+            )  # fmt: skip
+
+    def stage_event(self, event: Envelope) -> None:  # type: ignore[type-arg]
+        self.session.add(
+            OutboxRow(
+                event_id=event.event_id, stream=self._status_stream,
+                checkout_id=event.correlation_id, payload=event.model_dump_json(),
+            )
+        )  # fmt: skip
+
+
+def unit_of_work_factory(
+    engine: AsyncEngine, *, status_stream: str
+) -> Callable[[], SqlUnitOfWork]:
+    """A factory the service layer calls once per transaction."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autobegin=False)
+    return lambda: SqlUnitOfWork(sessions, status_stream=status_stream)

@@ -1,0 +1,31 @@
+"""Settings of the orders service (env prefix `ORDERS_`)."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
+
+
+class OrdersSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", populate_by_name=True)
+
+    port: int = 8002
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///run/orders.db",
+        validation_alias=AliasChoices("ORDERS_DATABASE_URL", "DATABASE_URL", "database_url"),
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL search_path (one schema per test, or per tenant)."
+    )
+    max_quantity_per_item: int = Field(default=100, ge=1)
+    demo_wallet_balance_minor: int = Field(
+        default=1_000_000, ge=0, description="Sandbox wallet balance of a buyer seen first time."
+    )
+    payment_timeout_seconds: float = Field(default=5.0, gt=0)
+    consumer_max_records: int = Field(default=10, ge=1, le=1000)
+    consumer_block_ms: int = Field(default=1000, ge=1, le=5000)
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_idle_seconds: float = Field(
+        default=0.5, gt=0, description="How often the relay looks for rows nobody woke it for."
+    )

@@ -1,0 +1,38 @@
+"""Put products and their stock into the marketplace's database (idempotent)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from services.common.db import create_tables
+from services.orders.adapters.tables import OrdersTable, ProductRow
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    sku: str
+    title: str
+    price_minor: int
+    currency: str
+    stock: int
+
+
+async def seed_products(
+    engine: AsyncEngine, products: Iterable[ProductStock], *, reset_stock: bool = False
+) -> None:
+    """Add missing products with their stock; with `reset_stock`, also reset existing ones."""
+    await create_tables(engine, OrdersTable.metadata)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    async with sessions.begin() as session:
+        for product in products:
+            row = await session.get(ProductRow, product.sku)
+            if row is None:
+                session.add(
+                    ProductRow(
+                        sku=product.sku, title=product.title, price_minor=product.price_minor,
+                        currency=product.currency, available=product.stock,
+                    )
+                )  # fmt: skip
+            elif reset_stock:
+                row.available, row.reserved, row.sold = product.stock, 0, 0

@@ -1,0 +1,91 @@
+"""Helpers to drive the checkout flow over real Redis streams and wait for its outcome."""
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+
+from contracts import (
+    CheckoutItem,
+    CheckoutRequested,
+    CheckoutRequestedEvent,
+    OrderStatusChanged,
+    OrderStatusChangedEvent,
+    decode_entry,
+    encode_entry,
+)
+
+T = TypeVar("T")
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], timeout: float = 20.0,
+    interval: float = 0.05,
+) -> T:  # fmt: skip
+    """Poll `probe` until `until(result)` holds; fail with the last result at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if until(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {result!r}")
+        await asyncio.sleep(interval)
+
+
+def checkout(
+    *, buyer_id: str | None = None, items: Iterable[tuple[str, int]] = (("SKU-A", 1),),
+    room_id: str = "room-1", checkout_id: str | None = None,
+) -> CheckoutRequested:  # fmt: skip
+    return CheckoutRequested(
+        checkout_id=checkout_id or f"co-{uuid.uuid4().hex[:16]}",
+        room_id=room_id,
+        buyer_id=buyer_id or f"buyer-{uuid.uuid4().hex[:8]}",
+        items=[CheckoutItem(sku=sku, quantity=qty) for sku, qty in items],
+    )
+
+
+async def publish_checkouts(
+    client: "Redis[Any]", stream: str, checkouts: Iterable[CheckoutRequested]
+) -> None:
+    """XADD each checkout as the storefront would (the language-neutral wire format)."""
+    pipe = client.pipeline(transaction=False)
+    for item in checkouts:
+        event = CheckoutRequestedEvent(
+            correlation_id=item.checkout_id, producer="test", data=item
+        )
+        pipe.xadd(stream, encode_entry(event))  # type: ignore[arg-type]
+    await pipe.execute()
+
+
+async def statuses_by_checkout(
+    client: "Redis[Any]", stream: str
+) -> dict[str, list[OrderStatusChanged]]:
+    """Every status in `stream`, grouped by checkout, duplicates (same event id) dropped."""
+    seen: set[str] = set()
+    result: dict[str, list[OrderStatusChanged]] = defaultdict(list)
+    for _, fields in await client.xrange(stream):
+        event = decode_entry(fields, OrderStatusChangedEvent)
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            result[event.data.checkout_id].append(event.data)
+    return result
+
+
+async def final_statuses(
+    client: "Redis[Any]", stream: str, checkout_ids: Iterable[str], *, timeout: float = 30.0
+) -> dict[str, list[OrderStatusChanged]]:
+    """Wait until every checkout in `checkout_ids` has a final status; return all statuses."""
+    wanted = set(checkout_ids)
+
+    async def probe() -> dict[str, list[OrderStatusChanged]]:
+        return await statuses_by_checkout(client, stream)
+
+    def done(found: dict[str, list[OrderStatusChanged]]) -> bool:
+        return all(found.get(cid) and found[cid][-1].is_final for cid in wanted)
+
+    return await eventually(probe, until=done, timeout=timeout)

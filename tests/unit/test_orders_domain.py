@@ -1,0 +1,116 @@
+"""The order state machine and reservation rules, without any I/O."""
+
+import pytest
+
+from services.orders.domain import (
+    IllegalTransition,
+    InvalidCheckout,
+    Line,
+    Order,
+    Product,
+    Reason,
+    Status,
+    price_lines,
+)
+
+PRODUCTS = {
+    "A": Product("A", 1000, "EUR"),
+    "B": Product("B", 250, "EUR"),
+    "U": Product("U", 99, "USD"),
+}
+
+
+def new_order(lines: list[Line] | None = None) -> Order:
+    return Order.receive(
+        order_id="o1", checkout_id="c1", buyer_id="b1", room_id="r1", currency="EUR",
+        lines=lines or [Line("A", 2, 1000)],
+    )  # fmt: skip
+
+
+def test_a_new_order_is_received_with_sequence_one() -> None:
+    order = new_order()
+    assert order.status is Status.RECEIVED
+    assert [(c.status, c.previous, c.sequence) for c in order.pull_changes()] == [
+        (Status.RECEIVED, None, 1)
+    ]
+
+
+def test_the_happy_path_emits_one_change_per_transition() -> None:
+    order = new_order()
+    order.reserve()
+    order.mark_paid()
+    order.confirm()
+    changes = order.pull_changes()
+    assert [c.status for c in changes] == [
+        Status.RECEIVED, Status.RESERVED, Status.PAID, Status.CONFIRMED,
+    ]  # fmt: skip
+    assert [c.sequence for c in changes] == [1, 2, 3, 4]
+    assert [c.previous for c in changes[1:]] == [Status.RECEIVED, Status.RESERVED, Status.PAID]
+    assert order.is_final
+    assert order.pull_changes() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "illegal"),
+    [
+        ([], "confirm"),
+        ([], "mark_paid"),
+        (["reserve", "mark_paid"], "expire"),
+        (["reserve", "mark_paid", "confirm"], "reserve"),
+        (["reserve", "expire"], "mark_paid"),
+    ],
+)
+def test_transitions_outside_the_state_machine_are_refused(path: list[str], illegal: str) -> None:
+    order = new_order()
+    for step in path:
+        getattr(order, step)()
+    with pytest.raises(IllegalTransition):
+        getattr(order, illegal)()
+
+
+def test_a_final_order_cannot_be_rejected_again() -> None:
+    order = new_order()
+    order.reject(Reason.OUT_OF_STOCK)
+    with pytest.raises(IllegalTransition):
+        order.reject(Reason.INVALID)
+
+
+def test_a_rejection_carries_its_reason_and_detail() -> None:
+    order = new_order()
+    order.reserve()
+    order.reject(Reason.PAYMENT_FAILED, "declined")
+    last = order.pull_changes()[-1]
+    assert (last.status, last.reason, last.detail) == (
+        Status.REJECTED, Reason.PAYMENT_FAILED, "declined",
+    )  # fmt: skip
+
+
+def test_only_reserved_paid_and_confirmed_orders_hold_stock() -> None:
+    order = new_order()
+    assert not order.holds_stock
+    order.reserve()
+    assert order.holds_stock
+    order.expire()
+    assert not order.holds_stock
+
+
+def test_lines_are_priced_at_the_marketplace_price() -> None:
+    lines, currency = price_lines([("A", 2), ("B", 4)], PRODUCTS, max_quantity=10)
+    assert currency == "EUR"
+    assert sum(line.amount_minor for line in lines) == 3000
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ([("Z", 1)], "unknown sku"),
+        ([("A", 0)], "not in 1..10"),
+        ([("A", 11)], "not in 1..10"),
+        ([("A", 1), ("A", 1)], "twice"),
+        ([("A", 1), ("U", 1)], "currency"),
+        ([], "no items"),
+    ],
+)
+def test_an_invalid_checkout_is_refused_with_why(items: list[tuple[str, int]], message: str) -> None:
+    with pytest.raises(InvalidCheckout, match=message):
+        price_lines(items, PRODUCTS, max_quantity=10)
