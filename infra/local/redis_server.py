@@ -59,15 +59,22 @@ class RedisServer:
             )
         return [
             binary,
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", self.appendfsync,
-            "--protected-mode", "no",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            self.appendfsync,
+            "--protected-mode",
+            "no",
             *self.extra_args,
-        ]  # fmt: skip
+        ]
 
     def start(self, *, timeout: float = 10.0, log: Path | None = None) -> "RedisServer":
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,10 @@
 import asyncio
 import sys
 
-import uvicorn
-
 from services.common.db import make_engine
+from services.common.serve import serve
 from services.orders.config import OrdersSettings
+from services.orders.entrypoints.app import create_app
 from services.orders.seed import ProductStock, seed_products
 
 
@@ -17,7 +17,10 @@ async def _seed_demo(settings: OrdersSettings) -> None:
     try:
         await seed_products(
             engine,
-            (ProductStock(p.sku, p.title, p.price_minor, p.currency, p.stock) for p in DEMO_PRODUCTS),
+            (
+                ProductStock(p.sku, p.title, p.price_minor, p.currency, p.stock)
+                for p in DEMO_PRODUCTS
+            ),
         )
     finally:
         await engine.dispose()
@@ -31,16 +34,11 @@ def main(argv: list[str]) -> int:
         asyncio.run(_seed_demo(settings))
         return 0
     if command != "serve":
-        print(f"usage: python -m services.orders [serve|seed-demo], not {command!r}", file=sys.stderr)
+        print(
+            f"usage: python -m services.orders [serve|seed-demo], not {command!r}", file=sys.stderr
+        )
         return 2
-    uvicorn.run(
-        "services.orders.entrypoints.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=15,
-    )
+    serve(create_app(settings), settings, port=settings.port)
     return 0
 
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 from contracts.events import FINAL_STATUSES, OrderStatus, RejectionReason
 
-
 # The contract's enums are the domain's vocabulary too: one list of states, one of reasons.
 Status = OrderStatus
 Reason = RejectionReason
@@ -103,9 +102,15 @@ class Order:
 
     @classmethod
     def receive(
-        cls, *, order_id: str, checkout_id: str, buyer_id: str, room_id: str,
-        currency: str, lines: list[Line],
-    ) -> "Order":  # fmt: skip
+        cls,
+        *,
+        order_id: str,
+        checkout_id: str,
+        buyer_id: str,
+        room_id: str,
+        currency: str,
+        lines: list[Line],
+    ) -> "Order":
         order = cls(order_id, checkout_id, buyer_id, room_id, currency, lines)
         order.changes.append(StatusChange(Status.RECEIVED, None, 1))
         return order

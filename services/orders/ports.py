@@ -24,9 +24,11 @@ class ConcurrentUpdate(Exception):
 class UnitOfWork(Protocol):
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...  # fmt: skip
+    ) -> None: ...
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
 

@@ -30,9 +30,12 @@ async def seed_products(
             if row is None:
                 session.add(
                     ProductRow(
-                        sku=product.sku, title=product.title, price_minor=product.price_minor,
-                        currency=product.currency, available=product.stock,
+                        sku=product.sku,
+                        title=product.title,
+                        price_minor=product.price_minor,
+                        currency=product.currency,
+                        available=product.stock,
                     )
-                )  # fmt: skip
+                )
             elif reset_stock:
                 row.available, row.reserved, row.sold = product.stock, 0, 0

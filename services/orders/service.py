@@ -24,9 +24,12 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 async def place_order(
-    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, checkout: CheckoutRequested,
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    checkout: CheckoutRequested,
     max_quantity: int,
-) -> Status:  # fmt: skip
+) -> Status:
     """Receive, reserve, charge and confirm one checkout; returns the state it ended in.
 
     Safe to call again for the same checkout: each step starts from the stored state.
@@ -53,9 +56,13 @@ async def _receive_and_reserve(
         except InvalidCheckout as exc:
             lines, currency, problem = [], "XXX", str(exc)
         order = Order.receive(
-            order_id=new_event_id(), checkout_id=checkout.checkout_id,
-            buyer_id=checkout.buyer_id, room_id=checkout.room_id, currency=currency, lines=lines,
-        )  # fmt: skip
+            order_id=new_event_id(),
+            checkout_id=checkout.checkout_id,
+            buyer_id=checkout.buyer_id,
+            room_id=checkout.room_id,
+            currency=currency,
+            lines=lines,
+        )
         if problem is not None:
             order.reject(Reason.INVALID, problem[:200])
         elif await work.reserve_stock(lines):
@@ -100,9 +107,10 @@ async def _confirm(work: UnitOfWork, order: Order) -> None:
 
 
 async def _advance(
-    uow: UnitOfWorkFactory, checkout_id: str,
+    uow: UnitOfWorkFactory,
+    checkout_id: str,
     step: Callable[[UnitOfWork, Order], "object"],
-) -> Order:  # fmt: skip
+) -> Order:
     """Load the order, apply `step`, save with an optimistic check; retry on conflicts."""
     for _ in range(MAX_CONFLICT_RETRIES):
         async with uow() as work:
@@ -139,11 +147,17 @@ def _stage_changes(work: UnitOfWork, order: Order) -> None:
                 correlation_id=order.checkout_id,
                 producer=PRODUCER,
                 data=OrderStatusChanged(
-                    checkout_id=order.checkout_id, order_id=order.order_id,
-                    buyer_id=order.buyer_id, room_id=order.room_id, status=change.status,
-                    previous_status=change.previous, sequence=change.sequence,
-                    reason=change.reason, detail=change.detail,
-                    total_minor=order.total_minor, currency=order.currency,
+                    checkout_id=order.checkout_id,
+                    order_id=order.order_id,
+                    buyer_id=order.buyer_id,
+                    room_id=order.room_id,
+                    status=change.status,
+                    previous_status=change.previous,
+                    sequence=change.sequence,
+                    reason=change.reason,
+                    detail=change.detail,
+                    total_minor=order.total_minor,
+                    currency=order.currency,
                 ),
             )
-        )  # fmt: skip
+        )

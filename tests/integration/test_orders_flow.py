@@ -25,13 +25,19 @@ HAPPY_PATH = ["received", "reserved", "paid", "confirmed"]
 
 def orders_settings(database: Database, redis_url: str, stream_prefix: str) -> OrdersSettings:
     return OrdersSettings(
-        redis_url=redis_url, stream_prefix=stream_prefix, database_url=database.url,
-        database_schema=database.schema, payment_timeout_seconds=0.2, relay_idle_seconds=0.1,
-    )  # fmt: skip
+        redis_url=redis_url,
+        stream_prefix=stream_prefix,
+        database_url=database.url,
+        database_schema=database.schema,
+        payment_timeout_seconds=0.2,
+        relay_idle_seconds=0.1,
+    )
 
 
 @contextlib.asynccontextmanager
-async def running_orders(settings: OrdersSettings, stock: dict[str, int]) -> AsyncIterator[OrdersRuntime]:
+async def running_orders(
+    settings: OrdersSettings, stock: dict[str, int]
+) -> AsyncIterator[OrdersRuntime]:
     runtime = build_runtime(settings)
     await seed_products(
         runtime.engine,
@@ -93,8 +99,9 @@ async def test_out_of_stock_is_rejected_with_the_reason(
     found = await final_statuses(redis_client, streams.order_status, [item.checkout_id])
 
     assert [s.status for s in found[item.checkout_id]] == [
-        OrderStatus.RECEIVED, OrderStatus.REJECTED,
-    ]  # fmt: skip
+        OrderStatus.RECEIVED,
+        OrderStatus.REJECTED,
+    ]
     assert found[item.checkout_id][-1].reason is RejectionReason.OUT_OF_STOCK
     assert (await product(orders, "SKU-B")).available == 3
 
@@ -111,7 +118,10 @@ async def test_a_declined_payment_is_rejected_and_releases_the_stock(
 
     statuses = found[item.checkout_id]
     assert [s.status.value for s in statuses] == ["received", "reserved", "rejected"]
-    assert (statuses[-1].reason, statuses[-1].detail) == (RejectionReason.PAYMENT_FAILED, "declined")
+    assert (statuses[-1].reason, statuses[-1].detail) == (
+        RejectionReason.PAYMENT_FAILED,
+        "declined",
+    )
     stock = await product(orders, "SKU-A")
     assert (stock.available, stock.reserved, stock.sold) == (10, 0, 0)
 
@@ -134,8 +144,9 @@ async def test_a_payment_that_times_out_or_lacks_funds_is_rejected(
     found = await final_statuses(redis_client, streams.order_status, [item.checkout_id])
 
     assert (found[item.checkout_id][-1].status, found[item.checkout_id][-1].detail) == (
-        OrderStatus.REJECTED, detail,
-    )  # fmt: skip
+        OrderStatus.REJECTED,
+        detail,
+    )
     assert (await product(orders, "SKU-A")).available == 10
 
 
@@ -181,7 +192,10 @@ async def test_fifty_concurrent_checkouts_for_ten_units_confirm_exactly_ten(
         running_orders(settings, {"HOT": 10}) as second,
     ):
         await asyncio.gather(
-            *(publish_checkouts(redis_client, settings.streams.checkout_requested, [i]) for i in items)
+            *(
+                publish_checkouts(redis_client, settings.streams.checkout_requested, [i])
+                for i in items
+            )
         )
         found = await final_statuses(
             redis_client, settings.streams.order_status, [i.checkout_id for i in items]

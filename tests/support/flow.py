@@ -23,9 +23,12 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, until: Callable[[T], bool], timeout: float = 20.0,
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool],
+    timeout: float = 20.0,
     interval: float = 0.05,
-) -> T:  # fmt: skip
+) -> T:
     """Poll `probe` until `until(result)` holds; fail with the last result at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -38,9 +41,12 @@ async def eventually(
 
 
 def checkout(
-    *, buyer_id: str | None = None, items: Iterable[tuple[str, int]] = (("SKU-A", 1),),
-    room_id: str = "room-1", checkout_id: str | None = None,
-) -> CheckoutRequested:  # fmt: skip
+    *,
+    buyer_id: str | None = None,
+    items: Iterable[tuple[str, int]] = (("SKU-A", 1),),
+    room_id: str = "room-1",
+    checkout_id: str | None = None,
+) -> CheckoutRequested:
     return CheckoutRequested(
         checkout_id=checkout_id or f"co-{uuid.uuid4().hex[:16]}",
         room_id=room_id,
@@ -55,9 +61,7 @@ async def publish_checkouts(
     """XADD each checkout as the storefront would (the language-neutral wire format)."""
     pipe = client.pipeline(transaction=False)
     for item in checkouts:
-        event = CheckoutRequestedEvent(
-            correlation_id=item.checkout_id, producer="test", data=item
-        )
+        event = CheckoutRequestedEvent(correlation_id=item.checkout_id, producer="test", data=item)
         pipe.xadd(stream, encode_entry(event))  # type: ignore[arg-type]
     await pipe.execute()
 

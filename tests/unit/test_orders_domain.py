@@ -22,9 +22,13 @@ PRODUCTS = {
 
 def new_order(lines: list[Line] | None = None) -> Order:
     return Order.receive(
-        order_id="o1", checkout_id="c1", buyer_id="b1", room_id="r1", currency="EUR",
+        order_id="o1",
+        checkout_id="c1",
+        buyer_id="b1",
+        room_id="r1",
+        currency="EUR",
         lines=lines or [Line("A", 2, 1000)],
-    )  # fmt: skip
+    )
 
 
 def test_a_new_order_is_received_with_sequence_one() -> None:
@@ -42,8 +46,11 @@ def test_the_happy_path_emits_one_change_per_transition() -> None:
     order.confirm()
     changes = order.pull_changes()
     assert [c.status for c in changes] == [
-        Status.RECEIVED, Status.RESERVED, Status.PAID, Status.CONFIRMED,
-    ]  # fmt: skip
+        Status.RECEIVED,
+        Status.RESERVED,
+        Status.PAID,
+        Status.CONFIRMED,
+    ]
     assert [c.sequence for c in changes] == [1, 2, 3, 4]
     assert [c.previous for c in changes[1:]] == [Status.RECEIVED, Status.RESERVED, Status.PAID]
     assert order.is_final
@@ -81,8 +88,10 @@ def test_a_rejection_carries_its_reason_and_detail() -> None:
     order.reject(Reason.PAYMENT_FAILED, "declined")
     last = order.pull_changes()[-1]
     assert (last.status, last.reason, last.detail) == (
-        Status.REJECTED, Reason.PAYMENT_FAILED, "declined",
-    )  # fmt: skip
+        Status.REJECTED,
+        Reason.PAYMENT_FAILED,
+        "declined",
+    )
 
 
 def test_only_reserved_paid_and_confirmed_orders_hold_stock() -> None:
@@ -111,6 +120,8 @@ def test_lines_are_priced_at_the_marketplace_price() -> None:
         ([], "no items"),
     ],
 )
-def test_an_invalid_checkout_is_refused_with_why(items: list[tuple[str, int]], message: str) -> None:
+def test_an_invalid_checkout_is_refused_with_why(
+    items: list[tuple[str, int]], message: str
+) -> None:
     with pytest.raises(InvalidCheckout, match=message):
         price_lines(items, PRODUCTS, max_quantity=10)

@@ -6,12 +6,13 @@ the same event id; readers deduplicate on it. Rows are locked while they are sen
 """
 
 import asyncio
+import contextlib
 import logging
-from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import select
 
 from contracts import DATA_FIELD, utc_now
 from services.orders.adapters.tables import OutboxRow
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class OutboxRelay:
     def __init__(
-        self, engine: AsyncEngine, redis: "Redis[Any]", *, batch_size: int, idle_seconds: float
+        self, engine: AsyncEngine, redis: Redis, *, batch_size: int, idle_seconds: float
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._redis = redis
@@ -75,7 +76,5 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
-                except TimeoutError:
-                    pass

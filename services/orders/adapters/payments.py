@@ -7,10 +7,11 @@ buyer's wallet decline or time out, so every payment path can be driven.
 import asyncio
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col, select
 
 from services.orders.adapters.tables import PaymentRow, SandboxWalletRow
 from services.orders.ports import Charge, PaymentResult, PaymentTimeout
@@ -57,19 +58,24 @@ class SandboxWalletGateway:
         else:
             debited = await session.execute(
                 update(SandboxWalletRow)
-                .where(SandboxWalletRow.buyer_id == charge.buyer_id,
-                       SandboxWalletRow.balance_minor >= charge.amount_minor)
+                .where(
+                    col(SandboxWalletRow.buyer_id) == charge.buyer_id,
+                    col(SandboxWalletRow.balance_minor) >= charge.amount_minor,
+                )
                 .values(balance_minor=SandboxWalletRow.balance_minor - charge.amount_minor)
-            )  # fmt: skip
+            )
             captured = debited.rowcount == 1  # type: ignore[attr-defined]
             result = PaymentResult(captured, None if captured else "insufficient_funds")
         session.add(
             PaymentRow(
-                checkout_id=charge.checkout_id, buyer_id=charge.buyer_id,
-                amount_minor=charge.amount_minor, currency=charge.currency,
-                outcome="captured" if result.captured else "declined", detail=result.detail,
+                checkout_id=charge.checkout_id,
+                buyer_id=charge.buyer_id,
+                amount_minor=charge.amount_minor,
+                currency=charge.currency,
+                outcome="captured" if result.captured else "declined",
+                detail=result.detail,
             )
-        )  # fmt: skip
+        )
         return result
 
     async def _open_wallet(self, session: AsyncSession, buyer_id: str) -> None:
@@ -81,9 +87,12 @@ class SandboxWalletGateway:
         )
 
     async def set_wallet(
-        self, buyer_id: str, *, behaviour: WalletBehaviour | None = None,
+        self,
+        buyer_id: str,
+        *,
+        behaviour: WalletBehaviour | None = None,
         balance_minor: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Sandbox control: make a buyer's next charges decline, time out, or hit a balance."""
         async with self._sessions.begin() as session:
             await self._open_wallet(session, buyer_id)
@@ -95,12 +104,14 @@ class SandboxWalletGateway:
             if values:
                 await session.execute(
                     update(SandboxWalletRow)
-                    .where(SandboxWalletRow.buyer_id == buyer_id)
+                    .where(col(SandboxWalletRow.buyer_id) == buyer_id)
                     .values(**values)
                 )
 
     async def balance(self, buyer_id: str) -> int | None:
         async with self._sessions() as session:
             return await session.scalar(
-                select(SandboxWalletRow.balance_minor).where(SandboxWalletRow.buyer_id == buyer_id)
+                select(SandboxWalletRow.balance_minor).where(
+                    col(SandboxWalletRow.buyer_id) == buyer_id
+                )
             )

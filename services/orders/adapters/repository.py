@@ -4,9 +4,10 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col, select
 
 from contracts import Envelope
 from services.orders.adapters.tables import OrderLineRow, OrderRow, OutboxRow, ProductRow
@@ -28,9 +29,11 @@ class SqlUnitOfWork:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         try:
             if self.session.in_transaction():
                 await self.session.rollback()
@@ -45,46 +48,70 @@ class SqlUnitOfWork:
         await self.session.rollback()
 
     async def get_order(self, checkout_id: str) -> Order | None:
-        row = await self.session.scalar(select(OrderRow).where(OrderRow.checkout_id == checkout_id))
+        row = await self.session.scalar(
+            select(OrderRow).where(col(OrderRow.checkout_id) == checkout_id)
+        )
         if row is None:
             return None
         lines = await self.session.scalars(
-            select(OrderLineRow).where(OrderLineRow.order_id == row.order_id)
+            select(OrderLineRow).where(col(OrderLineRow.order_id) == row.order_id)
         )
         return Order(
-            order_id=row.order_id, checkout_id=row.checkout_id, buyer_id=row.buyer_id,
-            room_id=row.room_id, currency=row.currency, status=Status(row.status),
-            sequence=row.sequence, reason=Reason(row.reason) if row.reason else None,
+            order_id=row.order_id,
+            checkout_id=row.checkout_id,
+            buyer_id=row.buyer_id,
+            room_id=row.room_id,
+            currency=row.currency,
+            status=Status(row.status),
+            sequence=row.sequence,
+            reason=Reason(row.reason) if row.reason else None,
             detail=row.detail,
             lines=[Line(li.sku, li.quantity, li.unit_price_minor) for li in lines],
-        )  # fmt: skip
+        )
 
     async def add_order(self, order: Order) -> None:
         self.session.add(
             OrderRow(
-                order_id=order.order_id, checkout_id=order.checkout_id, buyer_id=order.buyer_id,
-                room_id=order.room_id, status=order.status.value, sequence=order.sequence,
-                reason=order.reason, detail=order.detail, total_minor=order.total_minor,
+                order_id=order.order_id,
+                checkout_id=order.checkout_id,
+                buyer_id=order.buyer_id,
+                room_id=order.room_id,
+                status=order.status.value,
+                sequence=order.sequence,
+                reason=order.reason,
+                detail=order.detail,
+                total_minor=order.total_minor,
                 currency=order.currency,
             )
-        )  # fmt: skip
+        )
         try:
             await self.session.flush()
         except IntegrityError as exc:
             raise DuplicateCheckout(order.checkout_id) from exc
         self.session.add_all(
-            OrderLineRow(order_id=order.order_id, sku=li.sku, quantity=li.quantity,
-                         unit_price_minor=li.unit_price_minor)
+            OrderLineRow(
+                order_id=order.order_id,
+                sku=li.sku,
+                quantity=li.quantity,
+                unit_price_minor=li.unit_price_minor,
+            )
             for li in order.lines
-        )  # fmt: skip
+        )
 
     async def save_order(self, order: Order, *, loaded_sequence: int) -> None:
         result = await self.session.execute(
             update(OrderRow)
-            .where(OrderRow.order_id == order.order_id, OrderRow.sequence == loaded_sequence)
-            .values(status=order.status.value, sequence=order.sequence, reason=order.reason,
-                    detail=order.detail, updated_at=func.now())
-        )  # fmt: skip
+            .where(
+                col(OrderRow.order_id) == order.order_id, col(OrderRow.sequence) == loaded_sequence
+            )
+            .values(
+                status=order.status.value,
+                sequence=order.sequence,
+                reason=order.reason,
+                detail=order.detail,
+                updated_at=func.now(),
+            )
+        )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentUpdate(order.checkout_id)
 
@@ -102,10 +129,12 @@ class SqlUnitOfWork:
         for line in sorted(lines, key=lambda li: li.sku):  # one lock order: no deadlocks
             result = await self.session.execute(
                 update(ProductRow)
-                .where(ProductRow.sku == line.sku, ProductRow.available >= line.quantity)
-                .values(available=ProductRow.available - line.quantity,
-                        reserved=ProductRow.reserved + line.quantity)
-            )  # fmt: skip
+                .where(col(ProductRow.sku) == line.sku, col(ProductRow.available) >= line.quantity)
+                .values(
+                    available=ProductRow.available - line.quantity,
+                    reserved=ProductRow.reserved + line.quantity,
+                )
+            )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 await self.release_stock(done)
                 return False
@@ -116,32 +145,36 @@ class SqlUnitOfWork:
         for line in sorted(lines, key=lambda li: li.sku):
             await self.session.execute(
                 update(ProductRow)
-                .where(ProductRow.sku == line.sku)
-                .values(available=ProductRow.available + line.quantity,
-                        reserved=ProductRow.reserved - line.quantity)
-            )  # fmt: skip
+                .where(col(ProductRow.sku) == line.sku)
+                .values(
+                    available=ProductRow.available + line.quantity,
+                    reserved=ProductRow.reserved - line.quantity,
+                )
+            )
 
     async def complete_sale(self, lines: Sequence[Line]) -> None:
         for line in sorted(lines, key=lambda li: li.sku):
             await self.session.execute(
                 update(ProductRow)
-                .where(ProductRow.sku == line.sku)
-                .values(reserved=ProductRow.reserved - line.quantity,
-                        sold=ProductRow.sold + line.quantity)
-            )  # fmt: skip
+                .where(col(ProductRow.sku) == line.sku)
+                .values(
+                    reserved=ProductRow.reserved - line.quantity,
+                    sold=ProductRow.sold + line.quantity,
+                )
+            )
 
     def stage_event(self, event: Envelope) -> None:  # type: ignore[type-arg]
         self.session.add(
             OutboxRow(
-                event_id=event.event_id, stream=self._status_stream,
-                checkout_id=event.correlation_id, payload=event.model_dump_json(),
+                event_id=event.event_id,
+                stream=self._status_stream,
+                checkout_id=event.correlation_id,
+                payload=event.model_dump_json(),
             )
-        )  # fmt: skip
+        )
 
 
-def unit_of_work_factory(
-    engine: AsyncEngine, *, status_stream: str
-) -> Callable[[], SqlUnitOfWork]:
+def unit_of_work_factory(engine: AsyncEngine, *, status_stream: str) -> Callable[[], SqlUnitOfWork]:
     """A factory the service layer calls once per transaction."""
     sessions = async_sessionmaker(engine, expire_on_commit=False, autobegin=False)
     return lambda: SqlUnitOfWork(sessions, status_stream=status_stream)

@@ -39,9 +39,11 @@ class OrdersRuntime:
 
     async def on_checkout(self, event: CheckoutRequestedEvent) -> None:
         await place_order(
-            uow=self.uow, gateway=self.gateway, checkout=event.data,
+            uow=self.uow,
+            gateway=self.gateway,
+            checkout=event.data,
             max_quantity=self.settings.max_quantity_per_item,
-        )  # fmt: skip
+        )
         if self.relay is not None:
             self.relay.wake()
 
@@ -51,10 +53,11 @@ class OrdersRuntime:
         client = await self.broker.connect()
         await ensure_group(client, self.settings)
         self.relay = OutboxRelay(
-            self.engine, client,
+            self.engine,
+            client,
             batch_size=self.settings.relay_batch_size,
             idle_seconds=self.settings.relay_idle_seconds,
-        )  # fmt: skip
+        )
         relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
         await self.broker.start()
         try:

@@ -13,8 +13,13 @@ from services.orders.config import OrdersSettings
 CheckoutHandler = Callable[[CheckoutRequestedEvent], Awaitable[None]]
 
 
-def build_orders_broker(settings: OrdersSettings, on_checkout: CheckoutHandler) -> RedisBroker:
-    """A broker whose `orders` group consumer hands each checkout to `on_checkout`."""
+def build_orders_broker(
+    settings: OrdersSettings, on_checkout: CheckoutHandler, *, consumer: str | None = None
+) -> RedisBroker:
+    """A broker whose `orders` group consumer hands each checkout to `on_checkout`.
+
+    `consumer` defaults to a name unique to this process.
+    """
     broker = build_broker(settings, description="livecart marketplace (orders)")
     streams = settings.streams
 
@@ -22,7 +27,7 @@ def build_orders_broker(settings: OrdersSettings, on_checkout: CheckoutHandler) 
         stream=StreamSub(
             streams.checkout_requested,
             group=GROUP_ORDERS,
-            consumer=unique_consumer_name("orders"),
+            consumer=consumer or unique_consumer_name("orders"),
             max_records=settings.consumer_max_records,
             polling_interval=settings.consumer_block_ms,
         ),
@@ -50,7 +55,7 @@ def build_orders_broker(settings: OrdersSettings, on_checkout: CheckoutHandler) 
     return broker
 
 
-async def ensure_group(client: "Redis[bytes]", settings: OrdersSettings) -> None:
+async def ensure_group(client: Redis, settings: OrdersSettings) -> None:
     """Create the `orders` group at the start of the stream if it does not exist yet.
 
     FastStream would create it at `$`, skipping checkouts accepted before the first
@@ -71,4 +76,6 @@ def specification_broker() -> RedisBroker:
     async def unused(_: CheckoutRequestedEvent) -> None:
         raise NotImplementedError
 
-    return build_orders_broker(OrdersSettings(), unused)
+    return build_orders_broker(
+        OrdersSettings.model_construct(), unused, consumer="orders-<host>-<pid>-<random>"
+    )

@@ -1,0 +1,60 @@
+# livecart developer commands. `make help` lists them.
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_PYTHON := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.livecart-installed
+STACK := $(VENV_PYTHON) -m infra.local.stack
+# Extra arguments for pytest, e.g. `make test ARGS='tests/unit -x'`.
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv up down logs status test lint asyncapi clean
+
+help: ## List the commands
+	@echo "livecart: make <target>   (PYTHON=$(PYTHON), VENV=$(VENV))"
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+venv: $(VENV_STAMP) ## Create the virtualenv (VENV, default .venv) and install livecart with its dev tools
+
+# Re-run whenever pyproject.toml changes (new or changed dependencies).
+$(VENV_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+		echo "livecart needs Python 3.11 or newer, and '$(PYTHON)' was not found."; \
+		echo "Install it, or name another interpreter: make PYTHON=python3.12 ..."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "livecart needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1)."; \
+		echo "Install a newer one, or name it: make PYTHON=python3.12 ..."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
+	$(VENV_PYTHON) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+up: $(VENV_STAMP) ## Start Redis (if needed), seed the demo, start every service, print the URLs
+	$(STACK) up
+
+down: $(VENV_STAMP) ## Stop everything `make up` started
+	$(STACK) down
+
+logs: $(VENV_STAMP) ## Follow the services' logs (run/logs/)
+	$(STACK) logs
+
+status: $(VENV_STAMP) ## Show each service's pid, whether it runs, and its /ready answer
+	$(STACK) status
+
+test: $(VENV_STAMP) ## Run the whole suite against real Redis and a real database
+	bash infra/ci/services.sh
+	$(VENV)/bin/pytest $(ARGS)
+
+lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy contracts services infra
+
+asyncapi: $(VENV_STAMP) ## Regenerate the AsyncAPI document under contracts/
+	$(VENV_PYTHON) -m infra.asyncapi
+
+clean: ## Stop the stack, then delete run/ (logs, pids, local databases, Redis data)
+	@if [ -x $(VENV_PYTHON) ]; then $(STACK) down; fi
+	rm -rf run

@@ -1,0 +1,220 @@
+"""Run livecart on this machine: `python -m infra.local.stack up|down|logs|status`.
+
+`up` finds or starts Redis, seeds the demo, starts every service in the background and
+waits until each is ready; `down` stops what `up` started. State lives under `run/`.
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from contracts import DEFAULT_PREFIX
+from infra.local.processes import (
+    http_status,
+    is_running,
+    note,
+    port_in_use,
+    read_pid,
+    start_background,
+    stop,
+    tail,
+    write_pid,
+)
+from infra.local.redis_server import redis_answers
+from infra.local.stack_config import (
+    SERVICES,
+    RunPaths,
+    Service,
+    StackError,
+    Started,
+    missing_entry_points,
+    requested_redis_url,
+    resolve_ports,
+    service_environment,
+    summary,
+)
+from infra.local.stack_redis import REDIS_MARKER, ensure_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+PATHS = RunPaths(ROOT / "run")
+READY_TIMEOUT = 30.0
+SEED_TIMEOUT = 120.0
+
+
+def up() -> None:
+    ports = resolve_ports(os.environ)
+    missing = missing_entry_points(ROOT)
+    if missing:
+        raise StackError(f"not written yet, so there is nothing to run: {', '.join(missing)}")
+    check_ports_free(ports)
+    started: Started = []
+    try:
+        redis_url = ensure_redis(PATHS, os.environ, started)
+        env = service_environment(os.environ, redis_url=redis_url, ports=ports)
+        for service in SERVICES:
+            if service.seeds_demo:
+                seed(service, env)
+        processes = {s.name: start_service(s, ports[s.name], env, started) for s in SERVICES}
+        deadline = time.monotonic() + READY_TIMEOUT
+        for service in SERVICES:
+            wait_ready(service, ports[service.name], processes[service.name], deadline)
+    except BaseException:  # Ctrl-C and a closed stdout included: leave nothing half-started
+        undo(started)
+        raise
+    prefix = os.environ.get("LIVECART_STREAM_PREFIX") or DEFAULT_PREFIX
+    print(summary(ports=ports, redis_url=redis_url, stream_prefix=prefix, logs=PATHS.logs))
+
+
+def undo(started: Started) -> None:
+    """Stop what this `up` started, newest first."""
+    for name, marker, pid in reversed(started):
+        stop(pid, marker=marker)
+        PATHS.pid(name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # stderr may be a closed pipe
+            print(f"Stopped {name} (pid {pid}), started by this run", file=sys.stderr)
+
+
+def check_ports_free(ports: dict[str, int]) -> None:
+    """Fail before starting anything when a port is held by a program `up` did not start."""
+    for service in SERVICES:
+        pid = read_pid(PATHS.pid(service.name))
+        if not (pid and is_running(pid, service.module)) and port_in_use(ports[service.name]):
+            raise StackError(
+                f"port {ports[service.name]} for {service.name} is taken by another program; "
+                f"free it or set {service.port_variable}"
+            )
+
+
+def seed(service: Service, env: dict[str, str]) -> None:
+    """Run `python -m services.<name> seed-demo` (idempotent), its output into the log."""
+    log = PATHS.log(service.name)
+    command = [sys.executable, "-m", service.module, "seed-demo"]
+    print(f"Seeding the demo into {service.name}")
+    note(log, " ".join(command[1:]))
+    try:
+        with log.open("ab") as out:
+            result = subprocess.run(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=SEED_TIMEOUT,
+                check=False,
+            )
+    except subprocess.TimeoutExpired as error:
+        raise StackError(f"{' '.join(command[1:])} took over {SEED_TIMEOUT:.0f}s") from error
+    if result.returncode != 0:
+        raise StackError(
+            f"`{' '.join(command[1:])}` failed with exit code {result.returncode}; "
+            f"last lines of {log}:\n{tail(log)}"
+        )
+
+
+def start_service(
+    service: Service, port: int, env: dict[str, str], started: Started
+) -> "subprocess.Popen[bytes] | None":
+    """Start `service` unless it already runs; None when it was left as it was."""
+    pid = read_pid(PATHS.pid(service.name))
+    if pid and is_running(pid, service.module):
+        print(f"{service.name} is already running (pid {pid}); leaving it as it is")
+        return None
+    command = [sys.executable, "-m", service.module]
+    process = start_background(command, cwd=ROOT, env=env, log=PATHS.log(service.name))
+    write_pid(PATHS.pid(service.name), process.pid)
+    started.append((service.name, service.module, process.pid))
+    print(f"Started {service.name} (pid {process.pid}) on port {port}")
+    return process
+
+
+def wait_ready(
+    service: Service, port: int, process: "subprocess.Popen[bytes] | None", deadline: float
+) -> None:
+    base = f"http://127.0.0.1:{port}"
+    log = PATHS.log(service.name)
+    answers: tuple[int | None, int | None] = (None, None)
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise StackError(
+                f"{service.name} exited with code {process.returncode}; "
+                f"last lines of {log}:\n{tail(log)}"
+            )
+        answers = (http_status(f"{base}/health"), http_status(f"{base}/ready"))
+        if answers == (200, 200):
+            print(f"{service.name} is ready on {base}")
+            return
+        time.sleep(0.25)
+    raise StackError(
+        f"{service.name} was not ready within {READY_TIMEOUT:.0f}s (last answers: /health "
+        f"{answers[0] or 'none'}, /ready {answers[1] or 'none'}); last lines of {log}:\n{tail(log)}"
+    )
+
+
+def down() -> None:
+    stopped = []
+    targets = [(s.name, s.module) for s in reversed(SERVICES)] + [("redis", REDIS_MARKER)]
+    for name, marker in targets:
+        pid = read_pid(PATHS.pid(name))
+        if pid and is_running(pid, marker):
+            killed = stop(pid, marker=marker)
+            stopped.append(f"{name} (pid {pid}{', killed after 15 s' if killed else ''})")
+        PATHS.pid(name).unlink(missing_ok=True)
+    PATHS.redis_url_file.unlink(missing_ok=True)
+    print(
+        "Stopped " + ", ".join(stopped)
+        if stopped
+        else "Nothing to stop: nothing `make up` started is running."
+    )
+
+
+def logs() -> None:
+    files = sorted(str(path) for path in PATHS.logs.glob("*.log"))
+    tail_binary = shutil.which("tail")
+    if not files:
+        raise StackError(f"no logs yet in {PATHS.logs}: start the stack with `make up`")
+    if tail_binary is None:
+        raise StackError(f"`tail` is not installed; the logs are in {PATHS.logs}")
+    os.execv(tail_binary, [tail_binary, "-n", "20", "-F", *files])
+
+
+def status() -> None:
+    ports = resolve_ports(os.environ)
+    for service in SERVICES:
+        pid = read_pid(PATHS.pid(service.name))
+        alive = pid is not None and is_running(pid, service.module)
+        ready = http_status(f"http://127.0.0.1:{ports[service.name]}/ready") if alive else None
+        state = "running" if alive else "stopped"
+        print(f"{service.name:<11} pid {pid or '-'!s:<8} {state:<8} /ready {ready or '-'}")
+    pid = read_pid(PATHS.pid("redis"))
+    if pid and is_running(pid, REDIS_MARKER):
+        print(f"{'redis':<11} pid {pid!s:<8} running  (private, data in {PATHS.redis_data})")
+    else:
+        url = requested_redis_url(os.environ)
+        print(f"{'redis':<11} {url} {'answers' if redis_answers(url) else 'does not answer'}")
+
+
+COMMANDS = {"up": up, "down": down, "logs": logs, "status": status}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local.stack", description=__doc__)
+    parser.add_argument("command", choices=COMMANDS)
+    args = parser.parse_args(argv)
+    try:
+        COMMANDS[args.command]()
+    except StackError as error:
+        print(f"stack {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

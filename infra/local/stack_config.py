@@ -1,0 +1,153 @@
+"""What `make up` runs and where: services, ports, run/ paths, the services' environment and
+the summary it prints. Pure functions of the environment, so they are unit-tested."""
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.local.demo import DEMO_ROOM_ID
+
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_REDIS_PORT = 6379
+DEMO_CHECKOUT_SKU = "LC-MUG-LIVE"
+
+
+@dataclass(frozen=True)
+class Service:
+    """One livecart service as `make up` runs it: `python -m services.<name>`."""
+
+    name: str
+    port_variable: str
+    default_port: int
+    seeds_demo: bool
+
+    @property
+    def module(self) -> str:
+        return f"services.{self.name}"
+
+
+# Start order: the marketplace first, so the checkout consumer group exists before
+# the storefront accepts checkouts.
+SERVICES = (
+    Service("orders", "ORDERS_PORT", 8002, seeds_demo=True),
+    Service("notifier", "NOTIFIER_PORT", 8001, seeds_demo=False),
+    Service("storefront", "STOREFRONT_PORT", 8000, seeds_demo=True),
+)
+
+
+Started = list[tuple[str, str, int]]
+"""(name, command-line marker, pid) of each process one `up` started, to undo on failure."""
+
+
+class StackError(Exception):
+    """Why a stack command gave up, in words for the person who ran it."""
+
+
+class ConfigError(StackError, ValueError):
+    """A setting `make up` cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Everything `make up` keeps lives under `run/` in the repository root."""
+
+    root: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.root / "pids"
+
+    @property
+    def redis_data(self) -> Path:
+        return self.root / "redis"
+
+    @property
+    def redis_url_file(self) -> Path:
+        """The URL of the private redis-server `up` started, for the next `up` and `status`."""
+        return self.redis_data / "url"
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def pid(self, name: str) -> Path:
+        return self.pids / f"{name}.pid"
+
+
+def missing_entry_points(root: Path) -> list[str]:
+    """The services under `root` that have no `__main__.py` yet, as module names."""
+    return [s.module for s in SERVICES if not (root / "services" / s.name / "__main__.py").exists()]
+
+
+def resolve_ports(environ: Mapping[str, str]) -> dict[str, int]:
+    """Each service's port: its `<NAME>_PORT` variable, else its default. Ports must differ."""
+    ports: dict[str, int] = {}
+    for service in SERVICES:
+        raw = environ.get(service.port_variable, "").strip()
+        if not raw:
+            ports[service.name] = service.default_port
+            continue
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ConfigError(f"{service.port_variable}={raw!r} is not a TCP port (1-65535)")
+        ports[service.name] = int(raw)
+    if len(set(ports.values())) < len(ports):
+        raise ConfigError(f"two services would share a port: {ports}")
+    return ports
+
+
+def requested_redis_url(environ: Mapping[str, str]) -> str:
+    return environ.get("REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+
+
+def service_environment(
+    environ: Mapping[str, str], *, redis_url: str, ports: Mapping[str, int]
+) -> dict[str, str]:
+    """The environment every service and seed command gets: the caller's, plus the Redis in
+    use, every port, and where browsers reach the notifier (unless already set)."""
+    env = dict(environ)
+    env["REDIS_URL"] = redis_url
+    for service in SERVICES:
+        env[service.port_variable] = str(ports[service.name])
+    env.setdefault("NOTIFIER_PUBLIC_URL", f"http://localhost:{ports['notifier']}")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def demo_checkout_body() -> str:
+    item = {"sku": DEMO_CHECKOUT_SKU, "quantity": 1}
+    body = {"room_id": DEMO_ROOM_ID, "buyer_id": "buyer-1", "items": [item]}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def summary(*, ports: Mapping[str, int], redis_url: str, stream_prefix: str, logs: Path) -> str:
+    """What `up` prints once every service is ready."""
+    store = f"http://localhost:{ports['storefront']}"
+    notifier = f"http://localhost:{ports['notifier']}"
+    orders = f"http://localhost:{ports['orders']}"
+    checkout = (
+        f"curl -sS -X POST {store}/api/checkouts -H 'content-type: application/json' "
+        f"-d {shlex.quote(demo_checkout_body())}"
+    )
+    return "\n".join(
+        [
+            "livecart is up.",
+            f"  room page        {store}/rooms/{DEMO_ROOM_ID}",
+            f"  storefront API   {store}/api/rooms/{DEMO_ROOM_ID}",
+            f"  notifier (SSE)   {notifier}/events/checkouts/<checkout_id>",
+            f"  orders           {orders}/health  {orders}/metrics",
+            f"  Redis            {redis_url}  (stream prefix {stream_prefix!r})",
+            f"  logs             {logs}/  (make logs)",
+            "",
+            "Place a checkout (the answer carries its checkout_id):",
+            f"  {checkout}",
+            "Watch its statuses:",
+            f"  curl -N {notifier}/events/checkouts/<checkout_id>",
+            "",
+            "Stop everything with: make down",
+        ]
+    )

@@ -1,0 +1,1 @@
+"""The notifier's edges: the FastStream reader, the SSE routes and the app factory."""

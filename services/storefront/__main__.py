@@ -1,0 +1,53 @@
+"""Run the storefront: `python -m services.storefront` serves it with uvicorn;
+`python -m services.storefront seed-demo` seeds the demo seller, room and products."""
+
+import argparse
+import asyncio
+
+from sqlalchemy.engine import make_url
+
+from services.common.db import make_engine
+from services.common.serve import serve
+from services.storefront.config import StorefrontSettings
+from services.storefront.entrypoints.app import create_app
+from services.storefront.seed import seed_showcase
+
+
+async def seed_demo(settings: StorefrontSettings) -> str:
+    """Seed the demo of `make up` (infra/local/demo.py) into the storefront's database."""
+    # Imported here: the demo data is a development tool, not part of the service.
+    from infra.local import demo
+
+    engine = make_engine(settings.database_url, schema=settings.database_schema)
+    try:
+        await seed_showcase(
+            engine,
+            seller_id=demo.DEMO_SELLER_ID,
+            seller_name=demo.DEMO_SELLER_NAME,
+            room_id=demo.DEMO_ROOM_ID,
+            room_title=demo.DEMO_ROOM_TITLE,
+            products=demo.DEMO_PRODUCTS,
+        )
+    finally:
+        await engine.dispose()
+    return demo.DEMO_ROOM_ID
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.storefront", description=__doc__)
+    parser.add_argument(
+        "command", nargs="?", choices=["serve", "seed-demo"], default="serve",
+        help="serve (default) or seed-demo",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    settings = StorefrontSettings()
+    if args.command == "seed-demo":
+        room_id = asyncio.run(seed_demo(settings))
+        database = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"storefront: seeded room {room_id!r} into {database}")
+        return
+    serve(create_app(settings), settings, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()

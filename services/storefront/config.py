@@ -1,0 +1,47 @@
+"""The storefront's settings (env prefix `STOREFRONT_`)."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
+
+
+class StorefrontSettings(ServiceSettings):
+    """Where the storefront listens, its showcase database and the notifier URL browsers use."""
+
+    model_config = SettingsConfigDict(env_prefix="STOREFRONT_")
+
+    port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///run/storefront.db",
+        description="SQLAlchemy async URL of the showcase database (rooms, pinned products).",
+    )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL search_path; tests give each test its own."
+    )
+    notifier_public_url: str = Field(
+        default="http://localhost:8001",
+        validation_alias=AliasChoices(
+            "NOTIFIER_PUBLIC_URL", "STOREFRONT_NOTIFIER_PUBLIC_URL", "notifier_public_url"
+        ),
+        description="Base URL of the notifier as the buyer's browser reaches it (SSE).",
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Larger request bodies are refused with 413."
+    )
+    default_room_id: str = Field(default="demo", description="The room `GET /` shows.")
+    room_cache_seconds: float = Field(
+        default=2.0, ge=0, description="How long a room's pinned products are kept in memory."
+    )
+
+    def events_url(self, checkout_id: str) -> str:
+        """The notifier's SSE URL for one checkout, as the browser must open it."""
+        return f"{self.notifier_public_url.rstrip('/')}/events/checkouts/{checkout_id}"
+
+    def development_defaults_in_use(self) -> list[str]:
+        problems = super().development_defaults_in_use()
+        if self.database_url.startswith("sqlite"):
+            problems.append("STOREFRONT_DATABASE_URL is SQLite (use PostgreSQL)")
+        if "localhost" in self.notifier_public_url or "127.0.0.1" in self.notifier_public_url:
+            problems.append("NOTIFIER_PUBLIC_URL points at localhost (browsers cannot reach it)")
+        return problems

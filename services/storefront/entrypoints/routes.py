@@ -1,0 +1,48 @@
+"""The storefront's JSON API: read a room, accept a checkout."""
+
+from fastapi import APIRouter, status
+from prometheus_client import Counter
+
+from services.storefront import service
+from services.storefront.entrypoints.deps import Deps
+from services.storefront.entrypoints.schemas import CheckoutAccepted, CheckoutIn, ErrorOut, RoomOut
+
+router = APIRouter(prefix="/api", tags=["storefront"])
+
+CHECKOUTS_ACCEPTED = Counter(
+    "livecart_storefront_checkouts_accepted", "Checkouts written to checkout.requested (202)."
+)
+
+
+@router.get(
+    "/rooms/{room_id}",
+    summary="A live room with its host and pinned products",
+    responses={404: {"model": ErrorOut}},
+)
+async def get_room(room_id: str, deps: Deps) -> RoomOut:
+    return RoomOut.of(await service.get_room(rooms=deps.rooms, room_id=room_id))
+
+
+@router.post(
+    "/checkouts",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Hand a buyer's checkout to the marketplace",
+    description=(
+        "Answers 202 only once the checkout is durably in the `checkout.requested` stream; "
+        "the order's progress is then pushed at `events_url`. The same `idempotency_key` "
+        "from the same buyer always yields the same `checkout_id`."
+    ),
+    responses={
+        413: {"model": ErrorOut, "description": "Body larger than the configured limit"},
+        503: {"model": ErrorOut, "description": "The stream is unreachable; retry later"},
+    },
+)
+async def create_checkout(body: CheckoutIn, deps: Deps) -> CheckoutAccepted:
+    accepted = await service.accept_checkout(
+        rooms=deps.rooms, publisher=deps.publisher, request=body.to_domain()
+    )
+    CHECKOUTS_ACCEPTED.inc()
+    return CheckoutAccepted(
+        checkout_id=accepted.checkout_id,
+        events_url=deps.settings.events_url(accepted.checkout_id),
+    )

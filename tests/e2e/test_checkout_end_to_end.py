@@ -1,0 +1,61 @@
+"""The whole stack as real processes: HTTP checkout in, final status out over SSE."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from tests.support.stack import ServiceProcess, running_stack, service_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(
+    redis_url: str, stream_prefix: str, tmp_path: Path
+) -> Iterator[dict[str, ServiceProcess]]:
+    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
+    with running_stack(env, tmp_path) as services:
+        yield services
+
+
+def test_a_checkout_posted_over_http_reaches_confirmed_on_the_sse_stream(
+    stack: dict[str, ServiceProcess],
+) -> None:
+    storefront = stack["storefront"]
+    with httpx.Client(base_url=storefront.base_url, timeout=10) as client:
+        room = client.get("/api/rooms/demo").json()
+        sku = room["products"][0]["sku"]
+        accepted = client.post(
+            "/api/checkouts",
+            json={
+                "room_id": "demo",
+                "buyer_id": "e2e-buyer",
+                "items": [{"sku": sku, "quantity": 1}],
+            },
+        )
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    assert body["status"] == "accepted"
+    assert body["events_url"].startswith(stack["notifier"].base_url)
+
+    statuses = []
+    with (
+        httpx.Client(timeout=httpx.Timeout(10, read=30)) as client,
+        connect_sse(client, "GET", body["events_url"]) as source,
+    ):
+        for event in source.iter_sse():
+            assert event.event == "status"
+            assert event.id
+            statuses.append(json.loads(event.data))
+
+    assert [s["status"] for s in statuses] == ["received", "reserved", "paid", "confirmed"]
+    assert {s["checkout_id"] for s in statuses} == {body["checkout_id"]}
+
+
+def test_every_service_stops_cleanly_on_sigterm(stack: dict[str, ServiceProcess]) -> None:
+    exit_codes = {name: service.terminate() for name, service in stack.items()}
+    assert exit_codes == {"orders": 0, "notifier": 0, "storefront": 0}

@@ -1,0 +1,283 @@
+"""The storefront's HTTP API against real Redis and a real SQLite database."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from contracts import CheckoutRequestedEvent, decode_entry
+from infra.local import demo
+from infra.local.redis_server import free_port
+from services.common.db import make_engine
+from services.storefront.config import StorefrontSettings
+from services.storefront.entrypoints.app import create_app
+from services.storefront.seed import seed_showcase
+from tests.conftest import Database, random_id
+
+HOODIE = demo.DEMO_PRODUCTS[0]
+
+
+@dataclass
+class Storefront:
+    client: httpx.AsyncClient
+    settings: StorefrontSettings
+
+
+async def running_storefront(settings: StorefrontSettings) -> AsyncIterator[Storefront]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        engine = make_engine(settings.database_url)
+        try:
+            await seed_showcase(
+                engine,
+                seller_id=demo.DEMO_SELLER_ID,
+                seller_name=demo.DEMO_SELLER_NAME,
+                room_id=demo.DEMO_ROOM_ID,
+                room_title=demo.DEMO_ROOM_TITLE,
+                products=demo.DEMO_PRODUCTS,
+            )
+        finally:
+            await engine.dispose()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://storefront.test"
+        ) as client:
+            yield Storefront(client, settings)
+
+
+@pytest.fixture
+async def storefront(
+    redis_url: str, stream_prefix: str, sqlite_database: Database
+) -> AsyncIterator[Storefront]:
+    settings = StorefrontSettings(
+        redis_url=redis_url,
+        stream_prefix=stream_prefix,
+        database_url=sqlite_database.url,
+        notifier_public_url="http://notifier.test",
+    )
+    async for running in running_storefront(settings):
+        yield running
+
+
+async def stream_entries(client: aioredis.Redis, stream: str) -> list[dict[bytes, bytes]]:
+    """The fields of every entry in `stream`, oldest first."""
+    entries = await client.xrange(stream) or []
+    return [cast(dict[bytes, bytes], fields) for _entry_id, fields in entries]
+
+
+def checkout(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "room_id": demo.DEMO_ROOM_ID,
+        "buyer_id": random_id("buyer"),
+        "items": [{"sku": HOODIE.sku, "quantity": 2}],
+    }
+    return body | overrides
+
+
+async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stream(
+    storefront: Storefront, redis_client: aioredis.Redis
+) -> None:
+    body = checkout()
+    response = await storefront.client.post("/api/checkouts", json=body)
+
+    assert response.status_code == 202
+    accepted = response.json()
+    checkout_id = accepted["checkout_id"]
+    assert accepted == {
+        "checkout_id": checkout_id,
+        "status": "accepted",
+        "events_url": f"http://notifier.test/events/checkouts/{checkout_id}",
+    }
+    entries = await stream_entries(redis_client, storefront.settings.streams.checkout_requested)
+    assert len(entries) == 1
+    fields = entries[0]
+    assert fields[b"__data__"].decode().startswith("{")
+    event = decode_entry(fields, CheckoutRequestedEvent)
+    assert event.data.checkout_id == checkout_id == event.correlation_id
+    assert event.producer == "storefront"
+    assert event.data.buyer_id == body["buyer_id"]
+    assert [(i.sku, i.quantity) for i in event.data.items] == [(HOODIE.sku, 2)]
+
+
+async def test_the_same_idempotency_key_from_the_same_buyer_gives_the_same_checkout_id(
+    storefront: Storefront,
+) -> None:
+    body = checkout(idempotency_key="tap-1")
+    first = await storefront.client.post("/api/checkouts", json=body)
+    again = await storefront.client.post("/api/checkouts", json=body)
+    other_buyer = await storefront.client.post(
+        "/api/checkouts", json=body | {"buyer_id": random_id("buyer")}
+    )
+
+    assert first.status_code == again.status_code == other_buyer.status_code == 202
+    assert first.json()["checkout_id"] == again.json()["checkout_id"]
+    assert other_buyer.json()["checkout_id"] != first.json()["checkout_id"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "loc"),
+    [
+        ({"room_id": "no-such-room"}, ["body", "room_id"]),
+        ({"items": [{"sku": "NOT-PINNED", "quantity": 1}]}, ["body", "items", 0, "sku"]),
+        ({"items": [{"sku": HOODIE.sku, "quantity": 0}]}, ["body", "items", 0, "quantity"]),
+        (
+            {"items": [{"sku": HOODIE.sku, "quantity": HOODIE.max_per_checkout + 1}]},
+            ["body", "items", 0, "quantity"],
+        ),
+        ({"buyer_id": None}, ["body", "buyer_id"]),
+        ({"buyer_id": "bad id with spaces"}, ["body", "buyer_id"]),
+        ({"items": [{"sku": HOODIE.sku, "quantity": 1}] * 2}, ["body", "items", 1, "sku"]),
+        ({"items": []}, ["body", "items"]),
+    ],
+    ids=[
+        "unknown-room",
+        "unpinned-sku",
+        "quantity-0",
+        "over-the-limit",
+        "missing-buyer",
+        "malformed-buyer",
+        "duplicate-sku",
+        "no-items",
+    ],
+)
+async def test_an_invalid_checkout_gets_422_naming_the_field_and_writes_nothing(
+    storefront: Storefront,
+    redis_client: aioredis.Redis,
+    overrides: dict[str, Any],
+    loc: list[str | int],
+) -> None:
+    body = {k: v for k, v in checkout(**overrides).items() if v is not None}
+    response = await storefront.client.post("/api/checkouts", json=body)
+
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert loc in [error["loc"] for error in errors]
+    assert all(error["msg"] for error in errors)
+    assert await redis_client.xlen(storefront.settings.streams.checkout_requested) == 0
+
+
+async def test_a_body_that_is_not_json_gets_422_with_a_clear_message(
+    storefront: Storefront,
+) -> None:
+    for headers in ({"content-type": "application/json"}, {"content-type": "text/plain"}):
+        response = await storefront.client.post("/api/checkouts", content=b"buy!", headers=headers)
+        assert response.status_code == 422
+        assert "JSON" in response.json()["detail"][0]["msg"]
+
+
+async def test_an_oversized_body_is_refused_with_413_before_it_is_read_whole(
+    storefront: Storefront,
+) -> None:
+    big = checkout(idempotency_key="k") | {"padding": "x" * storefront.settings.max_body_bytes}
+    declared = await storefront.client.post("/api/checkouts", json=big)
+    assert declared.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit must count the bytes as they arrive.
+        for _ in range(64):
+            yield b" " * 1024
+
+    streamed = await storefront.client.post(
+        "/api/checkouts", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
+
+
+async def test_an_unreachable_redis_gives_503_with_a_retry_message_and_no_traceback(
+    sqlite_database: Database, stream_prefix: str
+) -> None:
+    settings = StorefrontSettings(
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        stream_prefix=stream_prefix,
+        database_url=sqlite_database.url,
+    )
+    async for storefront in running_storefront(settings):
+        response = await storefront.client.post("/api/checkouts", json=checkout())
+        ready = await storefront.client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": "checkout service temporarily unavailable, please retry"}
+    assert "Traceback" not in response.text
+    assert "Error" not in response.text
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"redis": False, "database": True}
+
+
+async def test_the_room_api_lists_the_pinned_products_with_price_strings(
+    storefront: Storefront,
+) -> None:
+    response = await storefront.client.get("/api/rooms/demo")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "room_id": demo.DEMO_ROOM_ID,
+        "title": demo.DEMO_ROOM_TITLE,
+        "seller": {"seller_id": demo.DEMO_SELLER_ID, "name": demo.DEMO_SELLER_NAME},
+        "products": [
+            {
+                "sku": "LC-HOODIE-YEL",
+                "title": "Yellow Cart Hoodie",
+                "price": "49.90",
+                "currency": "EUR",
+                "max_per_checkout": 5,
+            },
+            {
+                "sku": "LC-MUG-LIVE",
+                "title": "On-Air Mug",
+                "price": "14.90",
+                "currency": "EUR",
+                "max_per_checkout": 5,
+            },
+            {
+                "sku": "LC-CAP-STREAM",
+                "title": "Streamer Cap",
+                "price": "24.90",
+                "currency": "EUR",
+                "max_per_checkout": 5,
+            },
+        ],
+    }
+
+
+async def test_an_unknown_room_gives_404_json_and_a_404_page(storefront: Storefront) -> None:
+    api = await storefront.client.get("/api/rooms/nowhere")
+    page = await storefront.client.get("/rooms/nowhere")
+
+    assert api.status_code == 404
+    assert "nowhere" in api.json()["detail"]
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This live room doesn't exist" in page.text
+
+
+async def test_the_room_page_shows_the_products_and_a_buy_button(storefront: Storefront) -> None:
+    home = await storefront.client.get("/")
+    page = await storefront.client.get("/rooms/demo")
+    script = await storefront.client.get("/static/room.js")
+
+    assert home.status_code == 307
+    assert home.headers["location"] == "/rooms/demo"
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    for product in demo.DEMO_PRODUCTS:
+        assert product.title in page.text
+    assert 'data-testid="buy-button"' in page.text
+    assert '<label for="quantity">' in page.text
+    assert demo.DEMO_SELLER_NAME.replace("'", "&#39;") in page.text
+    assert "http://notifier.test" in page.headers["content-security-policy"]
+    assert script.status_code == 200
+    assert "new EventSource" in script.text
+
+
+async def test_health_and_readiness_report_a_usable_storefront(storefront: Storefront) -> None:
+    health = await storefront.client.get("/health")
+    ready = await storefront.client.get("/ready")
+    metrics = await storefront.client.get("/metrics/")
+
+    assert health.json() == {"status": "ok"}
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"redis": True, "database": True}
+    assert metrics.status_code == 200

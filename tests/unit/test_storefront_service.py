@@ -1,0 +1,97 @@
+"""The storefront's use cases with a fake room reader and publisher: no broker, no database."""
+
+import pytest
+
+from contracts import CheckoutRequestedEvent
+from services.storefront.adapters.repository import CachedRoomReader
+from services.storefront.domain import (
+    CheckoutRequest,
+    InvalidCheckout,
+    PinnedProduct,
+    RequestedItem,
+    Room,
+    RoomNotFound,
+    derive_checkout_id,
+)
+from services.storefront.service import CheckoutUnavailable, accept_checkout, get_room
+
+ROOM = Room("demo", "Drop", "seller-1", "Mia", (PinnedProduct("MUG", "Mug", 1490, "EUR", 2),))
+
+
+class FakeRooms:
+    def __init__(self, *rooms: Room) -> None:
+        self.rooms = {room.room_id: room for room in rooms}
+        self.reads = 0
+
+    async def get_room(self, room_id: str) -> Room | None:
+        self.reads += 1
+        return self.rooms.get(room_id)
+
+
+class FakePublisher:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.events: list[CheckoutRequestedEvent] = []
+
+    async def publish(self, event: CheckoutRequestedEvent) -> None:
+        if self.fail:
+            raise CheckoutUnavailable("redis is down")
+        self.events.append(event)
+
+
+def request(quantity: int = 1, key: str | None = None) -> CheckoutRequest:
+    return CheckoutRequest("demo", "buyer-1", (RequestedItem("MUG", quantity),), key)
+
+
+async def test_an_accepted_checkout_publishes_one_event_correlated_by_its_checkout_id() -> None:
+    publisher = FakePublisher()
+    accepted = await accept_checkout(
+        rooms=FakeRooms(ROOM), publisher=publisher, request=request(2, "k")
+    )
+
+    assert accepted.checkout_id == derive_checkout_id(buyer_id="buyer-1", idempotency_key="k")
+    [event] = publisher.events
+    assert event.correlation_id == event.data.checkout_id == accepted.checkout_id
+    assert (event.type, event.version, event.producer) == ("checkout.requested", 1, "storefront")
+    assert event.data.idempotency_key == "k"
+    assert [(i.sku, i.quantity) for i in event.data.items] == [("MUG", 2)]
+
+
+async def test_an_invalid_checkout_publishes_nothing() -> None:
+    publisher = FakePublisher()
+    with pytest.raises(InvalidCheckout) as raised:
+        await accept_checkout(rooms=FakeRooms(ROOM), publisher=publisher, request=request(3))
+    assert [v.loc for v in raised.value.violations] == [("items", 0, "quantity")]
+    assert publisher.events == []
+
+
+async def test_a_stream_that_cannot_accept_the_checkout_is_reported_as_unavailable() -> None:
+    with pytest.raises(CheckoutUnavailable):
+        await accept_checkout(
+            rooms=FakeRooms(ROOM), publisher=FakePublisher(fail=True), request=request()
+        )
+
+
+async def test_an_unknown_room_is_not_found() -> None:
+    with pytest.raises(RoomNotFound):
+        await get_room(rooms=FakeRooms(), room_id="nowhere")
+
+
+async def test_a_room_is_read_again_only_after_the_cache_time() -> None:
+    now = [100.0]
+    inner = FakeRooms(ROOM)
+    rooms = CachedRoomReader(inner, ttl=2.0, clock=lambda: now[0])
+
+    assert await rooms.get_room("demo") == await rooms.get_room("demo") == ROOM
+    assert inner.reads == 1
+    now[0] += 2.5
+    await rooms.get_room("demo")
+    assert inner.reads == 2
+
+
+async def test_an_unknown_room_is_not_cached_so_a_new_room_shows_at_once() -> None:
+    inner = FakeRooms()
+    rooms = CachedRoomReader(inner, ttl=60.0, clock=lambda: 0.0)
+    assert await rooms.get_room("demo") is None
+    inner.rooms["demo"] = ROOM
+    assert await rooms.get_room("demo") == ROOM
