@@ -94,12 +94,16 @@ class OrderStatusChanged(_Payload):
 class CheckoutRequestedEvent(Envelope[CheckoutRequested]):
     """`checkout.requested` v1 on the wire."""
 
-    type: Literal["checkout.requested"] = "checkout.requested"
-    version: Literal[1] = 1
+    TYPE = "checkout.requested"
+    VERSION = 1
+    type: Literal["checkout.requested"]
+    version: Literal[1]
 
 
 class OrderStatusChangedEvent(Envelope[OrderStatusChanged]):
     """`order.status_changed` v1 on the wire."""
 
-    type: Literal["order.status_changed"] = "order.status_changed"
-    version: Literal[1] = 1
+    TYPE = "order.status_changed"
+    VERSION = 1
+    type: Literal["order.status_changed"]
+    version: Literal[1]

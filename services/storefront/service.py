@@ -75,7 +75,7 @@ def checkout_requested_event(
     request: CheckoutRequest, *, checkout_id: str
 ) -> CheckoutRequestedEvent:
     """The contract event for an accepted request; the checkout id is the correlation id."""
-    return CheckoutRequestedEvent(
+    return CheckoutRequestedEvent.new(
         correlation_id=checkout_id,
         producer=PRODUCER,
         data=CheckoutRequested(

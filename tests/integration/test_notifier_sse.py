@@ -41,7 +41,7 @@ def status_event(checkout_id: str, step: int, state: OrderStatus) -> OrderStatus
         total_minor=2599,
         currency="EUR",
     )
-    return OrderStatusChangedEvent(correlation_id=checkout_id, producer="orders", data=data)
+    return OrderStatusChangedEvent.new(correlation_id=checkout_id, producer="orders", data=data)
 
 
 async def xadd(redis: Redis, stream: str, fields: dict[str, str]) -> str:

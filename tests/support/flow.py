@@ -61,7 +61,9 @@ async def publish_checkouts(
     """XADD each checkout as the storefront would (the language-neutral wire format)."""
     pipe = client.pipeline(transaction=False)
     for item in checkouts:
-        event = CheckoutRequestedEvent(correlation_id=item.checkout_id, producer="test", data=item)
+        event = CheckoutRequestedEvent.new(
+            correlation_id=item.checkout_id, producer="test", data=item
+        )
         pipe.xadd(stream, encode_entry(event))  # type: ignore[arg-type]
     await pipe.execute()
 
