@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from infra.local.redis_server import RedisServer
 from tests.support.services import postgres_for_tests, redis_for_tests, sqlalchemy_url
 
 
@@ -84,3 +85,14 @@ def database(request: pytest.FixtureRequest) -> Database:
     name = "sqlite_database" if request.param == "sqlite" else "postgres_database"
     db: Database = request.getfixturevalue(name)
     return db
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a free port, AOF with `appendfsync always`,
+    so the test can crash it, restart it, or lose its data."""
+    server = RedisServer(tmp_path / "redis", appendonly=True, appendfsync="always").start()
+    try:
+        yield server
+    finally:
+        server.stop()

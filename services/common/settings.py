@@ -61,3 +61,22 @@ class ServiceSettings(BaseSettings):
         if self.redis_url.password is None:
             problems.append("REDIS_URL has no password (set a per-service ACL user)")
         return problems
+
+
+class ConsumerSettings(ServiceSettings):
+    """Knobs of a consumer group (see services/common/consumer.py and delivery.py)."""
+
+    claim_idle_ms: int = Field(
+        default=15_000,
+        ge=100,
+        description="Pending this long on a consumer, an entry is claimed by another; keep "
+        "it a few seconds above the slowest handler (the payment timeout).",
+    )
+    max_deliveries: int = Field(default=5, ge=1, description="Deliveries before dead-lettering.")
+    max_entry_bytes: int = Field(default=64 * 1024, ge=1024)
+    consumer_gone_ms: int = Field(
+        default=300_000, ge=1000, description="Idle this long with nothing pending: removed."
+    )
+    upkeep_seconds: float = Field(default=1.0, gt=0)
+    consumer_max_records: int = Field(default=10, ge=1, le=1000)
+    consumer_block_ms: int = Field(default=1000, ge=1, le=5000)

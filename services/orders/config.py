@@ -3,10 +3,10 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings
+from services.common.settings import ConsumerSettings
 
 
-class OrdersSettings(ServiceSettings):
+class OrdersSettings(ConsumerSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", populate_by_name=True)
 
     port: int = 8002
@@ -23,8 +23,10 @@ class OrdersSettings(ServiceSettings):
         default=1_000_000, ge=0, description="Sandbox wallet balance of a buyer seen first time."
     )
     payment_timeout_seconds: float = Field(default=5.0, gt=0)
-    consumer_max_records: int = Field(default=10, ge=1, le=1000)
-    consumer_block_ms: int = Field(default=1000, ge=1, le=5000)
+    hold_seconds: float = Field(
+        default=120.0, gt=0, description="A reservation not paid within this time expires."
+    )
+    expiry_scan_seconds: float = Field(default=1.0, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_seconds: float = Field(
         default=0.5, gt=0, description="How often the relay looks for rows nobody woke it for."

@@ -6,6 +6,7 @@ SQL and the sandbox wallet, and tests may bring fakes of the same shape.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -39,6 +40,7 @@ class UnitOfWork(Protocol):
     async def reserve_stock(self, lines: Sequence[Line]) -> bool: ...
     async def release_stock(self, lines: Sequence[Line]) -> None: ...
     async def complete_sale(self, lines: Sequence[Line]) -> None: ...
+    async def overdue_reservations(self, *, older_than: datetime, limit: int) -> list[str]: ...
     def stage_event(self, event: Envelope) -> None: ...  # type: ignore[type-arg]
 
 
@@ -63,4 +65,8 @@ class PaymentTimeout(Exception):
 class PaymentGateway(Protocol):
     async def charge(self, charge: Charge) -> PaymentResult:
         """Capture `charge` once: a second call for the same checkout returns the first result."""
+        ...
+
+    async def refund(self, checkout_id: str) -> None:
+        """Give back what was captured for `checkout_id` (once; nothing if nothing was)."""
         ...

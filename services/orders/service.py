@@ -4,9 +4,16 @@ Every state change and the status events it causes are committed together
 (transactional outbox). A redelivered checkout resumes from the state it reached.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from contracts import CheckoutRequested, OrderStatusChanged, OrderStatusChangedEvent, new_event_id
+from contracts import (
+    CheckoutRequested,
+    OrderStatusChanged,
+    OrderStatusChangedEvent,
+    new_event_id,
+    utc_now,
+)
 from services.orders.domain import InvalidCheckout, Order, Reason, Status, price_lines
 from services.orders.ports import (
     Charge,
@@ -97,7 +104,30 @@ async def _charge(*, uow: UnitOfWorkFactory, gateway: PaymentGateway, order: Ord
             current.reject(Reason.PAYMENT_FAILED, detail)
             await work.release_stock(current.lines)
 
-    return await _advance(uow, order.checkout_id, settle)
+    settled = await _advance(uow, order.checkout_id, settle)
+    if captured and settled.status is Status.EXPIRED:
+        # The hold ran out while the gateway was answering: the money goes back.
+        await gateway.refund(order.checkout_id)
+    return settled
+
+
+async def expire_overdue_reservations(
+    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, hold_seconds: float, limit: int = 100
+) -> int:
+    """Expire reservations older than the hold time and release their stock; how many."""
+    async with uow() as work:
+        overdue = await work.overdue_reservations(
+            older_than=utc_now() - timedelta(seconds=hold_seconds), limit=limit
+        )
+    for checkout_id in overdue:
+        await _advance(uow, checkout_id, _expire)
+    return len(overdue)
+
+
+async def _expire(work: UnitOfWork, order: Order) -> None:
+    if order.status is Status.RESERVED:
+        order.expire()
+        await work.release_stock(order.lines)
 
 
 async def _confirm(work: UnitOfWork, order: Order) -> None:
@@ -109,7 +139,7 @@ async def _confirm(work: UnitOfWork, order: Order) -> None:
 async def _advance(
     uow: UnitOfWorkFactory,
     checkout_id: str,
-    step: Callable[[UnitOfWork, Order], "object"],
+    step: Callable[[UnitOfWork, Order], Awaitable[None]],
 ) -> Order:
     """Load the order, apply `step`, save with an optimistic check; retry on conflicts."""
     for _ in range(MAX_CONFLICT_RETRIES):
@@ -118,7 +148,7 @@ async def _advance(
             if order is None:
                 raise LookupError(f"order for checkout {checkout_id} vanished")
             loaded = order.sequence
-            await step(work, order)  # type: ignore[misc]
+            await step(work, order)
             if order.sequence == loaded:
                 return order
             try:
@@ -143,7 +173,7 @@ async def _reload(uow: UnitOfWorkFactory, checkout_id: str) -> Order:
 def _stage_changes(work: UnitOfWork, order: Order) -> None:
     for change in order.pull_changes():
         work.stage_event(
-            OrderStatusChangedEvent(
+            OrderStatusChangedEvent.new(
                 correlation_id=order.checkout_id,
                 producer=PRODUCER,
                 data=OrderStatusChanged(

@@ -1,50 +1,22 @@
 """The orders service against real Redis and a real database (SQLite and PostgreSQL)."""
 
 import asyncio
-import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from contracts import OrderStatus, RejectionReason, Streams
 from services.orders.adapters.payments import WalletBehaviour
-from services.orders.adapters.tables import OrderRow, PaymentRow, ProductRow
-from services.orders.config import OrdersSettings
-from services.orders.entrypoints.app import OrdersRuntime, build_runtime
-from services.orders.seed import ProductStock, seed_products
+from services.orders.adapters.tables import OrderRow, PaymentRow
+from services.orders.entrypoints.app import OrdersRuntime
 from tests.conftest import Database
 from tests.support.flow import checkout, final_statuses, publish_checkouts
+from tests.support.orders import count, orders_settings, product, running_orders
 
 HAPPY_PATH = ["received", "reserved", "paid", "confirmed"]
-
-
-def orders_settings(database: Database, redis_url: str, stream_prefix: str) -> OrdersSettings:
-    return OrdersSettings(
-        redis_url=redis_url,
-        stream_prefix=stream_prefix,
-        database_url=database.url,
-        database_schema=database.schema,
-        payment_timeout_seconds=0.2,
-        relay_idle_seconds=0.1,
-    )
-
-
-@contextlib.asynccontextmanager
-async def running_orders(
-    settings: OrdersSettings, stock: dict[str, int]
-) -> AsyncIterator[OrdersRuntime]:
-    runtime = build_runtime(settings)
-    await seed_products(
-        runtime.engine,
-        [ProductStock(sku, f"Product {sku}", 1000, "EUR", units) for sku, units in stock.items()],
-    )
-    async with runtime.running():
-        yield runtime
 
 
 @pytest.fixture
@@ -58,18 +30,6 @@ async def orders(
 
 def streams_of(runtime: OrdersRuntime) -> Streams:
     return runtime.settings.streams
-
-
-async def product(runtime: OrdersRuntime, sku: str) -> ProductRow:
-    async with async_sessionmaker(runtime.engine)() as session:
-        row = await session.get(ProductRow, sku)
-        assert row is not None
-        return row
-
-
-async def count(runtime: OrdersRuntime, model: Any) -> int:
-    async with async_sessionmaker(runtime.engine)() as session:
-        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def test_a_checkout_goes_received_reserved_paid_confirmed(

@@ -78,6 +78,18 @@ class SandboxWalletGateway:
         )
         return result
 
+    async def refund(self, checkout_id: str) -> None:
+        async with self._sessions.begin() as session:
+            payment = await session.get(PaymentRow, checkout_id, with_for_update=True)
+            if payment is None or payment.outcome != "captured":
+                return
+            payment.outcome = "refunded"
+            await session.execute(
+                update(SandboxWalletRow)
+                .where(col(SandboxWalletRow.buyer_id) == payment.buyer_id)
+                .values(balance_minor=SandboxWalletRow.balance_minor + payment.amount_minor)
+            )
+
     async def _open_wallet(self, session: AsyncSession, buyer_id: str) -> None:
         insert = pg_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
         await session.execute(

@@ -1,15 +1,16 @@
 """The SQL unit of work: orders, stock and outbox in one database transaction."""
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from contracts import Envelope
+from contracts import Envelope, utc_now
 from services.orders.adapters.tables import OrderLineRow, OrderRow, OutboxRow, ProductRow
 from services.orders.domain import Line, Order, Product, Reason, Status
 from services.orders.ports import ConcurrentUpdate, DuplicateCheckout
@@ -109,7 +110,7 @@ class SqlUnitOfWork:
                 sequence=order.sequence,
                 reason=order.reason,
                 detail=order.detail,
-                updated_at=func.now(),
+                updated_at=utc_now(),
             )
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -162,6 +163,16 @@ class SqlUnitOfWork:
                     sold=ProductRow.sold + line.quantity,
                 )
             )
+
+    async def overdue_reservations(self, *, older_than: datetime, limit: int) -> list[str]:
+        rows = await self.session.scalars(
+            select(OrderRow.checkout_id)
+            .where(col(OrderRow.status) == Status.RESERVED.value)
+            .where(col(OrderRow.updated_at) < older_than)
+            .order_by(col(OrderRow.updated_at))
+            .limit(limit)
+        )
+        return list(rows)
 
     def stage_event(self, event: Envelope) -> None:  # type: ignore[type-arg]
         self.session.add(

@@ -65,7 +65,7 @@ class PaymentRow(OrdersTable, table=True):
     buyer_id: str = Field(max_length=64)
     amount_minor: int
     currency: str = Field(max_length=3)
-    outcome: str = Field(max_length=16, description="captured | declined")
+    outcome: str = Field(max_length=16, description="captured | declined | refunded")
     detail: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)

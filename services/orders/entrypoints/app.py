@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -17,8 +18,10 @@ from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
 from services.orders.adapters.tables import OrdersTable
 from services.orders.config import OrdersSettings
-from services.orders.entrypoints.messaging import build_orders_broker, ensure_group
-from services.orders.service import place_order
+from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumer
+from services.orders.service import expire_overdue_reservations, place_order
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,7 +38,8 @@ class OrdersRuntime:
         self.uow = unit_of_work_factory(
             self.engine, status_stream=self.settings.streams.order_status
         )
-        self.broker = build_orders_broker(self.settings, self.on_checkout)
+        self.group = checkout_consumer(self.settings)
+        self.broker = build_orders_broker(self.settings, self.group, self.on_checkout)
 
     async def on_checkout(self, event: CheckoutRequestedEvent) -> None:
         await place_order(
@@ -44,6 +48,21 @@ class OrdersRuntime:
             checkout=event.data,
             max_quantity=self.settings.max_quantity_per_item,
         )
+        self.wake_relay()
+
+    async def expire_reservations(self) -> None:
+        """Expire reservations left unpaid past the hold time, until cancelled."""
+        while True:
+            await asyncio.sleep(self.settings.expiry_scan_seconds)
+            try:
+                if await expire_overdue_reservations(
+                    uow=self.uow, gateway=self.gateway, hold_seconds=self.settings.hold_seconds
+                ):
+                    self.wake_relay()
+            except Exception:
+                log.warning("reservation expiry failed; retrying", exc_info=True)
+
+    def wake_relay(self) -> None:
         if self.relay is not None:
             self.relay.wake()
 
@@ -51,26 +70,33 @@ class OrdersRuntime:
     async def running(self) -> AsyncIterator[None]:
         await create_tables(self.engine, OrdersTable.metadata)
         client = await self.broker.connect()
-        await ensure_group(client, self.settings)
+        await self.group.ensure_group(client)
         self.relay = OutboxRelay(
             self.engine,
             client,
             batch_size=self.settings.relay_batch_size,
             idle_seconds=self.settings.relay_idle_seconds,
         )
-        relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
         await self.broker.start()
+        tasks = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.expire_reservations(), name="reservation-expiry"),
+            asyncio.create_task(self.group.run_upkeep(self.broker, client), name="group-upkeep"),
+        ]
         try:
             yield
         finally:
-            # Stop fetching and let in-flight handlers finish, then flush the outbox.
+            # Stop fetching and let in-flight handlers finish (what was fetched but not
+            # started stays pending for the other replicas), then flush the outbox.
             await self.broker.stop()
-            relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
-            with contextlib.suppress(Exception):
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
                 while await self.relay.publish_pending():
                     pass
+            except Exception:
+                log.warning("outbox not flushed at shutdown; another replica will", exc_info=True)
             await self.engine.dispose()
 
 

@@ -1,0 +1,162 @@
+"""What to do with an entry a consumer failed on: dead-letter it now, retry it later, or
+back off because the failure is the infrastructure's, not the entry's.
+
+One FastStream middleware (`DeliveryGuard`) applies the policy to every consumer group.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import redis.exceptions as redis_errors
+import sqlalchemy.exc as sa_errors
+from faststream import BaseMiddleware
+from faststream.exceptions import HandlerException
+from redis.asyncio import Redis
+
+from services.common.dead_letters import dead_letter
+
+log = logging.getLogger(__name__)
+
+
+class PoisonEntry(Exception):
+    """An entry that can never be processed; `reason` says why (e.g. `too_large`)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class Failure(StrEnum):
+    BAD_INPUT = "bad_input"  # the entry itself is wrong: dead-letter at once
+    INFRASTRUCTURE = "infrastructure"  # Redis or the database is away: back off, keep it
+    HANDLER = "handler"  # anything else: retry until the delivery cap, then dead-letter
+
+
+_INFRASTRUCTURE = (
+    OSError,
+    TimeoutError,
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    sa_errors.OperationalError,
+    sa_errors.InterfaceError,
+    sa_errors.DisconnectionError,
+    sa_errors.TimeoutError,
+)
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, PoisonEntry | ValueError | UnicodeError):
+        # pydantic's ValidationError, JSON decode errors and WireError are ValueErrors.
+        return Failure.BAD_INPUT
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _INFRASTRUCTURE):
+            return Failure.INFRASTRUCTURE
+        if isinstance(cause, sa_errors.DBAPIError) and cause.connection_invalidated:
+            return Failure.INFRASTRUCTURE
+        cause = cause.__cause__ or cause.__context__
+    return Failure.HANDLER
+
+
+def reason_for(exc: BaseException) -> str:
+    if isinstance(exc, PoisonEntry):
+        return exc.reason
+    name = type(exc).__name__
+    if name == "ValidationError":
+        return "invalid_event"
+    if name == "JSONDecodeError" or isinstance(exc, UnicodeError):
+        return "invalid_json"
+    return "handler_error" if classify(exc) is Failure.HANDLER else "invalid_entry"
+
+
+@dataclass
+class DeliveryPolicy:
+    """The numbers behind retries and dead letters, and the consumer's back-off state."""
+
+    max_deliveries: int = 5
+    max_entry_bytes: int = 64 * 1024
+    backoff_base_seconds: float = 0.1
+    backoff_cap_seconds: float = 5.0
+    _infra_failures: int = field(default=0, init=False)
+
+    def infrastructure_failed(self) -> float:
+        """Seconds to pause this consumer after another infrastructure failure."""
+        self._infra_failures += 1
+        delay = self.backoff_base_seconds * 2 ** (self._infra_failures - 1)
+        return float(min(delay, self.backoff_cap_seconds))
+
+    def succeeded(self) -> None:
+        self._infra_failures = 0
+
+
+class DeliveryGuard:
+    """Middleware factory: `RedisRouter(middlewares=[DeliveryGuard(policy, client_getter)])`."""
+
+    def __init__(self, policy: DeliveryPolicy, redis: "Redis | None" = None) -> None:
+        self.policy = policy
+        self.redis = redis
+
+    def __call__(self, msg: Any, /, *, context: Any) -> "_Guard":
+        return _Guard(msg, context=context, guard=self)
+
+
+class _Guard(BaseMiddleware):
+    msg: Any
+
+    def __init__(self, msg: Any, /, *, context: Any, guard: DeliveryGuard) -> None:
+        super().__init__(msg, context=context)
+        self.guard = guard
+
+    def _entry_size(self) -> int:
+        fields = self.msg.get("data", {}) if isinstance(self.msg, dict) else {}
+        return sum(len(k) + len(v) for k, v in fields.items())
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        if (size := self._entry_size()) > self.guard.policy.max_entry_bytes:
+            raise PoisonEntry("too_large", f"{size} bytes > {self.guard.policy.max_entry_bytes}")
+        return await call_next(msg)
+
+    async def after_processed(
+        self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None
+    ) -> bool:
+        policy = self.guard.policy
+        if exc_val is None:
+            policy.succeeded()
+            return False
+        if isinstance(exc_val, HandlerException | asyncio.CancelledError):
+            return False
+        handler = self.context.get_local("handler_")
+        sub = handler.stream_sub
+        entry_id: bytes = self.msg["message_ids"][0]
+        failure = classify(exc_val)
+        if failure is Failure.INFRASTRUCTURE:
+            pause = policy.infrastructure_failed()
+            log.warning(
+                "%s: infrastructure unavailable (%r); pausing %.1fs", sub.name, exc_val, pause
+            )
+            await asyncio.sleep(pause)
+            return False  # stays pending: redelivered once the infrastructure is back
+        client = self.guard.redis or handler._client
+        deliveries = await _delivery_count(client, sub.name, sub.group, entry_id)
+        if failure is Failure.HANDLER and deliveries < policy.max_deliveries:
+            return False  # stays pending; the claimer redelivers it after the idle time
+        await dead_letter(
+            client,
+            stream=sub.name,
+            entry_id=entry_id,
+            fields=self.msg["data"],
+            group=sub.group,
+            consumer=sub.consumer,
+            reason=reason_for(exc_val),
+            error=repr(exc_val)[:500],
+            deliveries=deliveries,
+        )
+        return True  # handled: the acknowledgement middleware acks it
+
+
+async def _delivery_count(client: "Redis", stream: str, group: str, entry_id: bytes) -> int:
+    pending = await client.xpending_range(stream, group, min=entry_id, max=entry_id, count=1)
+    return int(pending[0]["times_delivered"]) if pending else 1
