@@ -85,10 +85,51 @@ class OrderStatusChanged(_Payload):
     )
     total_minor: int = Field(ge=0, description="Order total in minor units (cents).")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217 currency code.")
+    items: list[CheckoutItem] = Field(
+        default_factory=list,
+        max_length=MAX_ITEMS_PER_CHECKOUT,
+        description="What the order holds (empty from producers older than this field).",
+    )
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+class ProductSnapshot(_Payload):
+    """A product as the marketplace holds it right now."""
+
+    sku: Sku = Field(description="Stock-keeping unit.")
+    title: str = Field(max_length=200, description="Product title.")
+    price_minor: int = Field(ge=0, description="Unit price in minor units.")
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 currency code.")
+    available: int = Field(ge=0, description="Units that can still be bought.")
+    sold: int = Field(ge=0, description="Units of confirmed orders.")
+    version: int = Field(
+        ge=0, description="Grows with every stock change; readers keep the highest per sku."
+    )
+
+
+class CatalogChanged(_Payload):
+    """v1: the current state of products whose stock or details changed (coalesced)."""
+
+    products: list[ProductSnapshot] = Field(min_length=1, max_length=1000)
+
+
+class RoomSales(_Payload):
+    """v1: a live room's sales so far, as the marketplace counts them (coalesced)."""
+
+    room_id: Identifier = Field(description="The live room.")
+    checkouts: int = Field(ge=0, description="Checkouts received from this room.")
+    confirmed: int = Field(ge=0, description="Orders confirmed.")
+    rejected: dict[str, int] = Field(
+        default_factory=dict, description="Rejected orders by reason (`out_of_stock`, ...)."
+    )
+    expired: int = Field(ge=0, description="Reservations that expired unpaid.")
+    units_sold: dict[str, int] = Field(default_factory=dict, description="Units by sku.")
+    revenue_minor: dict[str, int] = Field(
+        default_factory=dict, description="Confirmed revenue by currency, minor units."
+    )
 
 
 class CheckoutRequestedEvent(Envelope[CheckoutRequested]):
@@ -106,4 +147,22 @@ class OrderStatusChangedEvent(Envelope[OrderStatusChanged]):
     TYPE = "order.status_changed"
     VERSION = 1
     type: Literal["order.status_changed"]
+    version: Literal[1]
+
+
+class CatalogChangedEvent(Envelope[CatalogChanged]):
+    """`catalog.changed` v1 on the wire."""
+
+    TYPE = "catalog.changed"
+    VERSION = 1
+    type: Literal["catalog.changed"]
+    version: Literal[1]
+
+
+class RoomSalesChangedEvent(Envelope[RoomSales]):
+    """`room.sales_changed` v1 on the wire; `correlation_id` is the room id."""
+
+    TYPE = "room.sales_changed"
+    VERSION = 1
+    type: Literal["room.sales_changed"]
     version: Literal[1]

@@ -31,8 +31,17 @@ class Streams:
 
     @property
     def catalog_changed(self) -> str:
-        """Product and stock-level changes published by the marketplace."""
+        """Product and stock-level snapshots published by the marketplace (coalesced)."""
         return self._key("catalog.changed")
+
+    @property
+    def room_sales(self) -> str:
+        """Per-room sales snapshots published by the marketplace (coalesced)."""
+        return self._key("room.sales")
+
+    def buyer_status(self, buyer_id: str) -> str:
+        """One buyer's recent statuses (capped copy of `order.status`), for resuming."""
+        return self._key(f"order.status.buyer:{buyer_id}")
 
     @staticmethod
     def dead_letters(stream: str) -> str:

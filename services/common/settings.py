@@ -1,12 +1,14 @@
 """Settings every service shares; each service extends them with its own env prefix."""
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Self
 
-from pydantic import AliasChoices, Field, RedisDsn, model_validator
+from pydantic import AliasChoices, Field, RedisDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_PREFIX, Streams
+from services.common.tokens import BuyerTokens
 
 
 class Environment(StrEnum):
@@ -80,3 +82,29 @@ class ConsumerSettings(ServiceSettings):
     upkeep_seconds: float = Field(default=1.0, gt=0)
     consumer_max_records: int = Field(default=10, ge=1, le=1000)
     consumer_block_ms: int = Field(default=1000, ge=1, le=5000)
+
+
+DEVELOPMENT_TOKEN_SECRET = "livecart-development-token-secret-change-me"
+
+
+class TokenSettings(ServiceSettings):
+    """The shared secret of buyer tokens (storefront issues them, notifier checks them)."""
+
+    token_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_TOKEN_SECRET),
+        validation_alias=AliasChoices("LIVECART_TOKEN_SECRET", "token_secret"),
+    )
+    token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+
+    def development_defaults_in_use(self) -> list[str]:
+        problems = super().development_defaults_in_use()
+        secret = self.token_secret.get_secret_value()
+        if secret == DEVELOPMENT_TOKEN_SECRET or len(secret) < 32:
+            problems.append("LIVECART_TOKEN_SECRET is the development default or too short")
+        return problems
+
+    @property
+    def buyer_tokens(self) -> BuyerTokens:
+        return BuyerTokens(
+            self.token_secret.get_secret_value(), timedelta(seconds=self.token_ttl_seconds)
+        )

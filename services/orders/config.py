@@ -23,6 +23,13 @@ class OrdersSettings(ConsumerSettings):
         default=1_000_000, ge=0, description="Sandbox wallet balance of a buyer seen first time."
     )
     payment_timeout_seconds: float = Field(default=5.0, gt=0)
+    buyer_history_maxlen: int = Field(
+        default=200, ge=10, description="Statuses kept per buyer for resuming SSE streams."
+    )
+    buyer_history_ttl_seconds: int = Field(default=86_400, ge=60)
+    snapshot_interval_seconds: float = Field(
+        default=0.25, gt=0, description="Stock and room-sales snapshots at most this often."
+    )
     hold_seconds: float = Field(
         default=120.0, gt=0, description="A reservation not paid within this time expires."
     )

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from contracts import (
+    CheckoutItem,
     CheckoutRequested,
     OrderStatusChanged,
     OrderStatusChangedEvent,
@@ -112,16 +113,15 @@ async def _charge(*, uow: UnitOfWorkFactory, gateway: PaymentGateway, order: Ord
 
 
 async def expire_overdue_reservations(
-    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, hold_seconds: float, limit: int = 100
-) -> int:
-    """Expire reservations older than the hold time and release their stock; how many."""
+    *, uow: UnitOfWorkFactory, hold_seconds: float, limit: int = 100
+) -> list[Order]:
+    """Expire reservations older than the hold time and release their stock; the expired."""
     async with uow() as work:
         overdue = await work.overdue_reservations(
             older_than=utc_now() - timedelta(seconds=hold_seconds), limit=limit
         )
-    for checkout_id in overdue:
-        await _advance(uow, checkout_id, _expire)
-    return len(overdue)
+    expired = [await _advance(uow, checkout_id, _expire) for checkout_id in overdue]
+    return [order for order in expired if order.status is Status.EXPIRED]
 
 
 async def _expire(work: UnitOfWork, order: Order) -> None:
@@ -188,6 +188,7 @@ def _stage_changes(work: UnitOfWork, order: Order) -> None:
                     detail=change.detail,
                     total_minor=order.total_minor,
                     currency=order.currency,
+                    items=[CheckoutItem(sku=li.sku, quantity=li.quantity) for li in order.lines],
                 ),
             )
         )

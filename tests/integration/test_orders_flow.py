@@ -13,7 +13,7 @@ from services.orders.adapters.payments import WalletBehaviour
 from services.orders.adapters.tables import OrderRow, PaymentRow
 from services.orders.entrypoints.app import OrdersRuntime
 from tests.conftest import Database
-from tests.support.flow import checkout, final_statuses, publish_checkouts
+from tests.support.flow import checkout, final_statuses, publish_checkouts, statuses_by_checkout
 from tests.support.orders import count, orders_settings, product, running_orders
 
 HAPPY_PATH = ["received", "reserved", "paid", "confirmed"]
@@ -45,6 +45,10 @@ async def test_a_checkout_goes_received_reserved_paid_confirmed(
     assert [s.status.value for s in statuses] == HAPPY_PATH
     assert [s.sequence for s in statuses] == [1, 2, 3, 4]
     assert statuses[-1].total_minor == 2000
+    assert [(i.sku, i.quantity) for i in statuses[-1].items] == [("SKU-A", 2)]
+    history = await statuses_by_checkout(redis_client, streams.buyer_status(item.buyer_id))
+    assert history[item.checkout_id] == statuses  # the buyer's capped copy, for resuming
+    assert 0 < await redis_client.ttl(streams.buyer_status(item.buyer_id)) <= 86_400
     stock = await product(orders, "SKU-A")
     assert (stock.available, stock.reserved, stock.sold) == (8, 0, 2)
 

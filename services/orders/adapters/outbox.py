@@ -22,8 +22,17 @@ log = logging.getLogger(__name__)
 
 class OutboxRelay:
     def __init__(
-        self, engine: AsyncEngine, redis: Redis, *, batch_size: int, idle_seconds: float
+        self,
+        engine: AsyncEngine,
+        redis: Redis,
+        *,
+        batch_size: int,
+        idle_seconds: float,
+        history_maxlen: int = 200,
+        history_ttl_seconds: int = 86_400,
     ) -> None:
+        self._history_maxlen = history_maxlen
+        self._history_ttl = history_ttl_seconds
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._redis = redis
         self._batch_size = batch_size
@@ -39,7 +48,9 @@ class OutboxRelay:
         async with self._sessions.begin() as session:
             rows = (
                 await session.execute(
-                    select(OutboxRow.id, OutboxRow.stream, OutboxRow.payload)
+                    select(
+                        OutboxRow.id, OutboxRow.stream, OutboxRow.history_stream, OutboxRow.payload
+                    )
                     .where(OutboxRow.sent_at.is_(None))  # type: ignore[union-attr]
                     .order_by(OutboxRow.id)  # type: ignore[arg-type]
                     .limit(self._batch_size)
@@ -49,12 +60,20 @@ class OutboxRelay:
             if not rows:
                 return 0
             pipe = self._redis.pipeline(transaction=False)
-            for _, stream, payload in rows:
+            for _, stream, history, payload in rows:
                 pipe.xadd(stream, {DATA_FIELD: payload})
+                if history:
+                    pipe.xadd(
+                        history,
+                        {DATA_FIELD: payload},
+                        maxlen=self._history_maxlen,
+                        approximate=True,
+                    )
+                    pipe.expire(history, self._history_ttl)
             await pipe.execute()
             await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id.in_([row_id for row_id, _, _ in rows]))  # type: ignore[union-attr]
+                .where(OutboxRow.id.in_([row[0] for row in rows]))  # type: ignore[union-attr]
                 .values(sent_at=utc_now())
             )
         return len(rows)

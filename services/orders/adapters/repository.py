@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from contracts import Envelope, utc_now
+from contracts import Envelope, OrderStatusChangedEvent, Streams, utc_now
 from services.orders.adapters.tables import OrderLineRow, OrderRow, OutboxRow, ProductRow
 from services.orders.domain import Line, Order, Product, Reason, Status
 from services.orders.ports import ConcurrentUpdate, DuplicateCheckout
@@ -19,9 +19,9 @@ from services.orders.ports import ConcurrentUpdate, DuplicateCheckout
 class SqlUnitOfWork:
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, status_stream: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, streams: Streams) -> None:
         self._sessions = sessions
-        self._status_stream = status_stream
+        self._streams = streams
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -134,6 +134,7 @@ class SqlUnitOfWork:
                 .values(
                     available=ProductRow.available - line.quantity,
                     reserved=ProductRow.reserved + line.quantity,
+                    version=ProductRow.version + 1,
                 )
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -150,6 +151,7 @@ class SqlUnitOfWork:
                 .values(
                     available=ProductRow.available + line.quantity,
                     reserved=ProductRow.reserved - line.quantity,
+                    version=ProductRow.version + 1,
                 )
             )
 
@@ -161,6 +163,7 @@ class SqlUnitOfWork:
                 .values(
                     reserved=ProductRow.reserved - line.quantity,
                     sold=ProductRow.sold + line.quantity,
+                    version=ProductRow.version + 1,
                 )
             )
 
@@ -175,17 +178,23 @@ class SqlUnitOfWork:
         return list(rows)
 
     def stage_event(self, event: Envelope) -> None:  # type: ignore[type-arg]
+        history = (
+            self._streams.buyer_status(event.data.buyer_id)
+            if isinstance(event, OrderStatusChangedEvent)
+            else None
+        )
         self.session.add(
             OutboxRow(
                 event_id=event.event_id,
-                stream=self._status_stream,
+                stream=self._streams.order_status,
+                history_stream=history,
                 checkout_id=event.correlation_id,
                 payload=event.model_dump_json(),
             )
         )
 
 
-def unit_of_work_factory(engine: AsyncEngine, *, status_stream: str) -> Callable[[], SqlUnitOfWork]:
+def unit_of_work_factory(engine: AsyncEngine, *, streams: Streams) -> Callable[[], SqlUnitOfWork]:
     """A factory the service layer calls once per transaction."""
     sessions = async_sessionmaker(engine, expire_on_commit=False, autobegin=False)
-    return lambda: SqlUnitOfWork(sessions, status_stream=status_stream)
+    return lambda: SqlUnitOfWork(sessions, streams=streams)

@@ -24,6 +24,7 @@ class ProductRow(OrdersTable, table=True):
     available: int = Field(ge=0, description="Units that can still be reserved.")
     reserved: int = Field(default=0, ge=0, description="Units held by unfinished orders.")
     sold: int = Field(default=0, ge=0, description="Units of confirmed orders.")
+    version: int = Field(default=0, ge=0, description="Grows with every stock change.")
 
 
 class OrderRow(OrdersTable, table=True):
@@ -32,7 +33,7 @@ class OrderRow(OrdersTable, table=True):
     order_id: str = Field(primary_key=True, max_length=64)
     checkout_id: str = Field(unique=True, max_length=64)
     buyer_id: str = Field(index=True, max_length=64)
-    room_id: str = Field(max_length=64)
+    room_id: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)
     sequence: int
     reason: str | None = Field(default=None, max_length=32)
@@ -92,6 +93,9 @@ class OutboxRow(OrdersTable, table=True):
     )
     event_id: str = Field(unique=True, max_length=64)
     stream: str = Field(max_length=200)
+    history_stream: str | None = Field(
+        default=None, max_length=200, description="A capped per-buyer copy, for resuming."
+    )
     checkout_id: str = Field(max_length=64)
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(

@@ -16,6 +16,7 @@ from services.common.http import add_operational_routes, broker_check, database_
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
+from services.orders.adapters.snapshots import SnapshotPublisher
 from services.orders.adapters.tables import OrdersTable
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumer
@@ -33,11 +34,10 @@ class OrdersRuntime:
     gateway: SandboxWalletGateway
     broker: RedisBroker = field(init=False)
     relay: OutboxRelay | None = None
+    snapshots: SnapshotPublisher | None = None
 
     def __post_init__(self) -> None:
-        self.uow = unit_of_work_factory(
-            self.engine, status_stream=self.settings.streams.order_status
-        )
+        self.uow = unit_of_work_factory(self.engine, streams=self.settings.streams)
         self.group = checkout_consumer(self.settings)
         self.broker = build_orders_broker(self.settings, self.group, self.on_checkout)
 
@@ -48,16 +48,24 @@ class OrdersRuntime:
             checkout=event.data,
             max_quantity=self.settings.max_quantity_per_item,
         )
+        self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
+
+    def note_change(self, room_id: str, skus: list[str]) -> None:
+        if self.snapshots is not None:
+            self.snapshots.touched(room_id=room_id, skus=skus)
 
     async def expire_reservations(self) -> None:
         """Expire reservations left unpaid past the hold time, until cancelled."""
         while True:
             await asyncio.sleep(self.settings.expiry_scan_seconds)
             try:
-                if await expire_overdue_reservations(
-                    uow=self.uow, gateway=self.gateway, hold_seconds=self.settings.hold_seconds
-                ):
+                expired = await expire_overdue_reservations(
+                    uow=self.uow, hold_seconds=self.settings.hold_seconds
+                )
+                for order in expired:
+                    self.note_change(order.room_id, [line.sku for line in order.lines])
+                if expired:
                     self.wake_relay()
             except Exception:
                 log.warning("reservation expiry failed; retrying", exc_info=True)
@@ -76,9 +84,18 @@ class OrdersRuntime:
             client,
             batch_size=self.settings.relay_batch_size,
             idle_seconds=self.settings.relay_idle_seconds,
+            history_maxlen=self.settings.buyer_history_maxlen,
+            history_ttl_seconds=self.settings.buyer_history_ttl_seconds,
+        )
+        self.snapshots = SnapshotPublisher(
+            self.engine,
+            client,
+            self.settings.streams,
+            interval=self.settings.snapshot_interval_seconds,
         )
         await self.broker.start()
         tasks = [
+            asyncio.create_task(self.snapshots.run(), name="snapshots"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.expire_reservations(), name="reservation-expiry"),
             asyncio.create_task(self.group.run_upkeep(self.broker, client), name="group-upkeep"),

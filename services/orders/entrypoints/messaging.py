@@ -4,7 +4,13 @@ from collections.abc import Awaitable, Callable
 
 from faststream.redis import RedisBroker
 
-from contracts import GROUP_ORDERS, CheckoutRequestedEvent, OrderStatusChangedEvent
+from contracts import (
+    GROUP_ORDERS,
+    CatalogChangedEvent,
+    CheckoutRequestedEvent,
+    OrderStatusChangedEvent,
+    RoomSalesChangedEvent,
+)
 from services.common.broker import build_broker
 from services.common.consumer import GroupConsumer
 from services.common.delivery import DeliveryPolicy
@@ -62,6 +68,21 @@ def build_orders_broker(
             "transactional outbox in commit order; may repeat an event (same event_id)."
         ),
         schema=OrderStatusChangedEvent,
+    )
+    broker.publisher(
+        stream=settings.streams.catalog_changed,
+        title="orders:catalog.changed",
+        description=(
+            "Coalesced snapshots of products whose stock changed (at most one per "
+            "`snapshot_interval_seconds`); readers keep the highest `version` per sku."
+        ),
+        schema=CatalogChangedEvent,
+    )
+    broker.publisher(
+        stream=settings.streams.room_sales,
+        title="orders:room.sales",
+        description="Coalesced sales counts per live room, for the seller dashboard.",
+        schema=RoomSalesChangedEvent,
     )
     return broker
 

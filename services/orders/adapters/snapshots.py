@@ -1,0 +1,161 @@
+"""Coalesced snapshots the marketplace publishes for the live side: stock levels per product
+(`catalog.changed`) and sales per room (`room.sales`).
+
+A flash sale changes stock thousands of times a second; readers only need the
+latest state, a few times a second. Changes are noted in memory and, every
+`interval`, the current rows of what changed are read and published once. Each
+replica publishes what it touched; a snapshot is read from the database, so any
+replica's is true as of its time, and readers keep the newest (`version`).
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from contracts import (
+    CatalogChanged,
+    CatalogChangedEvent,
+    Envelope,
+    ProductSnapshot,
+    RoomSales,
+    RoomSalesChangedEvent,
+    Streams,
+    encode_entry,
+)
+from services.orders.adapters.tables import OrderLineRow, OrderRow, ProductRow
+
+log = logging.getLogger(__name__)
+PRODUCER = "orders"
+STREAM_MAXLEN = 10_000
+
+
+class SnapshotPublisher:
+    def __init__(
+        self, engine: AsyncEngine, redis: Redis, streams: Streams, *, interval: float
+    ) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._redis = redis
+        self._streams = streams
+        self._interval = interval
+        self._skus: set[str] = set()
+        self._rooms: set[str] = set()
+        self._all_products = True  # the first round publishes the whole catalog
+
+    def touched(self, *, room_id: str, skus: Iterable[str]) -> None:
+        """A checkout of `room_id` for `skus` changed something; publish at the next round."""
+        self._rooms.add(room_id)
+        self._skus.update(skus)
+
+    def touched_everything(self) -> None:
+        self._all_products = True
+
+    async def publish_once(self) -> int:
+        """Publish what changed since the last round; how many events were written."""
+        skus, rooms, everything = self._skus, self._rooms, self._all_products
+        self._skus, self._rooms, self._all_products = set(), set(), False
+        try:
+            async with self._sessions() as session:
+                products = await _products(session, None if everything else skus)
+                sales = [await _room_sales(session, room) for room in sorted(rooms)]
+            events: list[tuple[str, Envelope[Any]]] = [
+                (
+                    self._streams.catalog_changed,
+                    CatalogChangedEvent.new(
+                        correlation_id="catalog",
+                        producer=PRODUCER,
+                        data=CatalogChanged(products=products[start : start + 1000]),
+                    ),
+                )
+                for start in range(0, len(products), 1000)
+            ]
+            events += [
+                (
+                    self._streams.room_sales,
+                    RoomSalesChangedEvent.new(correlation_id=s.room_id, producer=PRODUCER, data=s),
+                )
+                for s in sales
+            ]
+            pipe = self._redis.pipeline(transaction=False)
+            for stream, event in events:
+                fields: dict[Any, Any] = encode_entry(event)
+                pipe.xadd(stream, fields, maxlen=STREAM_MAXLEN, approximate=True)
+            written = len(await pipe.execute())
+        except BaseException:
+            # Not published: keep it for the next round.
+            self._skus |= skus
+            self._rooms |= rooms
+            self._all_products |= everything
+            raise
+        return written
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.publish_once()
+            except Exception:
+                log.warning("snapshot publishing failed; retrying next round", exc_info=True)
+
+
+async def _products(session: AsyncSession, skus: set[str] | None) -> list[ProductSnapshot]:
+    query = select(ProductRow).order_by(col(ProductRow.sku))
+    if skus is not None:
+        if not skus:
+            return []
+        query = query.where(col(ProductRow.sku).in_(skus))
+    rows = await session.scalars(query)
+    return [
+        ProductSnapshot(
+            sku=r.sku,
+            title=r.title,
+            price_minor=r.price_minor,
+            currency=r.currency,
+            available=r.available,
+            sold=r.sold,
+            version=r.version,
+        )
+        for r in rows
+    ]
+
+
+async def _room_sales(session: AsyncSession, room_id: str) -> RoomSales:
+    in_room = col(OrderRow.room_id) == room_id
+    by_status = await session.execute(
+        select(OrderRow.status, OrderRow.reason, func.count())
+        .where(in_room)
+        .group_by(col(OrderRow.status), col(OrderRow.reason))
+    )
+    counts: dict[str, int] = defaultdict(int)
+    rejected: dict[str, int] = defaultdict(int)
+    for status, reason, n in by_status:
+        counts[status] += n
+        if status == "rejected":
+            rejected[reason or "unknown"] += n
+    confirmed = in_room & (col(OrderRow.status) == "confirmed")
+    units = await session.execute(
+        select(OrderLineRow.sku, func.sum(OrderLineRow.quantity))
+        .join(OrderRow, col(OrderRow.order_id) == col(OrderLineRow.order_id))
+        .where(confirmed)
+        .group_by(col(OrderLineRow.sku))
+    )
+    revenue = await session.execute(
+        select(OrderRow.currency, func.sum(OrderRow.total_minor))
+        .where(confirmed)
+        .group_by(col(OrderRow.currency))
+    )
+    return RoomSales(
+        room_id=room_id,
+        checkouts=sum(counts.values()),
+        confirmed=counts["confirmed"],
+        rejected=dict(rejected),
+        expired=counts["expired"],
+        units_sold={sku: int(n) for sku, n in units},
+        revenue_minor={c: int(n) for c, n in revenue},
+    )
