@@ -45,6 +45,7 @@ status: $(VENV_STAMP) ## Show each service's pid, whether it runs, and its /read
 
 test: $(VENV_STAMP) ## Run the whole suite against real Redis and a real database
 	bash infra/ci/services.sh
+	bash infra/ci/browser.sh
 	$(VENV)/bin/pytest $(ARGS)
 
 lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy --strict
