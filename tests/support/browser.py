@@ -19,7 +19,7 @@ ARGS = [
 
 @contextlib.asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per browser, before any I/O
         raise RuntimeError(
             f"no Chromium at {CHROMIUM}: `make test` installs it (infra/ci/browser.sh)"
         )
