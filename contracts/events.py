@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.envelope import Envelope
 
@@ -89,6 +89,9 @@ class OrderStatusChanged(_Payload):
         default_factory=list,
         max_length=MAX_ITEMS_PER_CHECKOUT,
         description="What the order holds (empty from producers older than this field).",
+    )
+    requested_at: AwareDatetime | None = Field(
+        default=None, description="When the buyer tapped buy (the checkout's occurred_at)."
     )
 
     @property

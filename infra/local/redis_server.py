@@ -76,7 +76,13 @@ class RedisServer:
             *self.extra_args,
         ]
 
-    def start(self, *, timeout: float = 10.0, log: Path | None = None) -> "RedisServer":
+    def url_for(self, user: str, password: str) -> str:
+        return f"redis://{user}:{password}@127.0.0.1:{self.port}/0"
+
+    def start(
+        self, *, timeout: float = 10.0, log: Path | None = None, probe_url: str | None = None
+    ) -> "RedisServer":
+        """Start and wait until `probe_url` (default: no auth) answers PING."""
         self.directory.mkdir(parents=True, exist_ok=True)
         out = log.open("ab") if log else subprocess.DEVNULL
         self.process = subprocess.Popen(
@@ -86,7 +92,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            if redis_answers(self.url, timeout=0.2):
+            if redis_answers(probe_url or self.url, timeout=0.2):
                 return self
             time.sleep(0.05)
         self.stop()

@@ -6,12 +6,15 @@ import socket
 import uuid
 
 from faststream.redis import RedisBroker
+from faststream.redis.prometheus import RedisPrometheusMiddleware
+from prometheus_client import REGISTRY
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.common.settings import ServiceSettings
+from services.common.tracing import tracing_middlewares
 from services.common.wire import JsonEnvelopeFormat
 
 CONNECTION_RETRIES = 5
@@ -23,7 +26,9 @@ def unique_consumer_name(service: str) -> str:
 
 
 def build_broker(settings: ServiceSettings, *, description: str) -> RedisBroker:
-    """A broker speaking the JSON wire format, retrying lost connections with backoff."""
+    """A broker speaking the JSON wire format, retrying lost connections with backoff,
+    with FastStream's Prometheus metrics and (when configured) OpenTelemetry tracing."""
+    service = settings.service_name
     return RedisBroker(
         str(settings.redis_url),
         message_format=JsonEnvelopeFormat,
@@ -34,6 +39,10 @@ def build_broker(settings: ServiceSettings, *, description: str) -> RedisBroker:
         health_check_interval=15,
         description=description,
         graceful_timeout=10.0,
+        middlewares=[
+            RedisPrometheusMiddleware(registry=REGISTRY, app_name=f"livecart-{service}"),
+            *tracing_middlewares(service),
+        ],
         # FastStream logs every message at this level: keep it off the INFO hot path.
         log_level=logging.DEBUG,
     )

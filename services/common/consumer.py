@@ -9,6 +9,7 @@ subscribers, and removes consumers that are gone and own nothing pending.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from services.common.broker import unique_consumer_name
-from services.common.delivery import DeliveryGuard, DeliveryPolicy
+from services.common.delivery import CLAIMER_SUFFIX, DeliveryGuard, DeliveryPolicy
+from services.common.metrics import (
+    GROUP_LAG,
+    GROUP_OLDEST_PENDING_AGE,
+    GROUP_PENDING,
+    STREAM_LENGTH,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ class GroupConsumer:
 
     @property
     def own_consumers(self) -> set[str]:
-        return {self.consumer, f"{self.consumer}-claimer"}
+        return {self.consumer, f"{self.consumer}{CLAIMER_SUFFIX}"}
 
     def register(
         self,
@@ -70,7 +77,7 @@ class GroupConsumer:
             stream=StreamSub(
                 self.stream,
                 group=self.group,
-                consumer=f"{self.consumer}-claimer",
+                consumer=f"{self.consumer}{CLAIMER_SUFFIX}",
                 min_idle_time=self.claim_idle_ms,
                 polling_interval=min(self.claim_idle_ms, 1000),
             ),
@@ -104,7 +111,7 @@ class GroupConsumer:
                 await sub.start()
             self.restarts += len(stopped)
         for info in await client.xinfo_consumers(self.stream, self.group):
-            name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+            name = _text(info["name"])
             if (
                 name in self.own_consumers
                 or info["pending"]
@@ -114,11 +121,29 @@ class GroupConsumer:
             await client.xgroup_delconsumer(self.stream, self.group, name)
             self.removed_consumers += 1
 
+    async def sample_metrics(self, client: Redis) -> None:
+        """Length, pending, lag and oldest-pending age of this group, into the gauges."""
+        STREAM_LENGTH.labels(self.stream).set(await client.xlen(self.stream))
+        for info in await client.xinfo_groups(self.stream):
+            if _text(info["name"]) != self.group:
+                continue
+            GROUP_PENDING.labels(self.stream, self.group).set(info["pending"])
+            GROUP_LAG.labels(self.stream, self.group).set(info.get("lag") or 0)
+        summary = await client.xpending(self.stream, self.group)
+        oldest = summary.get("min")
+        age = time.time() - int(_text(oldest).split("-")[0]) / 1000 if oldest else 0.0
+        GROUP_OLDEST_PENDING_AGE.labels(self.stream, self.group).set(max(age, 0.0))
+
     async def run_upkeep(self, broker: RedisBroker, client: Redis) -> None:
         """Upkeep every `upkeep_seconds` until cancelled."""
         while True:
             await asyncio.sleep(self.upkeep_seconds)
             try:
                 await self.upkeep(broker, client)
+                await self.sample_metrics(client)
             except (RedisError, OSError) as exc:
                 log.warning("%s/%s upkeep failed: %r", self.stream, self.group, exc)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -17,6 +17,9 @@ from faststream.exceptions import HandlerException
 from redis.asyncio import Redis
 
 from services.common.dead_letters import dead_letter
+from services.common.metrics import DEAD_LETTERS, RECLAIMED
+
+CLAIMER_SUFFIX = "-claimer"
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +118,9 @@ class _Guard(BaseMiddleware):
         return sum(len(k) + len(v) for k, v in fields.items())
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        sub = self.context.get_local("handler_").stream_sub
+        if sub.consumer and sub.consumer.endswith(CLAIMER_SUFFIX):
+            RECLAIMED.labels(sub.name, sub.group).inc()
         if (size := self._entry_size()) > self.guard.policy.max_entry_bytes:
             raise PoisonEntry("too_large", f"{size} bytes > {self.guard.policy.max_entry_bytes}")
         return await call_next(msg)
@@ -143,6 +149,7 @@ class _Guard(BaseMiddleware):
         deliveries = await _delivery_count(client, sub.name, sub.group, entry_id)
         if failure is Failure.HANDLER and deliveries < policy.max_deliveries:
             return False  # stays pending; the claimer redelivers it after the idle time
+        reason = reason_for(exc_val)
         await dead_letter(
             client,
             stream=sub.name,
@@ -154,6 +161,7 @@ class _Guard(BaseMiddleware):
             error=repr(exc_val)[:500],
             deliveries=deliveries,
         )
+        DEAD_LETTERS.labels(sub.name, reason).inc()
         return True  # handled: the acknowledgement middleware acks it
 
 

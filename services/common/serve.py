@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from services.common.logs import configure_logging
 from services.common.settings import ServiceSettings
 
 GRACEFUL_SHUTDOWN_SECONDS = 15
@@ -29,6 +30,7 @@ class _Server(uvicorn.Server):
 
 
 def serve(app: FastAPI, settings: ServiceSettings, *, port: int) -> None:
+    configure_logging(service=settings.service_name, level=settings.log_level)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -36,5 +38,7 @@ def serve(app: FastAPI, settings: ServiceSettings, *, port: int) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         proxy_headers=True,
+        log_config=None,  # keep the JSON logging configured above
+        access_log=False,  # one line per request is hot-path logging
     )
     _Server(config).run()

@@ -1,8 +1,9 @@
 """Settings every service shares; each service extends them with its own env prefix."""
 
+import os
 from datetime import timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import AliasChoices, Field, RedisDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,23 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(
         default="WARNING", validation_alias=AliasChoices("LIVECART_LOG_LEVEL", "log_level")
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_redis_user(cls, data: Any) -> Any:
+        """`<SERVICE>_REDIS_URL` (e.g. `ORDERS_REDIS_URL`, carrying that service's own ACL
+        user) wins over the shared `REDIS_URL`."""
+        prefix = cls.model_config.get("env_prefix") or ""
+        own = os.environ.get(f"{prefix}REDIS_URL") if prefix else None
+        if own and isinstance(data, dict):
+            return {**data, "redis_url": own}
+        return data
+
+    @property
+    def service_name(self) -> str:
+        """`orders`, `storefront`, `notifier`… from the env prefix; `livecart` without one."""
+        prefix = str(self.model_config.get("env_prefix") or "")
+        return prefix.rstrip("_").lower() or "livecart"
 
     @property
     def streams(self) -> Streams:

@@ -30,6 +30,7 @@ class OrdersSettings(ConsumerSettings):
     snapshot_interval_seconds: float = Field(
         default=0.25, gt=0, description="Stock and room-sales snapshots at most this often."
     )
+    metrics_sample_seconds: float = Field(default=5.0, gt=0)
     hold_seconds: float = Field(
         default=120.0, gt=0, description="A reservation not paid within this time expires."
     )

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from contracts.events import FINAL_STATUSES, OrderStatus, RejectionReason
 
@@ -98,6 +99,7 @@ class Order:
     sequence: int = 1
     reason: Reason | None = None
     detail: str | None = None
+    requested_at: datetime | None = None
     changes: list[StatusChange] = field(default_factory=list)
 
     @classmethod
@@ -110,8 +112,10 @@ class Order:
         room_id: str,
         currency: str,
         lines: list[Line],
+        requested_at: datetime | None = None,
     ) -> "Order":
         order = cls(order_id, checkout_id, buyer_id, room_id, currency, lines)
+        order.requested_at = requested_at
         order.changes.append(StatusChange(Status.RECEIVED, None, 1))
         return order
 

@@ -5,7 +5,7 @@ Every state change and the status events it causes are committed together
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from contracts import (
     CheckoutItem,
@@ -37,12 +37,15 @@ async def place_order(
     gateway: PaymentGateway,
     checkout: CheckoutRequested,
     max_quantity: int,
+    requested_at: datetime | None = None,
 ) -> Status:
     """Receive, reserve, charge and confirm one checkout; returns the state it ended in.
 
     Safe to call again for the same checkout: each step starts from the stored state.
     """
-    order = await _receive_and_reserve(uow=uow, checkout=checkout, max_quantity=max_quantity)
+    order = await _receive_and_reserve(
+        uow=uow, checkout=checkout, max_quantity=max_quantity, requested_at=requested_at
+    )
     if order.status is Status.RESERVED:
         order = await _charge(uow=uow, gateway=gateway, order=order)
     if order.status is Status.PAID:
@@ -51,7 +54,11 @@ async def place_order(
 
 
 async def _receive_and_reserve(
-    *, uow: UnitOfWorkFactory, checkout: CheckoutRequested, max_quantity: int
+    *,
+    uow: UnitOfWorkFactory,
+    checkout: CheckoutRequested,
+    max_quantity: int,
+    requested_at: datetime | None,
 ) -> Order:
     async with uow() as work:
         if (existing := await work.get_order(checkout.checkout_id)) is not None:
@@ -70,6 +77,7 @@ async def _receive_and_reserve(
             room_id=checkout.room_id,
             currency=currency,
             lines=lines,
+            requested_at=requested_at,
         )
         if problem is not None:
             order.reject(Reason.INVALID, problem[:200])
@@ -189,6 +197,7 @@ def _stage_changes(work: UnitOfWork, order: Order) -> None:
                     total_minor=order.total_minor,
                     currency=order.currency,
                     items=[CheckoutItem(sku=li.sku, quantity=li.quantity) for li in order.lines],
+                    requested_at=order.requested_at,
                 ),
             )
         )

@@ -8,13 +8,15 @@ the same event id; readers deduplicate on it. Rows are locked while they are sen
 import asyncio
 import contextlib
 import logging
+from datetime import UTC
 
 from redis.asyncio import Redis
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 
 from contracts import DATA_FIELD, utc_now
+from services.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from services.orders.adapters.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,21 @@ class OutboxRelay:
                 .values(sent_at=utc_now())
             )
         return len(rows)
+
+    async def sample_backlog(self) -> None:
+        """Unsent rows and the age of the oldest, into the outbox gauges."""
+        async with self._sessions() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxRow.created_at)).where(
+                        col(OutboxRow.sent_at).is_(None)
+                    )
+                )
+            ).one()
+        OUTBOX_BACKLOG.set(count)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        OUTBOX_OLDEST_AGE.set((utc_now() - oldest).total_seconds() if oldest else 0.0)
 
     async def run(self) -> None:
         """Relay until cancelled; errors (Redis or database away) back off and retry."""

@@ -1,7 +1,7 @@
 """The SQL unit of work: orders, stock and outbox in one database transaction."""
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from contracts import Envelope, OrderStatusChangedEvent, Streams, utc_now
+from services.common.metrics import ORDER_TRANSITIONS
 from services.orders.adapters.tables import OrderLineRow, OrderRow, OutboxRow, ProductRow
 from services.orders.domain import Line, Order, Product, Reason, Status
 from services.orders.ports import ConcurrentUpdate, DuplicateCheckout
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
         self._sessions = sessions
         self._streams = streams
         self.committed = False
+        self._transitions: list[tuple[str, str | None]] = []
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
@@ -44,6 +46,9 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         await self.session.commit()
         self.committed = True
+        for status, reason in self._transitions:
+            ORDER_TRANSITIONS.labels(status, reason or "").inc()
+        self._transitions.clear()
 
     async def rollback(self) -> None:
         await self.session.rollback()
@@ -67,6 +72,7 @@ class SqlUnitOfWork:
             sequence=row.sequence,
             reason=Reason(row.reason) if row.reason else None,
             detail=row.detail,
+            requested_at=_as_utc(row.requested_at),
             lines=[Line(li.sku, li.quantity, li.unit_price_minor) for li in lines],
         )
 
@@ -83,6 +89,7 @@ class SqlUnitOfWork:
                 detail=order.detail,
                 total_minor=order.total_minor,
                 currency=order.currency,
+                requested_at=order.requested_at,
             )
         )
         try:
@@ -178,11 +185,10 @@ class SqlUnitOfWork:
         return list(rows)
 
     def stage_event(self, event: Envelope) -> None:  # type: ignore[type-arg]
-        history = (
-            self._streams.buyer_status(event.data.buyer_id)
-            if isinstance(event, OrderStatusChangedEvent)
-            else None
-        )
+        history = None
+        if isinstance(event, OrderStatusChangedEvent):
+            history = self._streams.buyer_status(event.data.buyer_id)
+            self._transitions.append((event.data.status.value, event.data.reason))
         self.session.add(
             OutboxRow(
                 event_id=event.event_id,
@@ -198,3 +204,10 @@ def unit_of_work_factory(engine: AsyncEngine, *, streams: Streams) -> Callable[[
     """A factory the service layer calls once per transaction."""
     sessions = async_sessionmaker(engine, expire_on_commit=False, autobegin=False)
     return lambda: SqlUnitOfWork(sessions, streams=streams)
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -40,6 +40,9 @@ class OrderRow(OrdersTable, table=True):
     detail: str | None = Field(default=None, max_length=200)
     total_minor: int
     currency: str = Field(max_length=3)
+    requested_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
     )

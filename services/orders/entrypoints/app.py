@@ -47,6 +47,7 @@ class OrdersRuntime:
             gateway=self.gateway,
             checkout=event.data,
             max_quantity=self.settings.max_quantity_per_item,
+            requested_at=event.occurred_at,
         )
         self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
@@ -69,6 +70,14 @@ class OrdersRuntime:
                     self.wake_relay()
             except Exception:
                 log.warning("reservation expiry failed; retrying", exc_info=True)
+
+    async def sample_outbox(self) -> None:
+        """Outbox backlog gauges, every few seconds (never per request)."""
+        while True:
+            await asyncio.sleep(self.settings.metrics_sample_seconds)
+            if self.relay is not None:
+                with contextlib.suppress(Exception):
+                    await self.relay.sample_backlog()
 
     def wake_relay(self) -> None:
         if self.relay is not None:
@@ -96,6 +105,7 @@ class OrdersRuntime:
         await self.broker.start()
         tasks = [
             asyncio.create_task(self.snapshots.run(), name="snapshots"),
+            asyncio.create_task(self.sample_outbox(), name="outbox-metrics"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.expire_reservations(), name="reservation-expiry"),
             asyncio.create_task(self.group.run_upkeep(self.broker, client), name="group-upkeep"),

@@ -1,0 +1,133 @@
+"""Least privilege on Redis: one ACL user per service, derived from the stream names.
+
+The storefront may only append checkouts and read the catalog; the marketplace
+consumes checkouts and writes statuses, history and snapshots; the notifier only
+reads; ops read everything and may replay dead letters. The default user is off.
+`render_acl_file` writes these as an ACL file for `redis-server --aclfile`;
+`ROLE_PROBES` lists commands each user must be allowed and denied, which the
+audit actually tries.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from contracts import Streams
+
+# CLIENT SETINFO (sent by redis-py on connect) exists from Redis 7.2; a 7.0 server refuses the
+# name, and redis-py ignores the denial, so it is left out.
+CONNECTION = ["+ping", "+client|setname", "+hello", "+echo"]
+USERS = ("storefront", "orders", "notifier", "ops")
+
+
+def acl_rules(streams: Streams) -> dict[str, list[str]]:
+    """The commands and key patterns of each user (without passwords)."""
+    checkout = streams.checkout_requested
+    status = streams.order_status
+    history = streams.buyer_status("*")
+    catalog, sales = streams.catalog_changed, streams.room_sales
+    prefix = streams.prefix
+    return {
+        "storefront": [
+            *CONNECTION, "+xadd", "+xread", "+xrange", "+xrevrange",
+            f"%W~{checkout}", f"%R~{catalog}",
+        ],
+        "orders": [
+            *CONNECTION, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
+            "+xgroup|create", "+xgroup|delconsumer", "+xinfo|consumers", "+xinfo|groups",
+            "+xadd", "+expire", "+eval", "+evalsha",
+            f"~{checkout}", f"~{Streams.dead_letters(checkout)}",
+            f"%W~{status}", f"%W~{history}", f"%W~{catalog}", f"%W~{sales}",
+        ],
+        "notifier": [
+            *CONNECTION, "+xread", "+xrange", "+xrevrange", "+xinfo|stream",
+            f"%R~{status}", f"%R~{history}", f"%R~{catalog}", f"%R~{sales}",
+        ],
+        "ops": [
+            *CONNECTION, "+@read", "-@dangerous", "+scan", "+info", "+xinfo", "+xpending",
+            "+xadd", "+xdel", "+multi", "+exec", "+acl|dryrun",
+            f"%R~{prefix}:*", f"%RW~{prefix}:*.dlq", f"%W~{checkout}",
+        ],
+    }  # fmt: skip
+
+
+def password_hash(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def render_acl_file(streams: Streams, passwords: dict[str, str]) -> str:
+    """An ACL file: each user `on` with its password (stored hashed), default user off."""
+    lines = ["user default off resetkeys -@all"]
+    for user, rules in acl_rules(streams).items():
+        lines.append(
+            " ".join(
+                [
+                    "user",
+                    user,
+                    "on",
+                    f"#{password_hash(passwords[user])}",
+                    "resetchannels",
+                    "-@all",
+                    *rules,
+                ]
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A command a user tries; `allowed` says whether the ACL must let it through.
+
+    Only read-only probes are sent as the user for real; a probe that would change
+    data if the ACL were wrong (XADD, DEL, FLUSHALL) is asked of `ACL DRYRUN`, which
+    evaluates the user's permissions without running it.
+    """
+
+    args: tuple[str, ...]
+    allowed: bool
+
+    @property
+    def harmless(self) -> bool:
+        return self.args[0].upper() in {"XRANGE", "XREVRANGE", "XPENDING", "XLEN", "XINFO"}
+
+
+def role_probes(streams: Streams) -> dict[str, list[Probe]]:
+    """What each user must and must not be able to do, tried for real by the audit."""
+    checkout, status = streams.checkout_requested, streams.order_status
+    catalog, history = streams.catalog_changed, streams.buyer_status("audit-buyer")
+    fields = ("__data__", "{}")  # never sent for real: see Probe
+    return {
+        "storefront": [
+            Probe(("XADD", checkout, "*", *fields), True),
+            Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
+            Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", checkout, ">"), False),
+            Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
+            Probe(("XADD", status, "*", *fields), False),
+            Probe(("XRANGE", history, "-", "+", "COUNT", "1"), False),
+            Probe(("KEYS", "*"), False),
+            Probe(("FLUSHALL",), False),
+        ],
+        "orders": [
+            Probe(("XPENDING", checkout, "orders"), True),
+            Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
+            Probe(("CONFIG", "GET", "maxmemory"), False),
+            Probe(("FLUSHALL",), False),
+        ],
+        "notifier": [
+            Probe(("XRANGE", status, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
+            Probe(("XADD", status, "*", *fields), False),
+            Probe(("XADD", checkout, "*", *fields), False),
+            Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
+            Probe(("DEL", status), False),
+            Probe(("FLUSHALL",), False),
+        ],
+        "ops": [
+            Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", status, "-", "+", "COUNT", "1"), True),
+            Probe(("XADD", status, "*", *fields), False),
+            Probe(("DEL", checkout), False),
+            Probe(("FLUSHALL",), False),
+        ],
+    }  # fmt: skip
