@@ -1,0 +1,30 @@
+"""The Grafana dashboard in infra/ only charts metrics the services really export."""
+
+import json
+import re
+from pathlib import Path
+
+from faststream.redis import RedisBroker
+from faststream.redis.prometheus import RedisPrometheusMiddleware
+from prometheus_client import REGISTRY
+
+import services.common.metrics  # noqa: F401  (registers livecart_* metrics)
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "livecart.json"
+
+
+def exported_metric_names() -> set[str]:
+    RedisBroker(middlewares=[RedisPrometheusMiddleware(registry=REGISTRY)])  # faststream_*
+    return {m.name for m in REGISTRY.collect()}
+
+
+def test_every_dashboard_query_uses_a_metric_the_services_export() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    used = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for panel in panels
+        for target in panel["targets"]
+        for name in re.findall(r"\b(?:livecart|faststream)_\w+", target["expr"])
+    }
+    assert used, "the dashboard charts nothing"
+    assert used <= exported_metric_names(), used - exported_metric_names()
