@@ -10,16 +10,16 @@ from contracts.events import (
     FINAL_STATUSES,
     CatalogChanged,
     CatalogChangedEvent,
-    ProductSnapshot,
-    RoomSales,
-    RoomSalesChangedEvent,
     CheckoutItem,
     CheckoutRequested,
     CheckoutRequestedEvent,
     OrderStatus,
     OrderStatusChanged,
     OrderStatusChangedEvent,
+    ProductSnapshot,
     RejectionReason,
+    RoomSales,
+    RoomSalesChangedEvent,
 )
 from contracts.streams import DEFAULT_PREFIX, GROUP_ORDERS, Streams
 from contracts.wire import DATA_FIELD, WireError, decode_entry, encode_entry
