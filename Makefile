@@ -9,7 +9,7 @@ STACK := $(VENV_PYTHON) -m infra.local.stack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down logs status test lint asyncapi clean
+.PHONY: help venv up down logs status test lint audit bench asyncapi clean
 
 help: ## List the commands
 	@echo "livecart: make <target>   (PYTHON=$(PYTHON), VENV=$(VENV))"
@@ -52,6 +52,17 @@ lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy contracts services infra
+
+audit: $(VENV_STAMP) ## The separation audit of the stack `make up` started (report in run/audit.md)
+	@if [ -f run/redis/acl-passwords.json ]; then \
+		$(VENV)/bin/livecart-ops --redis-url "$$(cat run/redis/url)" --acl-passwords run/redis/acl-passwords.json audit --markdown run/audit.md; \
+	else \
+		echo "make up used a Redis it did not start, so it has no livecart ACL users: the ACL check is skipped"; \
+		$(VENV)/bin/livecart-ops audit --skip redis-acl --markdown run/audit.md; \
+	fi
+
+bench: $(VENV_STAMP) ## Benchmarks: livecart's order path against a plain redis-py + asyncpg baseline
+	$(VENV_PYTHON) -m tests.load.bench $(ARGS)
 
 asyncapi: $(VENV_STAMP) ## Regenerate the AsyncAPI document under contracts/
 	$(VENV_PYTHON) -m infra.asyncapi

@@ -26,6 +26,7 @@ from infra.local.processes import (
     write_pid,
 )
 from infra.local.redis_server import redis_answers
+from infra.local.stack_acl import operations_hint
 from infra.local.stack_config import (
     SERVICES,
     RunPaths,
@@ -53,9 +54,12 @@ def up() -> None:
         raise StackError(f"not written yet, so there is nothing to run: {', '.join(missing)}")
     check_ports_free(ports)
     started: Started = []
+    prefix = os.environ.get("LIVECART_STREAM_PREFIX") or DEFAULT_PREFIX
     try:
-        redis_url = ensure_redis(PATHS, os.environ, started)
-        env = service_environment(os.environ, redis_url=redis_url, ports=ports)
+        access = ensure_redis(PATHS, os.environ, started, stream_prefix=prefix)
+        env = service_environment(
+            os.environ, redis_url=access.url, ports=ports, service_urls=access.service_urls
+        )
         for service in SERVICES:
             if service.seeds_demo:
                 seed(service, env)
@@ -66,8 +70,9 @@ def up() -> None:
     except BaseException:  # Ctrl-C and a closed stdout included: leave nothing half-started
         undo(started)
         raise
-    prefix = os.environ.get("LIVECART_STREAM_PREFIX") or DEFAULT_PREFIX
-    print(summary(ports=ports, redis_url=redis_url, stream_prefix=prefix, logs=PATHS.logs))
+    operations = operations_hint(access, stream_prefix=prefix)
+    print(summary(ports=ports, redis_url=access.url, stream_prefix=prefix, logs=PATHS.logs,
+                  operations=operations))  # fmt: skip
 
 
 def undo(started: Started) -> None:
@@ -166,6 +171,7 @@ def down() -> None:
             stopped.append(f"{name} (pid {pid}{', killed after 15 s' if killed else ''})")
         PATHS.pid(name).unlink(missing_ok=True)
     PATHS.redis_url_file.unlink(missing_ok=True)
+    PATHS.acl_prefix_file.unlink(missing_ok=True)
     print(
         "Stopped " + ", ".join(stopped)
         if stopped

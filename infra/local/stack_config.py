@@ -3,7 +3,7 @@ the summary it prints. Pure functions of the environment, so they are unit-teste
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,21 @@ class RunPaths:
         """The URL of the private redis-server `up` started, for the next `up` and `status`."""
         return self.redis_data / "url"
 
+    @property
+    def acl_passwords(self) -> Path:
+        """The private Redis's per-user passwords, generated once (0600, never committed)."""
+        return self.redis_data / "acl-passwords.json"
+
+    @property
+    def acl_file(self) -> Path:
+        """The ACL file rendered from the passwords at every start (`--aclfile`)."""
+        return self.redis_data / "users.acl"
+
+    @property
+    def acl_prefix_file(self) -> Path:
+        """The stream prefix the running private Redis's ACL was rendered for."""
+        return self.redis_data / "acl-prefix"
+
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
@@ -105,12 +120,22 @@ def requested_redis_url(environ: Mapping[str, str]) -> str:
 
 
 def service_environment(
-    environ: Mapping[str, str], *, redis_url: str, ports: Mapping[str, int]
+    environ: Mapping[str, str],
+    *,
+    redis_url: str,
+    ports: Mapping[str, int],
+    service_urls: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment every service and seed command gets: the caller's, plus the Redis in
-    use, every port, and where browsers reach the notifier (unless already set)."""
+    use (and each service's own ACL user's URL, `<SERVICE>_REDIS_URL`, when there is an ACL),
+    every port, and where browsers reach the notifier (unless already set)."""
     env = dict(environ)
     env["REDIS_URL"] = redis_url
+    if service_urls:
+        # Each service signs in with its own `<SERVICE>_REDIS_URL`; a REDIS_URL beside it
+        # would win in the services' settings (both feed `redis_url`), so it is left out.
+        del env["REDIS_URL"]
+        env.update(service_urls)
     for service in SERVICES:
         env[service.port_variable] = str(ports[service.name])
     env.setdefault("NOTIFIER_PUBLIC_URL", f"http://localhost:{ports['notifier']}")
@@ -124,8 +149,16 @@ def demo_checkout_body() -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def summary(*, ports: Mapping[str, int], redis_url: str, stream_prefix: str, logs: Path) -> str:
-    """What `up` prints once every service is ready."""
+def summary(
+    *,
+    ports: Mapping[str, int],
+    redis_url: str,
+    stream_prefix: str,
+    logs: Path,
+    operations: Sequence[str] = (),
+) -> str:
+    """What `up` prints once every service is ready; `operations`: lines about the Redis ACL
+    and livecart-ops (see stack_acl.operations_hint)."""
     store = f"http://localhost:{ports['storefront']}"
     notifier = f"http://localhost:{ports['notifier']}"
     orders = f"http://localhost:{ports['orders']}"
@@ -142,6 +175,7 @@ def summary(*, ports: Mapping[str, int], redis_url: str, stream_prefix: str, log
             f"  orders           {orders}/health  {orders}/metrics",
             f"  Redis            {redis_url}  (stream prefix {stream_prefix!r})",
             f"  logs             {logs}/  (make logs)",
+            *operations,
             "",
             "Place a checkout (the answer carries its checkout_id):",
             f"  {checkout}",

@@ -41,6 +41,7 @@ class GroupConsumer:
     block_ms: int = 1000
     consumer_gone_ms: int = 300_000
     upkeep_seconds: float = 1.0
+    workers: int = 1
     consumer: str = ""
     restarts: int = field(default=0, init=False)
     removed_consumers: int = field(default=0, init=False)
@@ -72,6 +73,7 @@ class GroupConsumer:
             ),
             title=title,
             description=description,
+            **({"max_workers": self.workers} if self.workers > 1 else {}),
         )
         claimer = self.router.subscriber(
             stream=StreamSub(

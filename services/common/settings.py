@@ -48,7 +48,8 @@ class ServiceSettings(BaseSettings):
         prefix = cls.model_config.get("env_prefix") or ""
         own = os.environ.get(f"{prefix}REDIS_URL") if prefix else None
         if own and isinstance(data, dict):
-            return {**data, "redis_url": own}
+            shared = {"REDIS_URL", "redis_url"}
+            return {**{k: v for k, v in data.items() if k not in shared}, "redis_url": own}
         return data
 
     @property
@@ -100,6 +101,9 @@ class ConsumerSettings(ServiceSettings):
     upkeep_seconds: float = Field(default=1.0, gt=0)
     consumer_max_records: int = Field(default=10, ge=1, le=1000)
     consumer_block_ms: int = Field(default=1000, ge=1, le=5000)
+    consumer_workers: int = Field(
+        default=16, ge=1, le=256, description="Entries handled concurrently per replica."
+    )
 
 
 DEVELOPMENT_TOKEN_SECRET = "livecart-development-token-secret-change-me"

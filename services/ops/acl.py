@@ -34,7 +34,7 @@ def acl_rules(streams: Streams) -> dict[str, list[str]]:
         "orders": [
             *CONNECTION, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
             "+xgroup|create", "+xgroup|delconsumer", "+xinfo|consumers", "+xinfo|groups",
-            "+xadd", "+expire", "+eval", "+evalsha",
+            "+xadd", "+expire", "+eval", "+evalsha", "+xlen",
             f"~{checkout}", f"~{Streams.dead_letters(checkout)}",
             f"%W~{status}", f"%W~{history}", f"%W~{catalog}", f"%W~{sales}",
         ],
@@ -110,6 +110,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
         ],
         "orders": [
             Probe(("XPENDING", checkout, "orders"), True),
+            Probe(("XLEN", checkout), True),
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
             Probe(("CONFIG", "GET", "maxmemory"), False),
             Probe(("FLUSHALL",), False),

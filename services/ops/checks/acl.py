@@ -1,0 +1,123 @@
+"""Check 2: each service's Redis user can do exactly what `role_probes` declares.
+
+Read-only probes are sent for real, signed in as the user; the others (XADD, DEL,
+FLUSHALL …) are evaluated by `ACL DRYRUN <user> …` through the ops connection, so the
+audit never writes even when the ACL is wrong. The `default` user must not get in.
+"""
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, NoPermissionError, RedisError, ResponseError
+
+from contracts import Streams
+from services.ops.acl import USERS, Probe, role_probes
+from services.ops.checks.result import CheckResult, plural, verdict
+from services.ops.config import redact, url_for_user
+from services.ops.connections import redis_client
+from services.ops.entries import text
+
+KEY = "redis-acl"
+TITLE = "Each Redis user can do exactly its role"
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    user: str
+    probe: Probe
+    allowed: bool
+    how: str  # "sent" or "dry run"
+    answer: str
+
+    @property
+    def as_declared(self) -> bool:
+        return self.allowed == self.probe.allowed
+
+    def describe(self) -> str:
+        command = " ".join(self.probe.args)
+        got = "allowed" if self.allowed else "denied"
+        want = "allowed" if self.probe.allowed else "denied"
+        mark = "ok" if self.as_declared else f"MUST BE {want.upper()}"
+        return f"{self.user}: `{command}` {got} ({self.how}: {self.answer[:90]}) — {mark}"
+
+
+async def try_probe(user: str, probe: Probe, *, as_user: Redis, ops: Redis) -> ProbeOutcome:
+    if probe.harmless:
+        try:
+            answer = await as_user.execute_command(*probe.args)  # type: ignore[no-untyped-call]
+        except NoPermissionError as exc:
+            return ProbeOutcome(user, probe, False, "sent", f"NOPERM {exc}")
+        except ResponseError as exc:  # e.g. NOGROUP: the ACL let it through
+            return ProbeOutcome(user, probe, True, "sent", f"{exc}")
+        return ProbeOutcome(user, probe, True, "sent", f"answered {_short(answer)}")
+    dry_run = ("ACL", "DRYRUN", user, *probe.args)
+    answer = text(await ops.execute_command(*dry_run))  # type: ignore[no-untyped-call]
+    return ProbeOutcome(user, probe, answer == "OK", "dry run", answer)
+
+
+def _short(answer: object) -> str:
+    if isinstance(answer, list):
+        return f"{len(answer)} entries"
+    if isinstance(answer, dict):
+        return f"a {len(answer)}-field reply"
+    return str(answer)[:40]
+
+
+async def default_user_refused(url: str) -> tuple[bool, str]:
+    """Whether a client without credentials is refused, and what Redis said."""
+    client = redis_client(url_for_user(url, None, None))
+    try:
+        await client.ping()
+    except AuthenticationError as exc:
+        return True, f"refused: {exc}"[:120]
+    except ResponseError as exc:
+        return "NOAUTH" in str(exc), str(exc)[:120]
+    finally:
+        await client.aclose()
+    return False, "PING answered without credentials"
+
+
+async def check_acl(
+    *, ops: Redis, redis_url: str, streams: Streams, passwords: dict[str, str]
+) -> CheckResult:
+    problems: list[str] = []
+    evidence = [f"server {redact(url_for_user(redis_url, None, None))}, prefix {streams.prefix!r}"]
+    if not passwords:
+        problems.append("no ACL passwords given (LIVECART_ACL_PASSWORDS or --acl-passwords)")
+    probes = role_probes(streams)
+    for user in USERS if passwords else ():
+        if user not in passwords:
+            problems.append(f"{user}: no password given, its role cannot be tried")
+            continue
+        outcomes, trouble = await _probe_user(user, probes[user], redis_url, passwords[user], ops)
+        problems += trouble
+        evidence += [outcome.describe() for outcome in outcomes]
+        problems += [outcome.describe() for outcome in outcomes if not outcome.as_declared]
+    refused, answer = await default_user_refused(redis_url)
+    evidence.append(f"default user without credentials: {answer}")
+    if not refused:
+        problems.append(f"the default user can connect ({answer})")
+    tried = sum(len(probes[u]) for u in USERS if u in passwords)
+    return verdict(
+        KEY,
+        TITLE,
+        problems=problems,
+        evidence=evidence,
+        passed=f"{tried} probes over {len(USERS)} users as declared; default user refused",
+        failed=plural(len(problems), "ACL problem", "ACL problems"),
+    )
+
+
+async def _probe_user(
+    user: str, probes: list[Probe], redis_url: str, password: str, ops: Redis
+) -> tuple[list[ProbeOutcome], list[str]]:
+    client = redis_client(url_for_user(redis_url, user, password))
+    try:
+        await client.ping()
+        return [await try_probe(user, p, as_user=client, ops=ops) for p in probes], []
+    except AuthenticationError as exc:
+        return [], [f"{user}: cannot sign in with the given password ({exc})"]
+    except RedisError as exc:
+        return [], [f"{user}: probing failed: {exc!r}"]
+    finally:
+        await client.aclose()

@@ -1,0 +1,109 @@
+"""Reading stream entries the way an operator needs them: times from entry ids, envelopes
+parsed loosely (a broken entry is shown, not refused), values fit for JSON."""
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from contracts import DATA_FIELD
+
+Fields = Mapping[bytes, bytes]
+PAGE = 1000
+
+
+def text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def entry_ms(entry_id: bytes | str) -> int:
+    """The milliseconds part of a stream entry id (`1700000000000-0`)."""
+    return int(text(entry_id).split("-", 1)[0])
+
+
+def entry_time(entry_id: bytes | str) -> datetime:
+    """When Redis added the entry, from its id."""
+    return datetime.fromtimestamp(entry_ms(entry_id) / 1000, UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes (SQLite hands them back so) are taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_time(value: str) -> datetime:
+    """ISO 8601 text as an aware UTC datetime (naive means UTC); ValueError otherwise."""
+    return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+
+
+def envelope_of(fields: Fields) -> dict[str, Any] | None:
+    """The entry's envelope as a dict, or None when `__data__` is missing or not a JSON object."""
+    raw = fields.get(DATA_FIELD.encode())
+    if raw is None:
+        return None
+    try:
+        loaded = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def checkout_id_of(envelope: Mapping[str, Any] | None) -> str | None:
+    """The checkout an envelope belongs to: `data.checkout_id`, else its correlation id."""
+    if envelope is None:
+        return None
+    data = envelope.get("data")
+    found = data.get("checkout_id") if isinstance(data, dict) else None
+    found = found or envelope.get("correlation_id")
+    return found if isinstance(found, str) else None
+
+
+def readable_fields(fields: Fields) -> dict[str, Any]:
+    """An entry's fields for people and JSON: `__data__` parsed when it is JSON."""
+    shown: dict[str, Any] = {}
+    for key, value in fields.items():
+        name = text(key)
+        if name == DATA_FIELD and (envelope := envelope_of(fields)) is not None:
+            shown[name] = envelope
+        else:
+            shown[name] = text(value)
+    return shown
+
+
+async def scan_stream(
+    client: Redis, key: str, *, start: str = "-", needle: bytes | None = None
+) -> AsyncIterator[tuple[str, Fields]]:
+    """Every entry of `key` from `start` on, oldest first, read a page at a time; with
+    `needle`, only entries whose raw fields contain it (cheap prefilter before parsing)."""
+    low = start
+    while True:
+        page: list[tuple[bytes, dict[bytes, bytes]]] = await client.xrange(  # type: ignore[assignment]
+            key, min=low, count=PAGE
+        )
+        for entry_id, fields in page:
+            if needle is None or any(needle in value for value in fields.values()):
+                yield text(entry_id), fields
+        if len(page) < PAGE:
+            return
+        low = "(" + text(page[-1][0])
+
+
+def json_default(value: object) -> Any:
+    """`json.dumps(default=...)` for datetimes, enums, dataclasses and bytes."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, bytes):
+        return text(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_json(document: object) -> str:
+    return json.dumps(document, default=json_default, indent=2, ensure_ascii=False)

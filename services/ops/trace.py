@@ -1,0 +1,159 @@
+"""`livecart-ops trace`: one checkout's way across every stream and into the orders DB,
+as a timeline with the latency of each hop (tap → accepted → each status …)."""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from contracts import Streams
+from services.ops.entries import (
+    Fields,
+    checkout_id_of,
+    entry_time,
+    envelope_of,
+    parse_time,
+    scan_stream,
+    text,
+)
+from services.ops.orders_db import OrderRecord
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a checkout: when, what, and where it was seen."""
+
+    at: datetime
+    step: str  # tap | accepted | dead-lettered | status
+    what: str
+    stream: str
+    entry_id: str | None = None
+    detail: str = ""
+    since_previous_ms: int | None = None
+    in_buyer_history: bool | None = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    checkout_id: str
+    buyer_id: str | None
+    hops: list[Hop]
+    history_copies: int = 0
+    order: OrderRecord | None = None
+    orders_db_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.hops) or self.order is not None
+
+    @property
+    def tap_to_last_ms(self) -> int | None:
+        if len(self.hops) < 2:
+            return None
+        return _ms(self.hops[-1].at - self.hops[0].at)
+
+
+def _ms(delta: Any) -> int:
+    return int(delta.total_seconds() * 1000)
+
+
+def _occurred(envelope: dict[str, Any], entry_id: str) -> datetime:
+    try:
+        return parse_time(str(envelope["occurred_at"]))
+    except (KeyError, ValueError):
+        return entry_time(entry_id)
+
+
+async def _entries_of(
+    client: Redis, key: str, checkout_id: str, start: str = "-"
+) -> list[tuple[str, Fields, dict[str, Any]]]:
+    found = []
+    async for entry_id, fields in scan_stream(
+        client, key, start=start, needle=checkout_id.encode()
+    ):
+        envelope = envelope_of(fields)
+        if checkout_id_of(envelope) == checkout_id:
+            found.append((entry_id, fields, envelope or {}))
+    return found
+
+
+async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trace:
+    """Every event of `checkout_id` in checkout.requested, its DLQ, order.status and the
+    buyer's history copy, in time order (the DB rows are added by the caller)."""
+    hops: list[Hop] = []
+    buyer_id: str | None = None
+    checkouts = await _entries_of(client, streams.checkout_requested, checkout_id)
+    for n, (entry_id, _, envelope) in enumerate(checkouts):
+        data = envelope.get("data") or {}
+        buyer_id = buyer_id or data.get("buyer_id")
+        if n == 0:
+            hops.append(
+                Hop(
+                    _occurred(envelope, entry_id),
+                    "tap",
+                    "buyer tapped buy",
+                    "checkout.requested",
+                    detail=f"producer {envelope.get('producer')}",
+                )
+            )
+        what = "checkout accepted" if n == 0 else f"checkout added again (#{n + 1}: replay)"
+        hops.append(Hop(entry_time(entry_id), "accepted", what, "checkout.requested", entry_id))
+    dlq = Streams.dead_letters(streams.checkout_requested)
+    for entry_id, fields, _ in await _entries_of(client, dlq, checkout_id):
+        meta = {text(k): text(v) for k, v in fields.items() if k.startswith(b"dlq.")}
+        detail = f"after {meta.get('dlq.deliveries', '?')} deliveries: {meta.get('dlq.error', '')}"
+        hops.append(
+            Hop(
+                entry_time(entry_id),
+                "dead-lettered",
+                meta.get("dlq.reason", "?"),
+                "checkout.requested.dlq",
+                entry_id,
+                detail[:200],
+            )
+        )
+    start = checkouts[0][0] if checkouts else "-"
+    statuses = await _entries_of(client, streams.order_status, checkout_id, start)
+    seen: set[str] = set()
+    for entry_id, _, envelope in statuses:
+        if (event_id := str(envelope.get("event_id"))) in seen:
+            continue  # the relay published it again after a crash: same event
+        seen.add(event_id)
+        data = envelope.get("data") or {}
+        buyer_id = buyer_id or data.get("buyer_id")
+        occurred = _occurred(envelope, entry_id)
+        relay_ms = _ms(entry_time(entry_id) - occurred)
+        what = str(data.get("status", "?")) + (f" ({data['reason']})" if data.get("reason") else "")
+        detail = f"published after {relay_ms}ms" + (
+            f"; {data['detail']}" if data.get("detail") else ""
+        )
+        hops.append(
+            Hop(occurred, "status", what, "order.status", entry_id, detail, in_buyer_history=False)
+        )
+    copies = 0
+    if buyer_id:
+        history = await _entries_of(client, streams.buyer_status(buyer_id), checkout_id)
+        copied = {str(envelope.get("event_id")) for _, _, envelope in history}
+        copies = len(history)
+        hops = [_mark_history(hop, copied, statuses) for hop in hops]
+    return Trace(checkout_id, buyer_id, timeline(hops), history_copies=copies)
+
+
+def _mark_history(
+    hop: Hop, copied: set[str], statuses: list[tuple[str, Fields, dict[str, Any]]]
+) -> Hop:
+    if hop.step != "status":
+        return hop
+    event_ids = {str(env.get("event_id")) for eid, _, env in statuses if eid == hop.entry_id}
+    return replace(hop, in_buyer_history=bool(event_ids & copied))
+
+
+def timeline(hops: list[Hop]) -> list[Hop]:
+    """`hops` in time order, each with the time since the one before."""
+    ordered = sorted(hops, key=lambda hop: hop.at)
+    return [
+        replace(hop, since_previous_ms=_ms(hop.at - ordered[n - 1].at) if n else None)
+        for n, hop in enumerate(ordered)
+    ]

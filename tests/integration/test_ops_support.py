@@ -1,0 +1,147 @@
+"""Helpers of the ops integration tests (this module holds no tests): run `livecart-ops`
+through typer's CliRunner, start a redis-server with the rendered ACL, publish checkouts
+as the storefront does, and create a storefront database from its own metadata."""
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+from typer.testing import CliRunner, Result
+
+from contracts import CheckoutRequested, CheckoutRequestedEvent, Streams, encode_entry
+from infra.local.redis_server import RedisServer
+from services.common.db import create_tables, make_engine
+from services.ops.acl import USERS, render_acl_file
+from services.ops.cli import app
+from services.storefront.adapters.tables import storefront_metadata
+from tests.support.flow import checkout
+
+ADMIN = "test-admin"
+"""A user only the tests have, to set up and break things; the audit never uses it."""
+
+
+def run_ops(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """`livecart-ops *args` in this thread (the CLI runs its own event loop)."""
+    clean = {
+        "OPS_REDIS_URL": None,
+        "REDIS_URL": None,
+        "LIVECART_ACL_PASSWORDS": None,
+        "LIVECART_ACL_PASSWORDS_FILE": None,
+        "LIVECART_STREAM_PREFIX": None,
+        "ORDERS_DATABASE_URL": None,
+        "DATABASE_URL": None,
+        "STOREFRONT_DATABASE_URL": None,
+    }
+    result: Result = CliRunner().invoke(app, list(args), input=input, env={**clean, **(env or {})})
+    return result
+
+
+async def ops(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """`livecart-ops *args` from an async test: in a thread, so the test's loop (and an
+    orders service running in it) keeps going."""
+    return await asyncio.to_thread(run_ops, *args, input=input, env=env)
+
+
+def ops_json(result: Result) -> Any:
+    assert result.exit_code in (0, 1), f"exit {result.exit_code}: {result.output}"
+    return json.loads(result.stdout)
+
+
+@dataclass
+class AclRedis:
+    """A redis-server started with the ACL rendered for `prefix`."""
+
+    server: RedisServer
+    prefix: str
+    passwords: dict[str, str]
+    acl_file: Path
+
+    def url_as(self, user: str) -> str:
+        return self.server.url_for(user, self.passwords[user])
+
+    @property
+    def admin_url(self) -> str:
+        return self.url_as(ADMIN)
+
+    @property
+    def streams(self) -> Streams:
+        return Streams(self.prefix)
+
+    def ops_args(self, passwords_file: Path | None = None) -> list[str]:
+        """Global options that sign in as `ops` (through the passwords file when given)."""
+        if passwords_file is None:
+            return ["--redis-url", self.url_as("ops"), "--prefix", self.prefix]
+        return [
+            "--redis-url",
+            self.server.url,
+            "--prefix",
+            self.prefix,
+            "--acl-passwords",
+            str(passwords_file),
+        ]
+
+    def write_passwords(self, path: Path) -> Path:
+        path.write_text(json.dumps({u: self.passwords[u] for u in USERS}))
+        return path
+
+
+@contextlib.contextmanager
+def acl_redis(directory: Path, prefix: str) -> Iterator[AclRedis]:
+    """A private redis-server with `render_acl_file`'s ACL (plus the tests' admin user)."""
+    passwords = {user: secrets.token_urlsafe(16) for user in (*USERS, ADMIN)}
+    acl_file = directory / "users.acl"
+    directory.mkdir(parents=True, exist_ok=True)
+    rendered = render_acl_file(Streams(prefix), passwords)
+    acl_file.write_text(rendered + f"user {ADMIN} on >{passwords[ADMIN]} ~* &* +@all\n")
+    server = RedisServer(
+        directory / "data", appendonly=False, extra_args=("--aclfile", str(acl_file))
+    )
+    server.start(probe_url=server.url_for("ops", passwords["ops"]))
+    try:
+        yield AclRedis(server, prefix, passwords, acl_file)
+    finally:
+        server.stop()
+
+
+def new_checkouts(count: int, **fields: Any) -> list[CheckoutRequested]:
+    return [checkout(**fields) for _ in range(count)]
+
+
+def checkout_fields(item: CheckoutRequested) -> dict[str, str]:
+    return encode_entry(
+        CheckoutRequestedEvent.new(
+            correlation_id=item.checkout_id, producer="storefront", data=item
+        )
+    )
+
+
+async def publish(client: Redis, streams: Streams, items: Iterable[CheckoutRequested]) -> list[str]:
+    """XADD each checkout as the storefront does; the entry ids."""
+    ids = []
+    for item in items:
+        entry_id = await client.xadd(streams.checkout_requested, checkout_fields(item))  # type: ignore[arg-type]
+        ids.append(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
+    return ids
+
+
+async def entries(client: Redis, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """XRANGE `key`, typed as a bytes client answers."""
+    found: list[tuple[bytes, dict[bytes, bytes]]] = await client.xrange(key)  # type: ignore[assignment]
+    return found
+
+
+async def storefront_database(path: Path) -> str:
+    """A SQLite storefront DB created by the storefront's own metadata; its URL."""
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = make_engine(url)
+    try:
+        await create_tables(engine, storefront_metadata)
+    finally:
+        await engine.dispose()
+    return url

@@ -1,0 +1,131 @@
+"""The reconciliation across the boundary, as a pure function of what was read: published
+checkouts, orders, payments, where the group stands and what was dead-lettered."""
+
+from datetime import UTC, datetime, timedelta
+
+from services.ops.checks.reconciliation import payment_mismatches, reconcile, why_missing
+from services.ops.checks.result import CheckResult, Outcome
+from services.ops.checks.sources import GroupPosition, Published
+from services.ops.orders_db import OrderSummary
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+GRACE = timedelta(minutes=5)
+
+
+def entry_id(ago: timedelta, seq: int = 0) -> str:
+    return f"{int((NOW - ago).timestamp() * 1000)}-{seq}"
+
+
+def order(
+    checkout_id: str, status: str = "confirmed", ago: timedelta = timedelta(hours=1)
+) -> OrderSummary:
+    return OrderSummary(checkout_id, f"o-{checkout_id}", status, NOW - ago, NOW - ago)
+
+
+def published(*checkouts: tuple[str, timedelta]) -> Published:
+    first = {cid: entry_id(ago, n) for n, (cid, ago) in enumerate(checkouts)}
+    return Published(entries=len(first), first_entry=first, first_entry_at=NOW - timedelta(days=1))
+
+
+def run(
+    pub: Published,
+    orders: list[OrderSummary],
+    payments: dict[str, str],
+    group: GroupPosition | None = None,
+    letters: dict[str, str] | None = None,
+) -> CheckResult:
+    everything_delivered = GroupPosition(True, entry_id(timedelta(0), 99))
+    return reconcile(
+        published=pub,
+        orders=orders,
+        payments=payments,
+        group=group or everything_delivered,
+        dead_letters=letters or {},
+        now=NOW,
+        grace=GRACE,
+    )
+
+
+HOUR = timedelta(hours=1)
+
+
+def test_published_received_final_and_paid_agreeing_pass_with_the_counts() -> None:
+    result = run(
+        published(("a", HOUR), ("b", HOUR)),
+        [order("a"), order("b", "rejected")],
+        {"a": "captured", "b": "declined"},
+    )
+
+    assert result.outcome is Outcome.PASSED
+    assert result.summary == "2 published = 2 received = 2 final; 1 confirmed = 1 captured"
+
+
+def test_a_missing_checkout_is_explained_dead_lettered_pending_lagging_or_unknown() -> None:
+    old = published(("dlq", HOUR), ("gone", HOUR), ("pending", HOUR), ("lag", HOUR))
+    group = GroupPosition(True, old.first_entry["pending"], frozenset({old.first_entry["pending"]}))
+
+    result = run(old, [], {}, group, {"dlq": "handler_error"})
+
+    assert result.outcome is Outcome.FAILED
+    assert result.problems == [
+        "checkout dlq: in the DLQ (handler_error): `livecart-ops dlq replay`",
+        "checkout gone: unknown: delivered and acknowledged, but no order and no dead letter",
+        "checkout pending: pending in the group (being processed or retried)",
+        "checkout lag: not yet delivered to the group (lag)",
+    ]
+
+
+def test_checkouts_and_orders_still_moving_within_the_grace_are_in_flight_not_faults() -> None:
+    young = timedelta(seconds=3)
+    pub = published(("new", young), ("paying", young))
+
+    result = run(pub, [order("paying", "reserved", ago=young)], {}, GroupPosition(True, "0-0"))
+
+    assert result.outcome is Outcome.PASSED
+    assert result.summary.endswith("; 2 in flight")
+    assert any("in flight" in line and "checkout new" in line for line in result.evidence)
+
+
+def test_an_order_left_unfinished_past_the_grace_fails() -> None:
+    result = run(published(("stuck", HOUR)), [order("stuck", "reserved")], {})
+
+    assert result.problems == ["checkout stuck: order reserved since 11:00:00"]
+
+
+def test_an_order_never_published_fails_unless_the_stream_was_trimmed_before_it() -> None:
+    pub = published(("a", HOUR))
+    pub.first_entry_at = NOW - HOUR
+
+    result = run(
+        pub,
+        [
+            order("a"),
+            order("ghost", ago=timedelta(minutes=30)),
+            order("trimmed", ago=timedelta(days=2)),
+        ],
+        {"a": "captured", "ghost": "captured", "trimmed": "captured"},
+    )
+
+    assert result.problems == [
+        "order o-ghost for checkout ghost that checkout.requested never carried"
+    ]
+
+
+def test_confirmed_orders_and_captured_payments_must_pair_up_refunds_counting_as_not_captured() -> (
+    None
+):
+    orders = [order("a"), order("b"), order("c", "expired"), order("d", "rejected")]
+    payments = {"a": "captured", "b": "refunded", "c": "captured", "e": "captured"}
+
+    assert payment_mismatches(orders, payments) == [
+        "checkout b: order confirmed, payment refunded",
+        "checkout c: payment captured, order expired",
+        "checkout e: payment captured, order missing",
+    ]
+    assert payment_mismatches([order("x")], {}) == ["checkout x: order confirmed, payment missing"]
+
+
+def test_without_a_consumer_group_nothing_can_have_been_received() -> None:
+    why, moving = why_missing("a", "1-0", group=GroupPosition(False), dead_letters={})
+
+    assert (why, moving) == ("no consumer group `orders` reads checkout.requested", False)

@@ -1,0 +1,120 @@
+"""The pure parts of livecart-ops: durations, entry times, dead-letter selection, the trace
+timeline, and the audit report as Markdown and HTML."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from contracts import Streams
+from services.common.dead_letters import DeadLetter
+from services.ops.audit import AuditReport
+from services.ops.audit_report import to_html, to_markdown
+from services.ops.checks.result import CheckResult, Outcome
+from services.ops.config import OpsError
+from services.ops.dlq import Selection, stream_key
+from services.ops.entries import entry_time, parse_time
+from services.ops.streams_view import duration
+from services.ops.trace import Hop, timeline
+
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [
+        (None, "-"),
+        (850, "850ms"),
+        (12_300, "12.3s"),
+        (245_000, "4m05s"),
+        (7_800_000, "2h10m"),
+        (273_600_000, "3d04h"),
+    ],
+)
+def test_durations_read_at_a_glance(ms: int | None, shown: str) -> None:
+    assert duration(ms) == shown
+
+
+def test_an_entry_id_tells_when_redis_added_the_entry() -> None:
+    assert entry_time(b"1795000000123-7") == datetime.fromtimestamp(1795000000.123, UTC)
+    assert parse_time("2026-11-28T12:00:00Z") == parse_time("2026-11-28T12:00:00") == T0
+
+
+def letter(at: datetime, reason: str) -> DeadLetter:
+    dlq_id = f"{int(at.timestamp() * 1000)}-0"
+    return DeadLetter(dlq_id, "s", "1-0", reason, "", "g", "c", 1, "", {})
+
+
+def test_a_selection_matches_only_letters_meeting_every_filter_given() -> None:
+    early, late = letter(T0, "handler_error"), letter(T0 + timedelta(hours=1), "invalid_json")
+
+    assert Selection().matches(early)
+    assert Selection().matches(late)
+    assert [Selection(reason="invalid_json").matches(x) for x in (early, late)] == [False, True]
+    assert [Selection(since=T0 + timedelta(minutes=1)).matches(x) for x in (early, late)] == [
+        False,
+        True,
+    ]
+    assert Selection(until=T0).matches(early)
+    assert not Selection(ids=frozenset({late.dlq_id})).matches(early)
+
+
+def test_streams_are_named_short_or_by_key_and_unknown_ones_refused() -> None:
+    streams = Streams("lc")
+    assert stream_key(streams, "checkout.requested") == "lc:checkout.requested"
+    assert stream_key(streams, "checkout.requested.dlq") == "lc:checkout.requested"
+    assert stream_key(streams, "lc:order.status") == "lc:order.status"
+    with pytest.raises(OpsError, match="unknown stream"):
+        stream_key(streams, "payments")
+
+
+def test_a_timeline_is_in_time_order_with_the_time_since_the_hop_before() -> None:
+    hops = [
+        Hop(T0 + timedelta(milliseconds=40), "status", "received", "order.status"),
+        Hop(T0, "tap", "buyer tapped buy", "checkout.requested"),
+        Hop(T0 + timedelta(milliseconds=5), "accepted", "checkout accepted", "checkout.requested"),
+    ]
+
+    ordered = timeline(hops)
+
+    assert [(h.step, h.since_previous_ms) for h in ordered] == [
+        ("tap", None),
+        ("accepted", 5),
+        ("status", 35),
+    ]
+
+
+def report(*checks: CheckResult) -> AuditReport:
+    return AuditReport(
+        T0, 1.25, "redis://ops:***@h:1/0", "lc", "sqlite:///o.db", "sqlite:///s.db", list(checks)
+    )
+
+
+PASSED = CheckResult(
+    "storefront-schema", "Schema | clean", Outcome.PASSED, "3 tables", ["`rooms`: a"]
+)
+FAILED = CheckResult(
+    "redis-acl", "ACL", Outcome.FAILED, "1 problem", ["probe <x>"], ["default user & co"]
+)
+SKIPPED = CheckResult("payment-data", "Payment", Outcome.SKIPPED, "skipped on request (--skip)")
+
+
+def test_the_markdown_report_has_a_verdict_a_summary_table_and_each_checks_evidence() -> None:
+    text = to_markdown(report(PASSED, FAILED, SKIPPED))
+
+    assert text.startswith("# livecart separation audit: FAILED\n")
+    assert "| 1 | Schema \\| clean (`storefront-schema`) | ✅ passed | 3 tables |" in text
+    assert "| 2 | ACL (`redis-acl`) | ❌ failed | 1 problem |" in text
+    assert "## 2. ACL: failed\n\n1 problem\n\n**Problems**\n\n- default user & co" in text
+    assert "- probe <x>" in text
+    assert "redis://ops:***@h:1/0" in text
+    assert to_markdown(report(PASSED, SKIPPED)).startswith("# livecart separation audit: PASSED")
+
+
+def test_the_html_report_escapes_what_it_shows_and_links_each_check() -> None:
+    html = to_html(report(PASSED, FAILED))
+
+    assert html.startswith("<!doctype html>")
+    assert '<span class="failed">FAILED</span>' in html
+    assert "<li>probe &lt;x&gt;</li>" in html
+    assert "<li>default user &amp; co</li>" in html
+    assert '<a href="#redis-acl">ACL</a>' in html
