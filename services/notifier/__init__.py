@@ -1,4 +1,6 @@
-"""The notifier: reads `order.status` as a fan-out reader and pushes statuses to browsers over SSE.
+"""The notifier: pushes order statuses, stock and sales to browsers over Server-Sent Events.
 
-It owns nothing durable: a restarted replica rebuilds recent history from the stream.
+It owns nothing durable and only reads Redis: fan-out readers of `order.status`
+(a doorbell), `catalog.changed` and `room.sales`, and each buyer's capped status
+stream, from which every buyer connection reads its history, resumes and goes live.
 """

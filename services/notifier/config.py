@@ -1,26 +1,61 @@
-"""Settings of the notifier service (env prefix `NOTIFIER_`)."""
+"""Settings of the notifier service (env prefix `NOTIFIER_`; the token secret is shared)."""
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings
+from services.common.settings import TokenSettings
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(TokenSettings):
+    """Where the notifier listens, how far back a starting replica reads, and SSE pacing.
+
+    The buyer-token secret comes from `LIVECART_TOKEN_SECRET` (see TokenSettings).
+    """
+
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", populate_by_name=True)
 
     port: int = 8001
-    history_seconds: int = Field(
-        default=900,
-        ge=1,
-        description="How far back in `order.status` a starting notifier reads to rebuild history.",
+    recent_statuses: int = Field(
+        default=1000,
+        ge=0,
+        description="Newest `order.status` entries a starting replica reads to learn whose "
+        "checkout is whose; costs this many entries, whatever the stream's length.",
+    )
+    recent_snapshots: int = Field(
+        default=500,
+        ge=0,
+        description="Newest `catalog.changed` and `room.sales` entries a starting replica "
+        "reads to know current stock and sales.",
     )
     max_checkouts: int = Field(
-        default=100_000, ge=1, description="Bound on the checkouts whose statuses are remembered."
+        default=100_000, ge=1, description="Bound on the checkouts whose buyer is remembered."
     )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["*"], description="Origins allowed to open the SSE streams."
     )
     heartbeat_seconds: float = Field(
         default=15, gt=0, description="Interval of SSE comment pings that keep proxies open."
+    )
+    send_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="A client that does not take an event (or ping) within this is dropped.",
+    )
+    resync_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A buyer connection re-reads its stream this often even without a "
+        "doorbell, in case one was missed.",
+    )
+    room_push_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        description="Stock, sales and viewer pushes per room connection: at most one each "
+        "per this interval, carrying the latest values.",
+    )
+    max_pending_purchases: int = Field(
+        default=256,
+        ge=1,
+        description="Purchases queued for one room connection; a client this far behind is "
+        "dropped (it reconnects and gets a fresh snapshot).",
     )

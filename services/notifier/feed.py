@@ -1,46 +1,146 @@
-"""One browser's view of a checkout: what it missed, then live statuses, until the final one."""
+"""One browser's view of a buyer's statuses: what it missed, then live ones (pure asyncio).
 
+Everything is read from the buyer's own capped stream through the `BuyerHistory`
+port; the hub's bell says when to read again. A connection's cost is what is new
+for its buyer, never the length of `order.status`.
+"""
+
+import asyncio
+import logging
 from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
-from services.notifier.hub import StatusHub
-from services.notifier.records import EntryId, StatusRecord
+from services.notifier.hub import Bell
+from services.notifier.records import EntryId, HistoryReset, RecentIds, StatusRecord
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+"""Re-reads when the doorbell rang for a status not yet in the buyer's stream."""
+REMEMBERED_EVENTS = 512
+"""Event ids one connection deduplicates on: more than a buyer stream holds (~200)."""
 
 
-async def follow_checkout(
-    hub: StatusHub, checkout_id: str, *, after: EntryId | None = None
-) -> AsyncGenerator[StatusRecord, None]:
-    """Statuses of `checkout_id` after entry `after`, in stream order, without duplicates.
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Entries read in one call: the valid records, and the id of the last entry read
+    (malformed ones included, so the next read starts after them)."""
 
-    Subscribes before reading the history so nothing published in between is lost;
-    ends after a final status, or when the hub drops the subscription.
+    records: list[StatusRecord]
+    last_id: EntryId | None
+    size: int
+
+
+class BuyerHistory(Protocol):
+    """Read access to one buyer's status stream (XRANGE / XREVRANGE only)."""
+
+    async def first_id(self, buyer_id: str) -> EntryId | None:
+        """The oldest retained entry; None when the stream is empty or gone."""
+        ...
+
+    async def read_after(self, buyer_id: str, after: EntryId | None, *, count: int) -> Page:
+        """Up to `count` entries after `after` (from the start when None), oldest first."""
+        ...
+
+    async def read_back(
+        self, buyer_id: str, until: EntryId, *, inclusive: bool, count: int
+    ) -> Page:
+        """Up to `count` entries at or before `until`, newest first."""
+        ...
+
+
+async def follow_statuses(
+    *,
+    history: BuyerHistory,
+    bell: Bell,
+    after: EntryId | None,
+    checkout_id: str | None = None,
+    resync_seconds: float = 60.0,
+) -> AsyncGenerator[StatusRecord | HistoryReset, None]:
+    """The buyer's statuses after entry `after`, in stream order, each event once, then live.
+
+    `bell` must be listening before this starts, so nothing is lost between the history
+    and the first ring. With `checkout_id`, only that checkout's statuses, ending after
+    its final one. Ends when the bell is closed.
     """
-    with hub.subscribe(checkout_id) as subscription:
-        cursor = _Cursor(after)
-        for record in cursor.fresh(hub.history(checkout_id, after=after)):
-            yield record
-            if record.is_final:
-                return
-        async for live in subscription:
-            for record in cursor.fresh((live,)):
+    buyer_id = bell.buyer_id
+    cursor = _Cursor(after)
+    if after is not None and await history_expired(history, buyer_id, after=after):
+        yield HistoryReset()
+    misses = 0
+    while True:
+        async for record in _read_new(history, buyer_id, cursor):
+            if checkout_id is None or record.status.checkout_id == checkout_id:
                 yield record
-                if record.is_final:
+                if checkout_id is not None and record.is_final:
                     return
+        missing = bell.settle(cursor.seen)
+        if missing and misses < len(RETRY_DELAYS):
+            await asyncio.sleep(RETRY_DELAYS[misses])
+            misses += 1
+            continue
+        if missing:
+            log.warning("doorbell rang for statuses of %s not in its stream; waiting", buyer_id)
+            bell.forget()
+        misses = 0
+        if not await bell.wait(resync_seconds):
+            return
 
 
-def already_finished(hub: StatusHub, checkout_id: str, *, after: EntryId | None) -> bool:
-    """True when the client's last seen entry is at or past the checkout's final status."""
-    final = hub.final_entry(checkout_id)
-    return final is not None and after is not None and after >= final
+async def history_expired(history: BuyerHistory, buyer_id: str, *, after: EntryId) -> bool:
+    """True when the stream no longer reaches back to `after`: its oldest entry is newer
+    (trimmed), or it is gone (expired). Costs one entry."""
+    first = await history.first_id(buyer_id)
+    return first is None or after < first
+
+
+async def already_finished(
+    history: BuyerHistory, buyer_id: str, checkout_id: str, *, after: EntryId | None
+) -> bool:
+    """True when the client's last seen entry is at or after the checkout's final status.
+
+    Reads back from `after` to the checkout's newest status at or before it: usually
+    one entry, as a finished stream's last id is its final status.
+    """
+    if after is None:
+        return False
+    until, inclusive = after, True
+    while True:
+        page = await history.read_back(buyer_id, until, inclusive=inclusive, count=PAGE_SIZE)
+        for record in page.records:
+            if record.status.checkout_id == checkout_id:
+                return record.is_final
+        if page.last_id is None or page.size < PAGE_SIZE:
+            return False
+        until, inclusive = page.last_id, False
+
+
+async def _read_new(
+    history: BuyerHistory, buyer_id: str, cursor: "_Cursor"
+) -> AsyncGenerator[StatusRecord, None]:
+    while True:
+        page = await history.read_after(buyer_id, cursor.last, count=PAGE_SIZE)
+        for record in cursor.fresh(page):
+            yield record
+        if page.size < PAGE_SIZE:
+            return
 
 
 class _Cursor:
-    """The last entry handed out: history and live queue may overlap, the client sees each once."""
+    """The last entry read and the event ids seen: every event reaches the client once."""
 
     def __init__(self, after: EntryId | None) -> None:
         self.last = after
+        self.seen = RecentIds(REMEMBERED_EVENTS)
 
-    def fresh(self, records: Iterable[StatusRecord]) -> Iterable[StatusRecord]:
-        for record in records:
-            if self.last is None or record.entry_id > self.last:
-                self.last = record.entry_id
+    def fresh(self, page: Page) -> Iterable[StatusRecord]:
+        for record in page.records:
+            if self.last is not None and record.entry_id <= self.last:
+                continue
+            self.last = record.entry_id
+            if self.seen.add(record.event_id):
                 yield record
+        if page.last_id is not None and (self.last is None or page.last_id > self.last):
+            self.last = page.last_id

@@ -1,140 +1,117 @@
-"""Recent statuses per checkout and the live subscribers waiting for more (pure asyncio).
+"""The doorbell between the fan-out reader of `order.status` and buyer connections (pure asyncio).
 
-Bounded on every axis: checkouts beyond `max_checkouts` and entries older than
-`history_seconds` are forgotten (never while a browser is subscribed to that
-checkout), and each subscriber has a bounded queue.
+The reader does not carry statuses to browsers: it rings the bells of the status's
+buyer, and each of that buyer's connections reads the buyer's own stream after the
+last entry it sent. So a live status costs what is new for that buyer, and a
+connection holds a flag and a few ids, never a queue that a slow browser could grow.
 """
 
-import logging
-import time
+import asyncio
+import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterator
 
 from contracts import OrderStatusChanged
-from services.notifier.records import EntryId, StatusRecord, Subscription
+from services.notifier.records import RecentIds
 
-log = logging.getLogger(__name__)
-
-DEFAULT_MAX_PENDING = 64
-"""An order has a handful of statuses; a subscriber this far behind is stuck, not slow."""
+MAX_EXPECTED = 64
+"""Event ids a bell keeps while waiting to read them; beyond that it only knows it was rung."""
 
 
-@dataclass(slots=True)
-class _Checkout:
-    history: list[StatusRecord] = field(default_factory=list)
-    subscribers: set[Subscription] = field(default_factory=set)
-    # Kept for the checkout's lifetime, not the history's: a relay may resend an
-    # event long after the first copy, and an order has only a few event ids.
-    event_ids: set[str] = field(default_factory=set)
-    last_entry: EntryId | None = None
+class Bell:
+    """One connection's doorbell: rung with the event id of a new status of its buyer."""
+
+    def __init__(self, buyer_id: str, *, max_expected: int = MAX_EXPECTED) -> None:
+        self.buyer_id = buyer_id
+        self._max_expected = max_expected
+        self._rung = asyncio.Event()
+        self._expected: set[str] = set()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def ring(self, event_id: str) -> None:
+        if self._closed:
+            return
+        if len(self._expected) < self._max_expected:
+            self._expected.add(event_id)
+        self._rung.set()
+
+    def settle(self, seen: Container[str]) -> bool:
+        """Forget the expected events that were read; True while some are still missing
+        (the relay writes `order.status` a moment before the buyer's stream)."""
+        self._expected = {event_id for event_id in self._expected if event_id not in seen}
+        return bool(self._expected)
+
+    def forget(self) -> None:
+        self._expected.clear()
+
+    async def wait(self, seconds: float | None) -> bool:
+        """Until rung, closed or `seconds` passed; False once the bell is closed."""
+        if not self._closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rung.wait(), seconds)
+        self._rung.clear()
+        return not self._closed
+
+    def close(self) -> None:
+        self._closed = True
+        self._rung.set()
 
 
 class StatusHub:
-    """Per-checkout history of (entry id, status) and the subscriptions to each checkout."""
+    """Whose checkout is whose (recent memory, bounded) and the bells of open buyer connections."""
 
-    def __init__(
-        self,
-        *,
-        max_checkouts: int = 100_000,
-        history_seconds: float = 900,
-        max_pending: int = DEFAULT_MAX_PENDING,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, *, max_checkouts: int = 100_000, max_events: int = 100_000) -> None:
         self._max_checkouts = max_checkouts
-        self._history_ms = int(history_seconds * 1000)
-        self._max_pending = max_pending
-        # Wall clock on purpose: entry ids carry the Redis server's wall-clock ms.
-        self._clock = clock
-        self._checkouts: OrderedDict[str, _Checkout] = OrderedDict()
+        self._owners: OrderedDict[str, str] = OrderedDict()
+        self._events = RecentIds(max_events)
+        self._bells: dict[str, set[Bell]] = {}
+        self.statuses_seen = 0
+        """Every status handed to `publish`, duplicates included (for metrics and tests)."""
 
-    def __len__(self) -> int:
-        return len(self._checkouts)
+    def publish(self, *, event_id: str, status: OrderStatusChanged, ring: bool = True) -> bool:
+        """A status seen on `order.status`: remember its buyer and, unless `ring` is False
+        (history read at start), ring that buyer's connections. False for an event
+        already seen (the relay may send one twice)."""
+        self.statuses_seen += 1
+        if not self._events.add(event_id):
+            return False
+        self._owners[status.checkout_id] = status.buyer_id
+        self._owners.move_to_end(status.checkout_id)
+        if len(self._owners) > self._max_checkouts:
+            self._owners.popitem(last=False)
+        if ring:
+            for bell in self._bells.get(status.buyer_id, ()):
+                bell.ring(event_id)
+        return True
 
-    def publish(self, *, entry_id: EntryId, event_id: str, status: OrderStatusChanged) -> bool:
-        """Remember a status and hand it to the checkout's subscribers; False for a duplicate."""
-        checkout = self._checkouts.get(status.checkout_id) or _Checkout()
-        self._checkouts[status.checkout_id] = checkout
-        duplicate = event_id in checkout.event_ids or (
-            checkout.last_entry is not None and entry_id <= checkout.last_entry
-        )
-        if not duplicate:
-            self._record(checkout, StatusRecord(entry_id, event_id, status))
-            self._checkouts.move_to_end(status.checkout_id)
-        self._evict()
-        return not duplicate
+    def owner_of(self, checkout_id: str) -> str | None:
+        """The buyer of `checkout_id` if a status of it was seen recently; None when unknown."""
+        return self._owners.get(checkout_id)
 
-    def history(self, checkout_id: str, *, after: EntryId | None = None) -> list[StatusRecord]:
-        """The remembered statuses of a checkout in stream order, only those after `after`."""
-        checkout = self._checkouts.get(checkout_id)
-        if checkout is None:
-            return []
-        cutoff = self._cutoff()
-        floor = cutoff if after is None else max(after, cutoff)
-        return [record for record in checkout.history if record.entry_id > floor]
-
-    def final_entry(self, checkout_id: str) -> EntryId | None:
-        """The entry id of the checkout's final status, if it was seen."""
-        checkout = self._checkouts.get(checkout_id)
-        finals = [r.entry_id for r in checkout.history if r.is_final] if checkout else []
-        return finals[0] if finals else None
-
-    @contextmanager
-    def subscribe(self, checkout_id: str) -> Iterator[Subscription]:
-        """Live statuses of `checkout_id` from now on, until the block exits or the hub drops it."""
-        checkout = self._checkouts.get(checkout_id)
-        if checkout is None:
-            # Not moved to the end: a subscription is not an update.
-            checkout = self._checkouts[checkout_id] = _Checkout()
-        subscription = Subscription(checkout_id, max_pending=self._max_pending)
-        checkout.subscribers.add(subscription)
+    @contextlib.contextmanager
+    def listen(self, buyer_id: str) -> Iterator[Bell]:
+        """A bell rung for each new status of `buyer_id`, until the block exits."""
+        bell = Bell(buyer_id)
+        self._bells.setdefault(buyer_id, set()).add(bell)
         try:
-            yield subscription
+            yield bell
         finally:
-            subscription.close()
-            checkout.subscribers.discard(subscription)
-            if not checkout.subscribers and not checkout.history:
-                self._checkouts.pop(checkout_id, None)
+            bell.close()
+            bells = self._bells.get(buyer_id, set())
+            bells.discard(bell)
+            if not bells:
+                self._bells.pop(buyer_id, None)
+
+    def connections(self) -> int:
+        """Open buyer connections on this replica."""
+        return sum(len(bells) for bells in self._bells.values())
 
     def close(self) -> None:
-        """End every subscription (shutdown): their SSE streams end and browsers reconnect."""
-        for checkout in self._checkouts.values():
-            for subscription in checkout.subscribers:
-                subscription.close()
-
-    def _record(self, checkout: _Checkout, record: StatusRecord) -> None:
-        checkout.event_ids.add(record.event_id)
-        checkout.last_entry = record.entry_id
-        cutoff = self._cutoff()
-        checkout.history = [r for r in checkout.history if r.entry_id > cutoff]
-        checkout.history.append(record)
-        for subscription in list(checkout.subscribers):
-            if subscription.offer(record):
-                continue
-            checkout.subscribers.discard(subscription)
-            if not subscription.closed:
-                log.warning(
-                    "dropped a subscriber of %s that fell behind", record.status.checkout_id
-                )
-                subscription.close()
-
-    def _evict(self) -> None:
-        # Oldest update first, and entries arrive in stream order, so the walk can
-        # stop at the first fresh checkout once the count is within bounds.
-        cutoff = self._cutoff()
-        excess = len(self._checkouts) - self._max_checkouts
-        victims = []
-        for checkout_id, checkout in self._checkouts.items():
-            if checkout.subscribers:
-                continue
-            stale = checkout.last_entry is None or checkout.last_entry <= cutoff
-            if not stale and excess <= 0:
-                break
-            victims.append(checkout_id)
-            excess -= 1
-        for checkout_id in victims:
-            del self._checkouts[checkout_id]
-
-    def _cutoff(self) -> EntryId:
-        return EntryId(int(self._clock() * 1000) - self._history_ms, 0)
+        """End every connection (shutdown): browsers reconnect elsewhere with Last-Event-ID."""
+        for bells in self._bells.values():
+            for bell in bells:
+                bell.close()

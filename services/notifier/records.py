@@ -1,8 +1,8 @@
-"""What the hub keeps and hands out: Redis entry ids, status records, subscriptions."""
+"""Values the notifier passes around: Redis entry ids, status records, bounded id memories."""
 
-import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import NamedTuple, Self
+from typing import Literal, NamedTuple, Self
 
 from contracts import OrderStatusChanged
 
@@ -19,7 +19,7 @@ class EntryId(NamedTuple):
         if isinstance(text, bytes):
             text = text.decode("ascii")
         ms, sep, seq = text.partition("-")
-        if not (sep and ms.isdecimal() and seq.isdecimal()):
+        if not (sep and ms.isdecimal() and seq.isdecimal() and ms.isascii() and seq.isascii()):
             raise ValueError(f"not a stream entry id: {text!r}")
         return cls(int(ms), int(seq))
 
@@ -29,7 +29,7 @@ class EntryId(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class StatusRecord:
-    """One `order.status` entry as the notifier remembers it."""
+    """One entry of a buyer's status stream: its id there, the event id, the status."""
 
     entry_id: EntryId
     event_id: str
@@ -40,50 +40,34 @@ class StatusRecord:
         return self.status.is_final
 
 
-class Subscription:
-    """Live statuses of one checkout, in stream order; iteration ends when it is closed.
+@dataclass(frozen=True, slots=True)
+class HistoryReset:
+    """The buyer's stream no longer reaches back to the client's Last-Event-ID (trimmed or
+    expired): what follows is everything still retained, and the client refetches state."""
 
-    The queue is bounded: the hub closes a subscription that falls too far behind
-    rather than letting one stalled browser grow the notifier's memory.
-    """
+    reason: Literal["history_expired"] = "history_expired"
 
-    def __init__(self, checkout_id: str, *, max_pending: int) -> None:
-        self.checkout_id = checkout_id
-        self._queue: asyncio.Queue[StatusRecord | None] = asyncio.Queue(maxsize=max_pending)
-        self._closed = False
-        self._ended = False
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
+class RecentIds:
+    """The last `maxlen` ids seen; remembering one more forgets the oldest."""
 
-    def offer(self, record: StatusRecord) -> bool:
-        """Queue `record`; False when the subscription is closed or full."""
-        if self._closed:
+    def __init__(self, maxlen: int) -> None:
+        if maxlen < 1:
+            raise ValueError("maxlen must be at least 1")
+        self._maxlen = maxlen
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, item: str) -> bool:
+        """Remember `item`; False when it was already remembered."""
+        if item in self._ids:
             return False
-        try:
-            self._queue.put_nowait(record)
-        except asyncio.QueueFull:
-            return False
+        self._ids[item] = None
+        if len(self._ids) > self._maxlen:
+            self._ids.popitem(last=False)
         return True
 
-    def close(self) -> None:
-        """End the iteration; what was still queued is dropped (the client replays it)."""
-        if self._closed:
-            return
-        self._closed = True
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        self._queue.put_nowait(None)
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
 
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> StatusRecord:
-        if self._ended:
-            raise StopAsyncIteration
-        record = await self._queue.get()
-        if record is None:
-            self._ended = True
-            raise StopAsyncIteration
-        return record
+    def __len__(self) -> int:
+        return len(self._ids)

@@ -1,50 +1,84 @@
-"""Composition root of the notifier: settings, hub, broker and the FastAPI app."""
+"""Composition root of the notifier: settings, hubs, Redis reads, readers and the FastAPI app."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.common.http import add_operational_routes, broker_check
+from services.notifier.adapters.buyer_history import RedisBuyerHistory
+from services.notifier.adapters.reader_start import reader_start
 from services.notifier.config import NotifierSettings
+from services.notifier.entrypoints.auth import Refused, refused_response
 from services.notifier.entrypoints.messaging import build_broker
+from services.notifier.entrypoints.room_routes import build_room_router
 from services.notifier.entrypoints.routes import build_router
 from services.notifier.hub import StatusHub
+from services.notifier.rooms import RoomHub
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
-    """The notifier app; the broker connects when the lifespan starts, not before."""
+    """The notifier app; Redis is first touched when the lifespan starts, not before."""
     settings = settings or NotifierSettings()
-    hub = StatusHub(max_checkouts=settings.max_checkouts, history_seconds=settings.history_seconds)
-    broker = build_broker(settings, hub)
+    statuses = StatusHub(max_checkouts=settings.max_checkouts)
+    rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
+    redis = Redis.from_url(str(settings.redis_url))
+    history = RedisBuyerHistory(redis, settings.streams)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The readers start at the newest entries, found now: a restart costs a few
+        # hundred entries per stream, whatever their length.
+        start = await reader_start(redis, settings)
+        broker = app.state.broker = build_broker(
+            settings, statuses=statuses, rooms=rooms, start=start
+        )
         await broker.start()
         try:
             yield
         finally:
             await broker.stop()
-            # Nothing feeds the hub any more: open streams end, and browsers
-            # reconnect to another replica with their Last-Event-ID.
-            hub.close()
+            # Nothing rings any more: open streams end, and browsers reconnect to
+            # another replica with their Last-Event-ID.
+            statuses.close()
+            rooms.close()
+            await redis.aclose()
 
     app = FastAPI(
         title="livecart notifier",
-        summary="Order statuses pushed to live rooms over Server-Sent Events.",
+        summary="Order statuses, stock and sales pushed to live rooms over Server-Sent Events.",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.hub = hub
-    app.state.broker = broker
+    app.state.statuses = statuses
+    app.state.rooms = rooms
+    app.state.history = history
+    app.state.broker = None
     # The live room page is served by the storefront on another origin.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET"],
-        allow_headers=["Last-Event-ID"],
+        allow_headers=["Authorization", "Last-Event-ID"],
     )
-    app.include_router(build_router(hub, heartbeat_seconds=settings.heartbeat_seconds))
-    add_operational_routes(app, {"redis": broker_check(broker)})
+    app.add_exception_handler(Refused, refused_response)
+    app.add_exception_handler(RedisError, _redis_unavailable)
+    app.include_router(build_router(statuses=statuses, history=history, settings=settings))
+    app.include_router(build_room_router(rooms=rooms, settings=settings))
+
+    async def readers_running() -> bool:
+        broker = app.state.broker
+        return broker is not None and await broker_check(broker)()
+
+    add_operational_routes(app, {"redis": readers_running})
     return app
+
+
+async def _redis_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"reason": "redis_unavailable", "detail": "try again shortly"}, status_code=503
+    )

@@ -1,11 +1,11 @@
-"""The notifier's one FastStream reader: every `order.status` entry, fan-out, into the hub.
+"""The notifier's FastStream readers: `order.status`, `catalog.changed` and `room.sales`.
 
-Plain XREAD, no consumer group: every notifier replica must see every status,
-and nothing is acknowledged because nothing durable is done with it.
+Plain XREAD, no consumer group: every replica must see every entry, and nothing is
+acknowledged because nothing durable is done with it. Each starts at the newest few
+hundred entries (see adapters/reader_start.py), not at the start of the stream.
 """
 
 import logging
-import time
 from typing import Annotated, Any
 
 from faststream import Context
@@ -14,49 +14,85 @@ from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisStreamMessage
 from pydantic import ValidationError
 
-from contracts import OrderStatusChangedEvent
+from contracts import (
+    CatalogChangedEvent,
+    OrderStatus,
+    OrderStatusChangedEvent,
+    RoomSalesChangedEvent,
+)
 from services.common.broker import build_broker as build_service_broker
+from services.notifier.adapters.reader_start import ReaderStart
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
 from services.notifier.records import EntryId
+from services.notifier.rooms import RoomHub
 
 log = logging.getLogger(__name__)
 
 MAX_RECORDS = 100
 
-READER_DESCRIPTION = (
-    "Every order status change, read by each notifier replica on its own (XREAD, no group). "
-    "A starting replica reads back `history_seconds` to rebuild recent history; statuses are "
-    "deduplicated on `event_id` and pushed to browsers over Server-Sent Events. "
-    "Malformed entries are logged and skipped."
+BROKER_DESCRIPTION = "livecart notifier: order statuses, stock and sales to live rooms over SSE"
+_SKIPPED = "Malformed entries are logged and skipped; they never stop the reader."
+ORDER_STATUS_DESCRIPTION = (
+    "Every order status change, read by each notifier replica on its own (XREAD, no group), "
+    "deduplicated on `event_id`. It is a doorbell: a status of buyer B makes B's open "
+    "connections read B's own stream (`order.status.buyer:<B>`) after the last entry they "
+    "sent. Confirmed orders feed the room's purchase ticker, without the buyer. " + _SKIPPED
+)
+CATALOG_DESCRIPTION = (
+    "Coalesced stock snapshots, read by each notifier replica (XREAD, no group); the "
+    "highest `version` per sku is kept and pushed to live rooms a few times a second. " + _SKIPPED
+)
+ROOM_SALES_DESCRIPTION = (
+    "Coalesced per-room sales snapshots (correlation id = room id), read by each notifier "
+    "replica (XREAD, no group); the latest per room is pushed to the room's streams. " + _SKIPPED
 )
 
+DESCRIPTIONS = {
+    "order.status": ORDER_STATUS_DESCRIPTION,
+    "catalog.changed": CATALOG_DESCRIPTION,
+    "room.sales": ROOM_SALES_DESCRIPTION,
+}
 
-def history_start_id(history_seconds: int, *, now: float | None = None) -> str:
-    """The entry id `history_seconds` ago: reading from it costs the window, not the stream."""
-    now_ms = int((time.time() if now is None else now) * 1000)
-    return f"{max(now_ms - history_seconds * 1000, 0)}-0"
 
-
-def build_broker(settings: NotifierSettings, hub: StatusHub) -> RedisBroker:
-    """A broker whose one subscriber reads `order.status` into `hub`; it connects on start."""
-    broker = build_service_broker(
-        settings, description="livecart notifier: order statuses to live rooms"
-    )
+def build_broker(
+    settings: NotifierSettings, *, statuses: StatusHub, rooms: RoomHub, start: ReaderStart
+) -> RedisBroker:
+    """A broker with the three readers feeding `statuses` and `rooms`; it connects on start."""
+    broker = build_service_broker(settings, description=BROKER_DESCRIPTION)
     # ValueError covers undecodable JSON, bad UTF-8 and pydantic's ValidationError.
     broker.add_middleware(ExceptionMiddleware(handlers={ValueError: _skip_malformed_entry}))
-    stream = StreamSub(
-        settings.streams.order_status,
-        last_id=history_start_id(settings.history_seconds),
-        max_records=MAX_RECORDS,
-    )
+    streams = settings.streams
+    newest_at_start = EntryId.parse(start.newest_status)
 
-    @broker.subscriber(stream=stream, title="notifier:order.status", description=READER_DESCRIPTION)
     async def on_order_status(event: OrderStatusChangedEvent, message: RedisStreamMessage) -> None:
-        """Hand one status to the hub, keyed by its Redis entry id."""
-        entry_id = EntryId.parse(message.raw_message["message_ids"][0])
-        hub.publish(entry_id=entry_id, event_id=event.event_id, status=event.data)
+        """Ring the buyer's connections; a confirmed order goes onto its room's ticker.
+        What was already there at start is only remembered: it is not news."""
+        news = EntryId.parse(message.raw_message["message_ids"][0]) > newest_at_start
+        fresh = statuses.publish(event_id=event.event_id, status=event.data, ring=news)
+        if fresh and news and event.data.status is OrderStatus.CONFIRMED:
+            rooms.purchase(event.data)
 
+    async def on_catalog_changed(event: CatalogChangedEvent) -> None:
+        """Keep the newest version of each product and push it to the rooms showing it."""
+        rooms.update_stock(event.data.products)
+
+    async def on_room_sales(event: RoomSalesChangedEvent) -> None:
+        """Keep the room's latest sales and push them to its connections."""
+        rooms.update_sales(event.data)
+
+    readers = (
+        ("order.status", streams.order_status, start.order_status, on_order_status),
+        ("catalog.changed", streams.catalog_changed, start.catalog_changed, on_catalog_changed),
+        ("room.sales", streams.room_sales, start.room_sales, on_room_sales),
+    )
+    for name, stream, last_id, handler in readers:
+        subscriber = broker.subscriber(
+            stream=StreamSub(stream, last_id=last_id, max_records=MAX_RECORDS),
+            title=f"notifier:{name}",
+            description=DESCRIPTIONS[name],
+        )
+        subscriber(handler)
     return broker
 
 
@@ -65,7 +101,7 @@ def specification_broker() -> RedisBroker:
     # Field defaults only, not the environment: the document describes the
     # contract, not whichever deployment happens to generate it.
     settings = NotifierSettings.model_construct()
-    return build_broker(settings, StatusHub())
+    return build_broker(settings, statuses=StatusHub(), rooms=RoomHub(), start=ReaderStart())
 
 
 async def _skip_malformed_entry(
@@ -76,7 +112,8 @@ async def _skip_malformed_entry(
     raw = getattr(message, "raw_message", message)
     entry_ids = raw.get("message_ids") if isinstance(raw, dict) else None
     entry_id = entry_ids[0].decode() if entry_ids else "?"
-    log.warning("skipped malformed order.status entry %s: %s", entry_id, _reason(exc))
+    channel = raw.get("channel", "?") if isinstance(raw, dict) else "?"
+    log.warning("skipped malformed %s entry %s: %s", channel, entry_id, _reason(exc))
 
 
 def _reason(exc: ValueError) -> str:

@@ -1,74 +1,126 @@
-"""The SSE endpoint a live room's EventSource opens to follow one checkout."""
+"""A buyer's SSE endpoints: every status of theirs, or one checkout's, with resume."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from contracts.events import Identifier
-from services.notifier.feed import already_finished, follow_checkout
+from services.notifier.config import NotifierSettings
+from services.notifier.entrypoints.auth import Refused, buyer_dependency, resume_after
+from services.notifier.feed import BuyerHistory, already_finished, follow_statuses
 from services.notifier.hub import StatusHub
-from services.notifier.records import EntryId
+from services.notifier.records import EntryId, HistoryReset, StatusRecord
 
 STATUS_EVENT = "status"
+RESET_EVENT = "reset"
 
 CheckoutId = Annotated[Identifier, Path(description="The checkout id the storefront returned.")]
-LastEventId = Annotated[
-    str | None,
-    Header(
-        alias="Last-Event-ID",
-        description="The last entry id the client saw; only later statuses are sent.",
-    ),
-]
+After = Annotated[EntryId | None, Depends(resume_after)]
+_STREAM: dict[str, Any] = {
+    "content": {"text/event-stream": {}},
+    "description": "The status stream.",
+}
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed Last-Event-ID (`malformed_last_event_id`)."},
+    401: {"description": "Buyer token `missing`, `invalid` or `expired`."},
+}
 
 
-def build_router(hub: StatusHub, *, heartbeat_seconds: float) -> APIRouter:
-    """Routes reading from `hub`; heartbeats keep idle connections open through proxies."""
+def sse_response(events: AsyncIterator[ServerSentEvent], settings: NotifierSettings) -> Response:
+    """An SSE response with heartbeats; a client that stops taking events is dropped."""
+    return EventSourceResponse(
+        events, ping=settings.heartbeat_seconds, send_timeout=settings.send_timeout_seconds
+    )
+
+
+def build_router(
+    *, statuses: StatusHub, history: BuyerHistory, settings: NotifierSettings
+) -> APIRouter:
+    """The buyer routes; every one needs the buyer's token (header, or `token` query)."""
     router = APIRouter(tags=["statuses"])
+    authenticated_buyer = buyer_dependency(settings.buyer_tokens)
+
+    def stream(buyer_id: str, after: EntryId | None, checkout_id: str | None = None) -> Response:
+        events = _status_events(
+            statuses, history, buyer_id, after=after, checkout_id=checkout_id,
+            resync_seconds=settings.resync_seconds,
+        )  # fmt: skip
+        return sse_response(events, settings)
+
+    @router.get(
+        "/events/buyers/me",
+        summary="Every order status of the token's buyer as Server-Sent Events",
+        response_class=EventSourceResponse,
+        responses={200: _STREAM, **_REFUSALS},
+    )
+    async def my_statuses(
+        buyer_id: Annotated[str, Depends(authenticated_buyer)], after: After = None
+    ) -> Response:
+        """`event: status`, `id:` the entry id in the buyer's stream, `data:` the
+        OrderStatusChanged JSON: the history (after Last-Event-ID), then live, forever.
+        `event: reset` (`{"reason": "history_expired"}`, no id) comes first when the
+        stream no longer reaches back to Last-Event-ID: refetch state."""
+        return stream(buyer_id, after)
 
     @router.get(
         "/events/checkouts/{checkout_id}",
-        summary="Order statuses of one checkout as Server-Sent Events",
+        summary="Order statuses of one checkout of the token's buyer as Server-Sent Events",
         response_class=EventSourceResponse,
         responses={
-            200: {"content": {"text/event-stream": {}}, "description": "The status stream."},
+            200: _STREAM,
             204: {"description": "The client already saw the final status."},
+            **_REFUSALS,
+            403: {"description": "The checkout belongs to another buyer."},
         },
     )
     async def checkout_statuses(
-        checkout_id: CheckoutId, last_event_id: LastEventId = None
+        checkout_id: CheckoutId,
+        buyer_id: Annotated[str, Depends(authenticated_buyer)],
+        after: After = None,
     ) -> Response:
-        """`event: status`, `id:` the Redis entry id, `data:` the OrderStatusChanged JSON.
+        """As `/events/buyers/me`, only this checkout's statuses, ending after its final one.
 
-        The stream ends after the final status (confirmed, rejected or expired).
+        A checkout not seen yet waits: only the token buyer's own stream is read.
         """
-        after = parse_last_event_id(last_event_id)
-        if already_finished(hub, checkout_id, after=after):
+        owner = statuses.owner_of(checkout_id)
+        if owner is not None and owner != buyer_id:
+            raise Refused(403, "not_your_checkout", "the checkout belongs to another buyer")
+        if await already_finished(history, buyer_id, checkout_id, after=after):
             # 204 is the one answer that stops an EventSource from reconnecting.
             return Response(status_code=204)
-        return EventSourceResponse(_status_events(hub, checkout_id, after), ping=heartbeat_seconds)
+        return stream(buyer_id, after, checkout_id)
 
     return router
 
 
-def parse_last_event_id(value: str | None) -> EntryId | None:
-    """The client's Last-Event-ID as an entry id; one we never sent counts as none."""
-    if not value:
-        return None
-    try:
-        return EntryId.parse(value.strip())
-    except ValueError:
-        return None
-
-
 async def _status_events(
-    hub: StatusHub, checkout_id: str, after: EntryId | None
+    statuses: StatusHub,
+    history: BuyerHistory,
+    buyer_id: str,
+    *,
+    after: EntryId | None,
+    checkout_id: str | None,
+    resync_seconds: float,
 ) -> AsyncIterator[ServerSentEvent]:
-    # aclosing: a browser that goes away must unsubscribe now, not when the GC notices.
-    async with aclosing(follow_checkout(hub, checkout_id, after=after)) as records:
-        async for record in records:
-            yield ServerSentEvent(
-                data=record.status.model_dump_json(), event=STATUS_EVENT, id=str(record.entry_id)
-            )
+    # Listening before the history is read, so a status in between still rings.
+    with statuses.listen(buyer_id) as bell:
+        feed = follow_statuses(
+            history=history, bell=bell, after=after, checkout_id=checkout_id,
+            resync_seconds=resync_seconds,
+        )  # fmt: skip
+        # aclosing: a browser that goes away frees its bell now, not when the GC notices.
+        async with aclosing(feed) as items:
+            async for item in items:
+                yield _as_event(item)
+
+
+def _as_event(item: StatusRecord | HistoryReset) -> ServerSentEvent:
+    if isinstance(item, HistoryReset):
+        return ServerSentEvent(data=json.dumps({"reason": item.reason}), event=RESET_EVENT)
+    return ServerSentEvent(
+        data=item.status.model_dump_json(), event=STATUS_EVENT, id=str(item.entry_id)
+    )

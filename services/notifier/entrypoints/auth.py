@@ -1,0 +1,90 @@
+"""What a buyer request must bring: a valid buyer token and, to resume, a well-formed
+Last-Event-ID. Refusals are answered as JSON with a reason code, before any stream starts."""
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.common.tokens import BuyerTokens, InvalidToken
+from services.notifier.records import EntryId
+
+
+class Refused(Exception):
+    """A request the notifier will not serve: HTTP status, reason code, human detail."""
+
+    def __init__(
+        self, status_code: int, reason: str, detail: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
+        self.detail = detail
+        self.headers = headers
+
+
+async def refused_response(_request: Request, exc: Exception) -> JSONResponse:
+    """`{"reason": ..., "detail": ...}` with the refusal's status (registered on the app)."""
+    assert isinstance(exc, Refused)
+    return JSONResponse(
+        {"reason": exc.reason, "detail": exc.detail},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def buyer_dependency(tokens: BuyerTokens) -> Callable[..., str]:
+    """A FastAPI dependency giving the buyer of the request's token, or refusing with 401."""
+
+    def authenticated_buyer(
+        authorization: Annotated[
+            str | None, Header(description="`Bearer <buyer token>`, as the storefront issued it.")
+        ] = None,
+        token: Annotated[
+            str | None,
+            Query(description="The buyer token, for EventSource (it cannot set headers)."),
+        ] = None,
+    ) -> str:
+        try:
+            return tokens.buyer_of(_bearer(authorization) or token)
+        except InvalidToken as exc:
+            challenge = "Bearer" if exc.reason == "missing" else 'Bearer error="invalid_token"'
+            raise Refused(
+                401,
+                exc.reason,
+                f"buyer token {exc.reason}",
+                headers={"WWW-Authenticate": challenge},
+            ) from exc
+
+    return authenticated_buyer
+
+
+def resume_after(
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="The last entry id the client saw; only later statuses are sent.",
+        ),
+    ] = None,
+) -> EntryId | None:
+    """The client's Last-Event-ID as an entry id. A malformed one is refused with 400 rather
+    than silently replaying everything: browsers only send back ids the notifier sent."""
+    if last_event_id is None or not last_event_id.strip():
+        return None
+    try:
+        return EntryId.parse(last_event_id.strip())
+    except ValueError as exc:
+        raise Refused(
+            400, "malformed_last_event_id", "Last-Event-ID is not a stream entry id"
+        ) from exc
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise InvalidToken("invalid")
+    return credentials.strip()

@@ -1,0 +1,70 @@
+"""The public SSE endpoint of a live room: stock, purchases ticker, sales and viewers."""
+
+import itertools
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from contracts.events import Identifier
+from services.notifier.config import NotifierSettings
+from services.notifier.entrypoints.auth import Refused
+from services.notifier.entrypoints.routes import sse_response
+from services.notifier.room_events import RoomEvent
+from services.notifier.rooms import RoomHub
+
+MAX_SKUS = 100
+SKU_LIST_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(,[A-Za-z0-9][A-Za-z0-9._-]{0,63})*$"
+
+RoomId = Annotated[Identifier, Path(description="The live room, as the storefront names it.")]
+Skus = Annotated[
+    str | None,
+    Query(
+        pattern=SKU_LIST_PATTERN,
+        description="Comma-separated skus the room shows (its pinned products); all if absent.",
+    ),
+]
+
+
+def build_room_router(*, rooms: RoomHub, settings: NotifierSettings) -> APIRouter:
+    """The room route; public (no token): it carries nothing about any buyer."""
+    router = APIRouter(tags=["rooms"])
+
+    @router.get(
+        "/events/rooms/{room_id}",
+        summary="A live room's stock, purchases, sales and viewers as Server-Sent Events",
+        response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "The room stream."}},
+    )
+    async def room_events(room_id: RoomId, skus: Skus = None) -> Response:
+        """First `event: snapshot` (`{"stock": [ProductSnapshot], "sales": RoomSales|null,
+        "viewers": n}`), then `stock` (ProductSnapshot list, latest per sku, at most one
+        push per `room_push_seconds`), `purchase` (`{"items": [{"sku", "quantity"}],
+        "total_minor", "currency"}`), `sales` (RoomSales) and `viewers` (`{"count": n}`).
+
+        `viewers` counts open connections to the room on this notifier replica only.
+        Event ids count up per connection; there is no resume: a reconnect gets a fresh
+        snapshot.
+        """
+        wanted = frozenset(skus.split(",")) if skus else None
+        if wanted is not None and len(wanted) > MAX_SKUS:
+            raise Refused(422, "too_many_skus", f"at most {MAX_SKUS} skus")
+        return sse_response(_room_events(rooms, room_id, wanted), settings)
+
+    return router
+
+
+async def _room_events(
+    rooms: RoomHub, room_id: str, skus: frozenset[str] | None
+) -> AsyncIterator[ServerSentEvent]:
+    ids = itertools.count(1)
+    with rooms.watch(room_id, skus) as (watch, snapshot):
+        yield _as_event(RoomEvent.snapshot(snapshot), next(ids))
+        while events := await watch.next_events():
+            for event in events:
+                yield _as_event(event, next(ids))
+
+
+def _as_event(event: RoomEvent, event_id: int) -> ServerSentEvent:
+    return ServerSentEvent(data=event.data, event=event.name, id=str(event_id))
