@@ -33,6 +33,7 @@ def checkout_consumer(settings: OrdersSettings, *, consumer: str = "") -> GroupC
         block_ms=settings.consumer_block_ms,
         consumer_gone_ms=settings.consumer_gone_ms,
         upkeep_seconds=settings.upkeep_seconds,
+        workers=settings.consumer_workers,
         consumer=consumer,
     )
 
