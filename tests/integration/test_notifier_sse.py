@@ -216,3 +216,28 @@ async def test_a_doorbell_that_rings_before_the_buyer_stream_has_the_status_stil
         await wait_until(lambda: hub.statuses_seen == 1, "the doorbell rang")
         late = await redis_client.xadd(settings.streams.buyer_status(ANN), fields)
         assert [e.id for e in await take(events, 1)] == [late.decode()]  # type: ignore[union-attr]
+
+
+async def test_metrics_count_open_connections_and_time_tap_to_final(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    finals_before = sample("livecart_tap_to_final_seconds_count", status="confirmed")
+    checkout_id = new_id("co")
+    async with aconnect_sse(client, "GET", ME, params={"token": TOKENS.issue(ANN)}) as source:
+        events = browser_events(source)
+        await wait_until(lambda: sample("livecart_sse_connections", kind="buyer") >= 1, "open")
+        status = order_status(checkout_id, OrderStatus.CONFIRMED, buyer_id=ANN)
+        await relay.publish(status)
+        await take(events, 1)
+    await wait_until(
+        lambda: (
+            sample("livecart_tap_to_final_seconds_count", status="confirmed") == finals_before + 1
+        ),
+        "tap to final observed",
+    )
+    await wait_until(lambda: sample("livecart_sse_connections", kind="buyer") == 0, "closed")

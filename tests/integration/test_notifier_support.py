@@ -22,6 +22,7 @@ from contracts import (
     OrderStatusChangedEvent,
     Streams,
     encode_entry,
+    utc_now,
 )
 from services.common.tokens import BuyerTokens
 from services.notifier.config import NotifierSettings
@@ -64,6 +65,7 @@ def order_status(
         checkout_id=checkout_id, order_id=f"order-{checkout_id}", buyer_id=buyer_id,
         room_id=room_id, status=state, previous_status=HAPPY_PATH[step - 1] if step else None,
         sequence=step + 1, total_minor=2599, currency="EUR", items=list(items),
+        requested_at=utc_now(),
     )  # fmt: skip
 
 

@@ -19,8 +19,10 @@ from contracts import (
     OrderStatus,
     OrderStatusChangedEvent,
     RoomSalesChangedEvent,
+    utc_now,
 )
 from services.common.broker import build_broker as build_service_broker
+from services.common.metrics import TAP_TO_FINAL
 from services.notifier.adapters.reader_start import ReaderStart
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
@@ -70,6 +72,9 @@ def build_broker(
         What was already there at start is only remembered: it is not news."""
         news = EntryId.parse(message.raw_message["message_ids"][0]) > newest_at_start
         fresh = statuses.publish(event_id=event.event_id, status=event.data, ring=news)
+        if fresh and news and event.data.is_final and event.data.requested_at is not None:
+            seconds = (utc_now() - event.data.requested_at).total_seconds()
+            TAP_TO_FINAL.labels(event.data.status.value).observe(max(seconds, 0.0))
         if fresh and news and event.data.status is OrderStatus.CONFIRMED:
             rooms.purchase(event.data)
 

@@ -1,7 +1,7 @@
 """The public SSE endpoint of a live room: stock, purchases ticker, sales and viewers."""
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -50,14 +50,14 @@ def build_room_router(*, rooms: RoomHub, settings: NotifierSettings) -> APIRoute
         wanted = frozenset(skus.split(",")) if skus else None
         if wanted is not None and len(wanted) > MAX_SKUS:
             raise Refused(422, "too_many_skus", f"at most {MAX_SKUS} skus")
-        return sse_response(_room_events(rooms, room_id, wanted), settings)
+        return sse_response(_room_events(rooms, room_id, wanted), settings, kind="room")
 
     return router
 
 
 async def _room_events(
     rooms: RoomHub, room_id: str, skus: frozenset[str] | None
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[ServerSentEvent]:
     ids = itertools.count(1)
     with rooms.watch(room_id, skus) as (watch, snapshot):
         yield _as_event(RoomEvent.snapshot(snapshot), next(ids))

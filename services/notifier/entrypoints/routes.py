@@ -1,7 +1,7 @@
 """A buyer's SSE endpoints: every status of theirs, or one checkout's, with resume."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from contracts.events import Identifier
+from services.common.metrics import SSE_CONNECTIONS
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, buyer_dependency, resume_after
 from services.notifier.feed import BuyerHistory, already_finished, follow_statuses
@@ -30,11 +31,28 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def sse_response(events: AsyncIterator[ServerSentEvent], settings: NotifierSettings) -> Response:
+def sse_response(
+    events: AsyncGenerator[ServerSentEvent], settings: NotifierSettings, *, kind: str
+) -> Response:
     """An SSE response with heartbeats; a client that stops taking events is dropped."""
     return EventSourceResponse(
-        events, ping=settings.heartbeat_seconds, send_timeout=settings.send_timeout_seconds
+        _counted(events, kind),
+        ping=settings.heartbeat_seconds,
+        send_timeout=settings.send_timeout_seconds,
     )
+
+
+async def _counted(
+    events: AsyncGenerator[ServerSentEvent], kind: str
+) -> AsyncIterator[ServerSentEvent]:
+    """`events`, while the open connections of `kind` are counted in the gauge."""
+    SSE_CONNECTIONS.labels(kind).inc()
+    try:
+        async with aclosing(events) as items:
+            async for event in items:
+                yield event
+    finally:
+        SSE_CONNECTIONS.labels(kind).dec()
 
 
 def build_router(
@@ -49,7 +67,7 @@ def build_router(
             statuses, history, buyer_id, after=after, checkout_id=checkout_id,
             resync_seconds=settings.resync_seconds,
         )  # fmt: skip
-        return sse_response(events, settings)
+        return sse_response(events, settings, kind="checkout" if checkout_id else "buyer")
 
     @router.get(
         "/events/buyers/me",
@@ -105,7 +123,7 @@ async def _status_events(
     after: EntryId | None,
     checkout_id: str | None,
     resync_seconds: float,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncGenerator[ServerSentEvent]:
     # Listening before the history is read, so a status in between still rings.
     with statuses.listen(buyer_id) as bell:
         feed = follow_statuses(
