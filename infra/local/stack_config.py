@@ -145,7 +145,7 @@ def service_environment(
 
 def demo_checkout_body() -> str:
     item = {"sku": DEMO_CHECKOUT_SKU, "quantity": 1}
-    body = {"room_id": DEMO_ROOM_ID, "buyer_id": "buyer-1", "items": [item]}
+    body = {"room_id": DEMO_ROOM_ID, "items": [item]}  # the buyer comes from the token
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -162,9 +162,13 @@ def summary(
     store = f"http://localhost:{ports['storefront']}"
     notifier = f"http://localhost:{ports['notifier']}"
     orders = f"http://localhost:{ports['orders']}"
+    session = (
+        f"TOKEN=$(curl -sS -X POST {store}/api/sessions | "
+        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"
+    )
     checkout = (
-        f"curl -sS -X POST {store}/api/checkouts -H 'content-type: application/json' "
-        f"-d {shlex.quote(demo_checkout_body())}"
+        f"curl -sS -X POST {store}/api/checkouts -H \"Authorization: Bearer $TOKEN\" "
+        f"-H 'content-type: application/json' -d {shlex.quote(demo_checkout_body())}"
     )
     return "\n".join(
         [
@@ -177,10 +181,11 @@ def summary(
             f"  logs             {logs}/  (make logs)",
             *operations,
             "",
-            "Place a checkout (the answer carries its checkout_id):",
+            "Get a buyer token, then place a checkout (the answer carries its events_url):",
+            f"  {session}",
             f"  {checkout}",
-            "Watch its statuses:",
-            f"  curl -N {notifier}/events/checkouts/<checkout_id>",
+            "Watch its statuses (the events_url carries the token):",
+            "  curl -N '<events_url>'",
             "",
             "Stop everything with: make down",
         ]

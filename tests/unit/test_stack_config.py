@@ -94,10 +94,12 @@ def test_the_summary_points_at_the_configured_ports_and_its_curl_can_be_pasted()
         "/r/run/logs",
     ):
         assert url in text
-    curl = next(line.strip() for line in text.splitlines() if "-X POST" in line)
+    curl = next(line.strip() for line in text.splitlines() if "/api/checkouts" in line)
     words = shlex.split(curl)
     assert "http://localhost:18000/api/checkouts" in words
     assert json.loads(words[words.index("-d") + 1]) == json.loads(demo_checkout_body())
+    assert "Authorization: Bearer $TOKEN" in words
+    assert "http://localhost:18000/api/sessions" in text
 
 
 def test_all_local_state_lives_under_run() -> None:
