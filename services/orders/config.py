@@ -39,3 +39,9 @@ class OrdersSettings(ConsumerSettings):
     relay_idle_seconds: float = Field(
         default=0.5, gt=0, description="How often the relay looks for rows nobody woke it for."
     )
+
+    def development_defaults_in_use(self) -> list[str]:
+        problems = super().development_defaults_in_use()
+        if self.database_url.startswith("sqlite"):
+            problems.append("ORDERS_DATABASE_URL is SQLite (use PostgreSQL in production)")
+        return problems
