@@ -167,7 +167,7 @@ def summary(
         "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"
     )
     checkout = (
-        f"curl -sS -X POST {store}/api/checkouts -H \"Authorization: Bearer $TOKEN\" "
+        f'curl -sS -X POST {store}/api/checkouts -H "Authorization: Bearer $TOKEN" '
         f"-H 'content-type: application/json' -d {shlex.quote(demo_checkout_body())}"
     )
     return "\n".join(

@@ -73,7 +73,7 @@ class GroupConsumer:
             ),
             title=title,
             description=description,
-            **({"max_workers": self.workers} if self.workers > 1 else {}),
+            max_workers=self.workers,
         )
         claimer = self.router.subscriber(
             stream=StreamSub(

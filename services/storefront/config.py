@@ -1,13 +1,19 @@
-"""The storefront's settings (env prefix `STOREFRONT_`)."""
+"""The storefront's settings (env prefix `STOREFRONT_`; the buyer-token secret is shared)."""
+
+from urllib.parse import quote, urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings
+from services.common.settings import TokenSettings
 
 
-class StorefrontSettings(ServiceSettings):
-    """Where the storefront listens, its showcase database and the notifier URL browsers use."""
+class StorefrontSettings(TokenSettings):
+    """Where the storefront listens, its showcase database and the notifier URL browsers use.
+
+    Buyer tokens are signed with `LIVECART_TOKEN_SECRET` (see TokenSettings), the secret
+    the notifier checks them with.
+    """
 
     model_config = SettingsConfigDict(env_prefix="STOREFRONT_")
 
@@ -33,10 +39,30 @@ class StorefrontSettings(ServiceSettings):
     room_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a room's pinned products are kept in memory."
     )
+    recent_catalog_entries: int = Field(
+        default=500,
+        ge=0,
+        description="Newest `catalog.changed` entries read on start-up to learn current stock; "
+        "costs this many entries, whatever the stream's length.",
+    )
 
-    def events_url(self, checkout_id: str) -> str:
-        """The notifier's SSE URL for one checkout, as the browser must open it."""
-        return f"{self.notifier_public_url.rstrip('/')}/events/checkouts/{checkout_id}"
+    @property
+    def notifier_origin(self) -> str:
+        """`scheme://host[:port]` of the notifier, for the page's Content-Security-Policy."""
+        parts = urlsplit(self.notifier_public_url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+    def events_url(self, checkout_id: str, *, token: str) -> str:
+        """The notifier's SSE URL for one checkout, ready for EventSource (token in the query)."""
+        return f"{self._notifier}/events/checkouts/{quote(checkout_id)}?token={quote(token)}"
+
+    def buyer_events_url(self, *, token: str) -> str:
+        """The notifier's SSE URL of every status of the token's buyer."""
+        return f"{self._notifier}/events/buyers/me?token={quote(token)}"
+
+    @property
+    def _notifier(self) -> str:
+        return self.notifier_public_url.rstrip("/")
 
     def development_defaults_in_use(self) -> list[str]:
         problems = super().development_defaults_in_use()

@@ -133,6 +133,11 @@ def _item_violations(
     return []
 
 
+def new_buyer_id() -> str:
+    """A fresh, unguessable buyer id for a new session (matches the contract's id pattern)."""
+    return f"buyer-{uuid.uuid4().hex}"
+
+
 def derive_checkout_id(
     *, buyer_id: str, idempotency_key: str | None, fresh_id: Callable[[], str] = new_event_id
 ) -> str:

@@ -1,14 +1,25 @@
 """The live room in a real headless Chromium against the whole stack as real processes."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
+from playwright.async_api import Browser, BrowserContext, Page, Route, ViewportSize
 
-from tests.support.browser import artifact, chromium
+from contracts import Streams
+from infra.local.demo import DEMO_PRODUCTS
+from infra.local.redis_server import free_port
+from tests.support.browser import FlakyLink, artifact, chromium
+from tests.support.flow import final_statuses
 from tests.support.stack import ServiceProcess, running_stack, service_env
 
 pytestmark = pytest.mark.slow
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+HOODIE, _MUG, CAP = DEMO_PRODUCTS
+FINAL = ":is([data-status=confirmed], [data-status=rejected], [data-status=expired])"
 
 
 @pytest.fixture
@@ -20,20 +31,184 @@ def stack(
         yield services
 
 
-async def test_a_buyer_taps_the_cart_buys_and_sees_confirmed_without_leaving_the_room(
-    stack: dict[str, ServiceProcess],
-) -> None:
+@pytest.fixture
+def last_unit_stack(
+    redis_url: str, stream_prefix: str, tmp_path: Path
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The demo, with a single Streamer Cap left."""
+    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
+    with running_stack(env, tmp_path, stock={CAP.sku: 1}) as services:
+        yield services
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
     async with chromium() as browser:
-        page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-        await page.goto(f"{stack['storefront'].base_url}/rooms/demo")
-        room_url = page.url
+        yield browser
 
-        await page.get_by_test_id("cart-button").first.click()
+
+async def open_room(browser: Browser, stack: dict[str, ServiceProcess]) -> Page:
+    # Reduced motion: the drawer opens without sliding in, so a tap lands at once (a
+    # race for the last unit must not be decided by an animation).
+    context = await browser.new_context(viewport=PHONE, reduced_motion="reduce")
+    page = await context.new_page()
+    await page.goto(f"{stack['storefront'].base_url}/rooms/demo")
+    return page
+
+
+async def buy(page: Page, sku: str, quantity: int = 1) -> None:
+    await page.locator(f'[data-testid=cart-button][data-sku="{sku}"]').click()
+    await page.get_by_test_id("quantity").fill(str(quantity))
+    await page.get_by_test_id("buy-button").click()
+
+
+async def final_status_of(page: Page) -> tuple[str, str, str]:
+    """Waits for the latest order's final status: (status, reason, sentence)."""
+    status = page.locator(f"[data-testid=order-status]{FINAL}")
+    await status.wait_for(timeout=20_000)
+    return (
+        await status.get_attribute("data-status") or "",
+        await status.get_attribute("data-reason") or "",
+        await status.inner_text(),
+    )
+
+
+async def test_a_buyer_taps_the_cart_buys_and_sees_confirmed_without_leaving_the_room(
+    stack: dict[str, ServiceProcess], browser: Browser
+) -> None:
+    page = await open_room(browser, stack)
+    room_url = page.url
+
+    await page.get_by_test_id("cart-button").first.click()
+    await page.get_by_test_id("quantity").fill("1")
+    await page.get_by_test_id("buy-button").click()
+
+    status = page.get_by_test_id("order-status")
+    await status.and_(page.locator('[data-status="confirmed"]')).wait_for(timeout=20_000)
+    order = page.locator('[data-testid=order][data-status="confirmed"]')
+    assert (
+        await order.get_attribute("data-checkout-id")
+        == await page.get_by_test_id("checkout-id").inner_text()
+    )
+    # The room's own stream: stock went down, the ticker shows the purchase, one viewer.
+    stock = page.locator(f'[data-testid=stock][data-sku="{HOODIE.sku}"]')
+    await stock.and_(page.locator(f'[data-available="{HOODIE.stock - 1}"]')).wait_for()
+    await (
+        page.get_by_test_id("ticker")
+        .get_by_text(f"bought 1 \N{MULTIPLICATION SIGN} {HOODIE.title}")
+        .wait_for()
+    )
+    assert await page.get_by_test_id("viewer-count").inner_text() == "1"
+    await page.screenshot(path=artifact("room-confirmed.png"), full_page=True)
+    await page.screenshot(path=artifact("room.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await page.screenshot(path=artifact("room-desktop.png"), full_page=True)
+
+    assert page.url == room_url  # never left the stream
+
+
+async def test_two_buyers_race_for_the_last_unit_one_is_confirmed_the_other_told_sold_out(
+    last_unit_stack: dict[str, ServiceProcess], browser: Browser
+) -> None:
+    pages = [await open_room(browser, last_unit_stack) for _ in range(2)]
+    for page in pages:
+        await page.locator(
+            f'[data-testid=stock][data-sku="{CAP.sku}"][data-available="1"]'
+        ).wait_for()
+        await page.locator(f'[data-testid=cart-button][data-sku="{CAP.sku}"]').click()
         await page.get_by_test_id("quantity").fill("1")
-        await page.get_by_test_id("buy-button").click()
 
-        status = page.get_by_test_id("order-status")
-        await status.and_(page.locator('[data-status="confirmed"]')).wait_for(timeout=20_000)
-        await page.screenshot(path=artifact("room-confirmed.png"), full_page=True)
+    # Both taps reach the storefront together, however the two clicks are scheduled.
+    both_tapped = asyncio.Barrier(len(pages))
 
-        assert page.url == room_url  # never left the stream
+    async def hold_until_both_tapped(route: Route) -> None:
+        await both_tapped.wait()
+        await route.continue_()
+
+    for page in pages:
+        await page.route("**/api/checkouts", hold_until_both_tapped)
+    await asyncio.gather(*(page.get_by_test_id("buy-button").click() for page in pages))
+    outcomes = [await final_status_of(page) for page in pages]
+
+    assert sorted((status, reason) for status, reason, _ in outcomes) == [
+        ("confirmed", ""),
+        ("rejected", "out_of_stock"),
+    ]
+    for page, (status, _reason, sentence) in zip(pages, outcomes, strict=True):
+        if status == "rejected":
+            assert sentence.startswith("Sold out")
+            assert "not been charged" in sentence
+            badge = page.locator("[data-testid=order][data-status=rejected] .badge")
+            assert await badge.inner_text() == "Sold out"
+        # Both rooms learn the cap is gone, and its cart can no longer be tapped.
+        sold_out = page.locator(f'[data-testid=stock][data-sku="{CAP.sku}"][data-available="0"]')
+        await sold_out.wait_for()
+        assert await sold_out.inner_text() == "Sold out"
+        assert await page.locator(f'[data-testid=cart-button][data-sku="{CAP.sku}"]').is_disabled()
+        await page.screenshot(path=artifact(f"race-{status}.png"), full_page=True)
+
+
+@pytest.fixture
+async def flaky_notifier(
+    redis_url: str, stream_prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[dict[str, ServiceProcess], FlakyLink]]:
+    """The stack, with browsers reaching the notifier through a link the test can cut."""
+    link = FlakyLink(target_port=0, port=free_port())
+    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
+    with running_stack(env, tmp_path, notifier_public_url=link.url) as services:
+        link.target_port = services["notifier"].port
+        await link.restore()
+        try:
+            yield services, link
+        finally:
+            await link.cut()
+
+
+async def test_a_buyer_whose_network_drops_mid_order_catches_up_to_the_final_status(
+    flaky_notifier: tuple[dict[str, ServiceProcess], FlakyLink],
+    browser: Browser,
+    redis_client: aioredis.Redis,
+    stream_prefix: str,
+) -> None:
+    stack, link = flaky_notifier
+    page = await open_room(browser, stack)
+    # A first order, so the stream has an event id to resume from.
+    await buy(page, HOODIE.sku)
+    assert (await final_status_of(page))[0] == "confirmed"
+
+    context = page.context
+
+    async def drop_network_when_accepted(route: Route) -> None:
+        answer = await route.fetch()
+        await go_offline(context, link)
+        await route.fulfill(response=answer)
+
+    await page.route("**/api/checkouts", drop_network_when_accepted)
+    async with page.expect_response("**/api/checkouts") as accepted:
+        await buy(page, HOODIE.sku, quantity=2)
+    checkout_id = (await (await accepted.value).json())["checkout_id"]
+
+    # The marketplace finishes the order while the buyer is offline...
+    order_status = Streams(stream_prefix).order_status
+    await final_statuses(redis_client, order_status, [checkout_id], timeout=20)
+    await page.locator("[data-testid=room][data-order-updates=reconnecting]").wait_for()
+    assert await page.get_by_test_id("order-status").get_attribute("data-status") == "accepted"
+    await page.screenshot(path=artifact("room-offline.png"), full_page=True)
+
+    # ...and once back, the tracker catches up from where its stream left off.
+    await context.set_offline(False)
+    await link.restore()
+    latest = page.locator(f'[data-testid=order][data-checkout-id="{checkout_id}"]')
+    await latest.and_(page.locator("[data-status=confirmed]")).wait_for(timeout=20_000)
+    assert await page.get_by_test_id("checkout-id").inner_text() == checkout_id
+    assert await page.locator("[data-testid=order][data-status=confirmed]").count() == 2
+    resumed = [r for r in link.requests if r.startswith("GET /events/buyers/me")][1:]
+    assert resumed, "the buyer stream never reconnected"
+    assert all("\r\nLast-Event-ID: " in request for request in resumed)
+    await page.screenshot(path=artifact("room-reconnected.png"), full_page=True)
+
+
+async def go_offline(context: BrowserContext, link: FlakyLink) -> None:
+    # Both: offline mode fails the page's new requests, the cut drops its open streams.
+    await link.cut()
+    await context.set_offline(True)

@@ -1,4 +1,5 @@
-"""The whole stack as real processes: HTTP checkout in, final status out over SSE."""
+"""The whole stack as real processes: a buyer session, an HTTP checkout in, the final status
+out over SSE at the URL the storefront returned."""
 
 import json
 from collections.abc import Iterator
@@ -27,15 +28,13 @@ def test_a_checkout_posted_over_http_reaches_confirmed_on_the_sse_stream(
 ) -> None:
     storefront = stack["storefront"]
     with httpx.Client(base_url=storefront.base_url, timeout=10) as client:
+        session = client.post("/api/sessions").json()
         room = client.get("/api/rooms/demo").json()
         sku = room["products"][0]["sku"]
         accepted = client.post(
             "/api/checkouts",
-            json={
-                "room_id": "demo",
-                "buyer_id": "e2e-buyer",
-                "items": [{"sku": sku, "quantity": 1}],
-            },
+            json={"room_id": "demo", "items": [{"sku": sku, "quantity": 1}]},
+            headers={"Authorization": f"Bearer {session['token']}"},
         )
     assert accepted.status_code == 202, accepted.text
     body = accepted.json()
@@ -54,6 +53,7 @@ def test_a_checkout_posted_over_http_reaches_confirmed_on_the_sse_stream(
 
     assert [s["status"] for s in statuses] == ["received", "reserved", "paid", "confirmed"]
     assert {s["checkout_id"] for s in statuses} == {body["checkout_id"]}
+    assert {s["buyer_id"] for s in statuses} == {session["buyer_id"]}
 
 
 def test_every_service_stops_cleanly_on_sigterm(stack: dict[str, ServiceProcess]) -> None:

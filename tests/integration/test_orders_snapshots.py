@@ -36,8 +36,9 @@ async def test_stock_snapshots_follow_a_burst_without_one_event_per_order(
         )
         sales = await eventually(
             lambda: redis_client.xrange(streams.room_sales),
-            until=lambda entries: entries
-            and decode_entry(entries[-1][1], RoomSalesChangedEvent).data.checkouts == 60,
+            until=lambda entries: (
+                entries and decode_entry(entries[-1][1], RoomSalesChangedEvent).data.checkouts == 60
+            ),
         )
         catalog_events = await redis_client.xlen(streams.catalog_changed)
 

@@ -13,6 +13,7 @@ from infra.local import demo
 from infra.local.redis_server import free_port
 from services.common.db import make_engine
 from services.storefront.config import StorefrontSettings
+from services.storefront.domain import derive_checkout_id
 from services.storefront.entrypoints.app import create_app
 from services.storefront.seed import seed_showcase
 from tests.conftest import Database, random_id
@@ -24,6 +25,13 @@ HOODIE = demo.DEMO_PRODUCTS[0]
 class Storefront:
     client: httpx.AsyncClient
     settings: StorefrontSettings
+
+    async def session(self) -> tuple[str, dict[str, str]]:
+        """A new buyer: their id and the header that authenticates them."""
+        answer = await self.client.post("/api/sessions")
+        assert answer.status_code == 201, answer.text
+        body = answer.json()
+        return body["buyer_id"], {"Authorization": f"Bearer {body['token']}"}
 
 
 async def running_storefront(settings: StorefrontSettings) -> AsyncIterator[Storefront]:
@@ -42,10 +50,16 @@ async def running_storefront(settings: StorefrontSettings) -> AsyncIterator[Stor
         finally:
             await engine.dispose()
         transport = httpx.ASGITransport(app=app)
+        # Cookies are dropped: each test says which token it sends.
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://storefront.test"
+            transport=transport, base_url="http://storefront.test", cookies=NoCookies()
         ) as client:
             yield Storefront(client, settings)
+
+
+class NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
 
 
 @pytest.fixture
@@ -71,7 +85,6 @@ async def stream_entries(client: aioredis.Redis, stream: str) -> list[dict[bytes
 def checkout(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "room_id": demo.DEMO_ROOM_ID,
-        "buyer_id": random_id("buyer"),
         "items": [{"sku": HOODIE.sku, "quantity": 2}],
     }
     return body | overrides
@@ -80,8 +93,9 @@ def checkout(**overrides: Any) -> dict[str, Any]:
 async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stream(
     storefront: Storefront, redis_client: aioredis.Redis
 ) -> None:
-    body = checkout()
-    response = await storefront.client.post("/api/checkouts", json=body)
+    buyer_id, auth = await storefront.session()
+    token = auth["Authorization"].removeprefix("Bearer ")
+    response = await storefront.client.post("/api/checkouts", json=checkout(), headers=auth)
 
     assert response.status_code == 202
     accepted = response.json()
@@ -89,7 +103,8 @@ async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stre
     assert accepted == {
         "checkout_id": checkout_id,
         "status": "accepted",
-        "events_url": f"http://notifier.test/events/checkouts/{checkout_id}",
+        "events_url": f"http://notifier.test/events/checkouts/{checkout_id}?token={token}",
+        "buyer_events_url": f"http://notifier.test/events/buyers/me?token={token}",
     }
     entries = await stream_entries(redis_client, storefront.settings.streams.checkout_requested)
     assert len(entries) == 1
@@ -98,7 +113,7 @@ async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stre
     event = decode_entry(fields, CheckoutRequestedEvent)
     assert event.data.checkout_id == checkout_id == event.correlation_id
     assert event.producer == "storefront"
-    assert event.data.buyer_id == body["buyer_id"]
+    assert event.data.buyer_id == buyer_id
     assert [(i.sku, i.quantity) for i in event.data.items] == [(HOODIE.sku, 2)]
 
 
@@ -106,14 +121,22 @@ async def test_the_same_idempotency_key_from_the_same_buyer_gives_the_same_check
     storefront: Storefront,
 ) -> None:
     body = checkout(idempotency_key="tap-1")
-    first = await storefront.client.post("/api/checkouts", json=body)
-    again = await storefront.client.post("/api/checkouts", json=body)
-    other_buyer = await storefront.client.post(
-        "/api/checkouts", json=body | {"buyer_id": random_id("buyer")}
+    buyer_id, auth = await storefront.session()
+    _other_buyer, other_auth = await storefront.session()
+    # The same buyer with a re-issued token (as a page reload gives): still the same buyer.
+    reissued = storefront.settings.buyer_tokens.issue(buyer_id)
+
+    first = await storefront.client.post("/api/checkouts", json=body, headers=auth)
+    again = await storefront.client.post(
+        "/api/checkouts", json=body, headers={"Authorization": f"Bearer {reissued}"}
     )
+    other_buyer = await storefront.client.post("/api/checkouts", json=body, headers=other_auth)
 
     assert first.status_code == again.status_code == other_buyer.status_code == 202
     assert first.json()["checkout_id"] == again.json()["checkout_id"]
+    assert first.json()["checkout_id"] == derive_checkout_id(
+        buyer_id=buyer_id, idempotency_key="tap-1"
+    )
     assert other_buyer.json()["checkout_id"] != first.json()["checkout_id"]
 
 
@@ -127,8 +150,6 @@ async def test_the_same_idempotency_key_from_the_same_buyer_gives_the_same_check
             {"items": [{"sku": HOODIE.sku, "quantity": HOODIE.max_per_checkout + 1}]},
             ["body", "items", 0, "quantity"],
         ),
-        ({"buyer_id": None}, ["body", "buyer_id"]),
-        ({"buyer_id": "bad id with spaces"}, ["body", "buyer_id"]),
         ({"items": [{"sku": HOODIE.sku, "quantity": 1}] * 2}, ["body", "items", 1, "sku"]),
         ({"items": []}, ["body", "items"]),
     ],
@@ -137,8 +158,6 @@ async def test_the_same_idempotency_key_from_the_same_buyer_gives_the_same_check
         "unpinned-sku",
         "quantity-0",
         "over-the-limit",
-        "missing-buyer",
-        "malformed-buyer",
         "duplicate-sku",
         "no-items",
     ],
@@ -149,8 +168,9 @@ async def test_an_invalid_checkout_gets_422_naming_the_field_and_writes_nothing(
     overrides: dict[str, Any],
     loc: list[str | int],
 ) -> None:
+    _buyer, auth = await storefront.session()
     body = {k: v for k, v in checkout(**overrides).items() if v is not None}
-    response = await storefront.client.post("/api/checkouts", json=body)
+    response = await storefront.client.post("/api/checkouts", json=body, headers=auth)
 
     assert response.status_code == 422
     errors = response.json()["detail"]
@@ -162,7 +182,9 @@ async def test_an_invalid_checkout_gets_422_naming_the_field_and_writes_nothing(
 async def test_a_body_that_is_not_json_gets_422_with_a_clear_message(
     storefront: Storefront,
 ) -> None:
-    for headers in ({"content-type": "application/json"}, {"content-type": "text/plain"}):
+    _buyer, auth = await storefront.session()
+    for content_type in ("application/json", "text/plain"):
+        headers = auth | {"content-type": content_type}
         response = await storefront.client.post("/api/checkouts", content=b"buy!", headers=headers)
         assert response.status_code == 422
         assert "JSON" in response.json()["detail"][0]["msg"]
@@ -194,8 +216,9 @@ async def test_an_unreachable_redis_gives_503_with_a_retry_message_and_no_traceb
         stream_prefix=stream_prefix,
         database_url=sqlite_database.url,
     )
+    auth = {"Authorization": f"Bearer {settings.buyer_tokens.issue(random_id('buyer'))}"}
     async for storefront in running_storefront(settings):
-        response = await storefront.client.post("/api/checkouts", json=checkout())
+        response = await storefront.client.post("/api/checkouts", json=checkout(), headers=auth)
         ready = await storefront.client.get("/ready")
 
     assert response.status_code == 503
@@ -223,6 +246,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "price": "49.90",
                 "currency": "EUR",
                 "max_per_checkout": 5,
+                "available": None,
             },
             {
                 "sku": "LC-MUG-LIVE",
@@ -230,6 +254,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "price": "14.90",
                 "currency": "EUR",
                 "max_per_checkout": 5,
+                "available": None,
             },
             {
                 "sku": "LC-CAP-STREAM",
@@ -237,6 +262,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "price": "24.90",
                 "currency": "EUR",
                 "max_per_checkout": 5,
+                "available": None,
             },
         ],
     }
@@ -270,6 +296,8 @@ async def test_the_room_page_shows_the_products_and_a_buy_button(storefront: Sto
     assert "http://notifier.test" in page.headers["content-security-policy"]
     assert script.status_code == 200
     assert "new EventSource" in script.text
+    assert 'data-testid="checkout-drawer"' in page.text
+    assert page.headers["cache-control"] == "private, no-store"
 
 
 async def test_health_and_readiness_report_a_usable_storefront(storefront: Storefront) -> None:
@@ -281,3 +309,31 @@ async def test_health_and_readiness_report_a_usable_storefront(storefront: Store
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": True, "database": True}
     assert metrics.status_code == 200
+
+
+async def test_every_checkout_attempt_is_counted_by_outcome(storefront: Storefront) -> None:
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str, reason: str) -> float:
+        labels = {"outcome": outcome, "reason": reason}
+        return REGISTRY.get_sample_value("livecart_checkouts_total", labels) or 0.0
+
+    before = {
+        key: count(*key)
+        for key in [("accepted", ""), ("rejected", "invalid"), ("rejected", "unauthenticated"),
+                    ("rejected", "too_large")]
+    }  # fmt: skip
+    _, auth = await storefront.session()
+    await storefront.client.post("/api/checkouts", json=checkout(), headers=auth)
+    await storefront.client.post("/api/checkouts", json=checkout(room_id="nope!"), headers=auth)
+    storefront.client.cookies.clear()  # no token at all
+    await storefront.client.post("/api/checkouts", json=checkout())
+    big = checkout() | {"padding": "x" * storefront.settings.max_body_bytes}
+    await storefront.client.post("/api/checkouts", json=big, headers=auth)
+
+    assert {key: count(*key) - value for key, value in before.items()} == {
+        ("accepted", ""): 1,
+        ("rejected", "invalid"): 1,
+        ("rejected", "unauthenticated"): 1,
+        ("rejected", "too_large"): 1,
+    }

@@ -14,7 +14,7 @@ from services.storefront.domain import PinnedProduct
 from services.storefront.seed import seed_showcase
 from tests.conftest import Database
 
-FORBIDDEN_NAMES = ("order", "payment", "stock", "available", "inventory")
+FORBIDDEN_NAMES = ("order", "payment", "stock", "available", "inventory", "sold", "reserv")
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,21 @@
 """Run livecart's services as real processes for end-to-end and fault-injection tests."""
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.local.demo import DEMO_PRODUCTS
 from infra.local.processes import http_status, start_background, tail
 from infra.local.redis_server import free_port
+from services.common.db import make_engine
+from services.orders.seed import ProductStock, seed_products
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,6 +48,11 @@ class ServiceProcess:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready in {timeout}s:\n{tail(self.log)}")
+
+    def stop_soon(self) -> None:
+        """SIGTERM without waiting, so several services shut down side by side."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
 
     def terminate(self) -> int | None:
         """SIGTERM (SIGKILL after 15 s); the exit code."""
@@ -79,25 +89,62 @@ def service_env(
 
 
 def seed_demo(env: Mapping[str, str]) -> None:
-    for name in ("orders", "storefront"):
-        subprocess.run(
+    # Both at once: separate databases, and each start-up costs a second or two.
+    seeds = [
+        subprocess.Popen(
             [sys.executable, "-m", f"services.{name}", "seed-demo"],
             cwd=ROOT,
             env=dict(env),
-            check=True,
-            capture_output=True,
-            timeout=60,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
+        for name in ("orders", "storefront")
+    ]
+    for seed in seeds:
+        out, err = seed.communicate(timeout=60)
+        if seed.returncode:
+            raise subprocess.CalledProcessError(seed.returncode, seed.args, out, err)
+
+
+def seed_stock(env: Mapping[str, str], stock: Mapping[str, int]) -> None:
+    """Set the marketplace's stock of some demo products (by sku), e.g. 1 unit for a race
+    for the last one. Run before the services start."""
+    products = [
+        ProductStock(p.sku, p.title, p.price_minor, p.currency, stock[p.sku])
+        for p in DEMO_PRODUCTS
+        if p.sku in stock
+    ]
+
+    async def reset() -> None:
+        engine = make_engine(env["ORDERS_DATABASE_URL"])
+        try:
+            await seed_products(engine, products, reset_stock=True)
+        finally:
+            await engine.dispose()
+
+    # Its own thread: the caller may be inside a test whose event loop must stay untouched.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, reset()).result(timeout=60)
 
 
 @contextlib.contextmanager
-def running_stack(env: Mapping[str, str], workdir: Path) -> Iterator[dict[str, ServiceProcess]]:
-    """Seed the demo data, start orders, notifier and storefront, wait until all are ready."""
+def running_stack(
+    env: Mapping[str, str],
+    workdir: Path,
+    *,
+    stock: Mapping[str, int] | None = None,
+    notifier_public_url: str | None = None,
+) -> Iterator[dict[str, ServiceProcess]]:
+    """Seed the demo data (with `stock` overriding some demo products' units), start orders,
+    notifier and storefront, wait until all are ready. Browsers reach the notifier at
+    `notifier_public_url` (default: its own port; a test may put a relay in between)."""
     ports = {name: free_port() for name in ("orders", "notifier", "storefront")}
     shared = dict(env)
     shared.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    shared["NOTIFIER_PUBLIC_URL"] = f"http://127.0.0.1:{ports['notifier']}"
+    shared["NOTIFIER_PUBLIC_URL"] = notifier_public_url or f"http://127.0.0.1:{ports['notifier']}"
     seed_demo(shared)
+    if stock:
+        seed_stock(shared, stock)
     services = {
         name: ServiceProcess(name, port, shared, workdir / f"{name}.log")
         for name, port in ports.items()
@@ -109,5 +156,7 @@ def running_stack(env: Mapping[str, str], workdir: Path) -> Iterator[dict[str, S
             service.wait_ready()
         yield services
     finally:
+        for service in services.values():
+            service.stop_soon()
         for service in services.values():
             service.terminate()

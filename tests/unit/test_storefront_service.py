@@ -1,8 +1,10 @@
 """The storefront's use cases with a fake room reader and publisher: no broker, no database."""
 
+from collections.abc import Sequence
+
 import pytest
 
-from contracts import CheckoutRequestedEvent
+from contracts import CheckoutRequestedEvent, ProductSnapshot
 from services.storefront.adapters.repository import CachedRoomReader
 from services.storefront.domain import (
     CheckoutRequest,
@@ -13,7 +15,15 @@ from services.storefront.domain import (
     RoomNotFound,
     derive_checkout_id,
 )
-from services.storefront.service import CheckoutUnavailable, accept_checkout, get_room
+from services.storefront.live_catalog import LiveCatalog, ProductDetails, StockLevel
+from services.storefront.service import (
+    CheckoutUnavailable,
+    ShowcaseUnavailable,
+    accept_checkout,
+    apply_catalog_change,
+    get_live_room,
+    get_room,
+)
 
 ROOM = Room("demo", "Drop", "seller-1", "Mia", (PinnedProduct("MUG", "Mug", 1490, "EUR", 2),))
 
@@ -37,6 +47,24 @@ class FakePublisher:
         if self.fail:
             raise CheckoutUnavailable("redis is down")
         self.events.append(event)
+
+
+class FakeShowcase:
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.writes: list[list[ProductDetails]] = []
+
+    async def update_details(self, details: Sequence[ProductDetails]) -> None:
+        if self.fail:
+            raise ShowcaseUnavailable("database is down")
+        self.writes.append(list(details))
+
+
+def product(*, available: int, version: int, price_minor: int = 1490) -> ProductSnapshot:
+    return ProductSnapshot(
+        sku="MUG", title="Mug", price_minor=price_minor, currency="EUR",
+        available=available, sold=0, version=version,
+    )  # fmt: skip
 
 
 def request(quantity: int = 1, key: str | None = None) -> CheckoutRequest:
@@ -95,3 +123,46 @@ async def test_an_unknown_room_is_not_cached_so_a_new_room_shows_at_once() -> No
     assert await rooms.get_room("demo") is None
     inner.rooms["demo"] = ROOM
     assert await rooms.get_room("demo") == ROOM
+
+
+async def test_a_live_room_carries_the_stock_of_the_products_the_catalog_announced() -> None:
+    catalog = LiveCatalog()
+    catalog.apply([product(available=3, version=2)])
+
+    live = await get_live_room(rooms=FakeRooms(ROOM), stock=catalog, room_id="demo")
+
+    assert live.room == ROOM
+    assert live.stock == {"MUG": StockLevel(3, 2)}
+    assert live.available("MUG") == 3
+    assert live.available("HOODIE") is None
+
+
+async def test_a_catalog_change_copies_a_new_price_once_and_stock_changes_never() -> None:
+    catalog, showcase = LiveCatalog(), FakeShowcase()
+
+    for snapshot in (
+        product(available=5, version=1),
+        product(available=4, version=2),
+        product(available=4, version=3, price_minor=990),
+        product(available=9, version=1),  # older: ignored
+    ):
+        await apply_catalog_change(catalog=catalog, showcase=showcase, products=[snapshot])
+
+    assert [[d.price_minor for d in write] for write in showcase.writes] == [[1490], [990]]
+    assert catalog.stock("MUG") == StockLevel(4, 3)
+
+
+async def test_a_failed_showcase_write_keeps_the_stock_and_is_retried_with_the_next_snapshot() -> (
+    None
+):
+    catalog, showcase = LiveCatalog(), FakeShowcase(fail=True)
+    await apply_catalog_change(
+        catalog=catalog, showcase=showcase, products=[product(available=2, version=1)]
+    )
+    assert catalog.stock("MUG") == StockLevel(2, 1)
+
+    showcase.fail = False
+    await apply_catalog_change(
+        catalog=catalog, showcase=showcase, products=[product(available=1, version=2)]
+    )
+    assert [[d.sku for d in write] for write in showcase.writes] == [["MUG"]]

@@ -1,15 +1,19 @@
-"""Reads rooms from the storefront's database, with a short in-memory cache for hot rooms."""
+"""Reads rooms from the storefront's database (with a short in-memory cache for hot rooms)
+and copies the marketplace's title and price changes onto the pinned products."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from sqlalchemy import Update, or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.storefront.adapters.tables import PinnedProductRow, RoomRow, SellerRow
 from services.storefront.domain import PinnedProduct, Room
-from services.storefront.service import RoomReader
+from services.storefront.live_catalog import ProductDetails
+from services.storefront.service import RoomReader, ShowcaseUnavailable
 
 
 class SqlRoomRepository:
@@ -79,3 +83,31 @@ class CachedRoomReader:
         else:
             self._rooms[room_id] = (now, room)
         return room
+
+
+class SqlShowcaseWriter:
+    """Updates title and price of every pinned copy of a product, in every room."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def update_details(self, details: Sequence[ProductDetails]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                for item in details:
+                    await conn.execute(_details_update(item))
+        except SQLAlchemyError as exc:
+            raise ShowcaseUnavailable(str(exc)) from exc
+
+
+def _details_update(item: ProductDetails) -> Update:
+    # Only rows that differ: on start-up every product is announced once, and an
+    # unchanged row must cost no write.
+    sku, title = col(PinnedProductRow.sku), col(PinnedProductRow.title)
+    price, currency = col(PinnedProductRow.price_minor), col(PinnedProductRow.currency)
+    return (
+        update(PinnedProductRow)
+        .where(sku == item.sku)
+        .where(or_(title != item.title, price != item.price_minor, currency != item.currency))
+        .values(title=item.title, price_minor=item.price_minor, currency=item.currency)
+    )

@@ -1,34 +1,71 @@
 """The storefront's composition root: settings, database, broker and HTTP app wired together."""
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from contracts import ProductSnapshot
 from services.common.db import create_tables, make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
+from services.storefront import service
+from services.storefront.adapters.catalog_start import catalog_reader_start
 from services.storefront.adapters.publisher import StreamCheckoutPublisher
-from services.storefront.adapters.repository import CachedRoomReader, SqlRoomRepository
+from services.storefront.adapters.repository import (
+    CachedRoomReader,
+    SqlRoomRepository,
+    SqlShowcaseWriter,
+)
 from services.storefront.adapters.tables import storefront_metadata
 from services.storefront.config import StorefrontSettings
-from services.storefront.entrypoints import pages, routes
+from services.storefront.entrypoints import pages, routes, sessions
+from services.storefront.entrypoints.checkout_metrics import CheckoutMetrics
 from services.storefront.entrypoints.deps import StorefrontDeps
 from services.storefront.entrypoints.errors import install_error_handlers
 from services.storefront.entrypoints.messaging import build_broker
+from services.storefront.live_catalog import LiveCatalog
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
-    """The storefront app. Builds its engine and broker but connects nothing until the
-    lifespan starts (which creates the tables and starts the broker)."""
+    """The storefront app. Builds its engine but connects nothing until the lifespan starts,
+    which creates the tables, finds where to read the catalog from, and starts the broker."""
     settings = settings or StorefrontSettings()
     engine = make_engine(settings.database_url, schema=settings.database_schema)
-    messaging = build_broker(settings)
+    catalog = LiveCatalog()
+    showcase = SqlShowcaseWriter(engine)
+    rooms = CachedRoomReader(SqlRoomRepository(engine), ttl=settings.room_cache_seconds)
+
+    async def on_catalog_changed(products: Sequence[ProductSnapshot]) -> None:
+        await service.apply_catalog_change(catalog=catalog, showcase=showcase, products=products)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_tables(engine, storefront_metadata)
-        await messaging.broker.start()
+        # The reader's start is found now (newest entries), so the broker is built here.
+        messaging = build_broker(
+            settings,
+            on_catalog_changed=on_catalog_changed,
+            catalog_start=await catalog_reader_start(settings),
+        )
+        app.state.broker = messaging.broker
+        app.state.deps = StorefrontDeps(
+            settings=settings,
+            rooms=rooms,
+            stock=catalog,
+            publisher=StreamCheckoutPublisher(messaging.checkout_requested),
+            tokens=settings.buyer_tokens,
+        )
+        try:
+            await messaging.broker.start()
+        except TimeoutError:
+            # The catalog reader could not reach Redis in time. Serve anyway: checkouts
+            # answer 503 and /ready says why, and FastStream keeps restarting the reader
+            # until Redis answers.
+            log.warning("Redis unreachable at start-up; serving, and retrying the reader")
         try:
             yield
         finally:
@@ -43,16 +80,17 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         # and counts the bytes of a chunked one as they arrive.
         max_body_size=settings.max_body_bytes,
     )
-    app.state.deps = StorefrontDeps(
-        settings=settings,
-        rooms=CachedRoomReader(SqlRoomRepository(engine), ttl=settings.room_cache_seconds),
-        publisher=StreamCheckoutPublisher(messaging.checkout_requested),
-    )
+    app.state.broker = None
+    app.add_middleware(CheckoutMetrics)
     install_error_handlers(app)
+    app.include_router(sessions.router)
     app.include_router(routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-    add_operational_routes(
-        app, {"redis": broker_check(messaging.broker), "database": database_check(engine)}
-    )
+
+    async def broker_ready() -> bool:
+        broker = app.state.broker
+        return broker is not None and await broker_check(broker)()
+
+    add_operational_routes(app, {"redis": broker_ready, "database": database_check(engine)})
     return app

@@ -6,14 +6,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.storefront.config import StorefrontSettings
-from services.storefront.service import CheckoutPublisher, RoomReader
+from services.storefront.service import CheckoutPublisher, RoomReader, StockReader
+from services.storefront.sessions import TokenIssuer
 
 
 @dataclass(frozen=True, slots=True)
 class StorefrontDeps:
     settings: StorefrontSettings
     rooms: RoomReader
+    stock: StockReader
     publisher: CheckoutPublisher
+    tokens: TokenIssuer
 
 
 def get_deps(request: Request) -> StorefrontDeps:

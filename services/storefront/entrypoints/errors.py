@@ -1,4 +1,5 @@
-"""Domain and request errors mapped once to HTTP answers: 404, 422 and 503, never a traceback."""
+"""Domain and request errors mapped once to HTTP answers: 401, 404, 422 and 503, never a
+traceback."""
 
 from typing import Any
 
@@ -7,11 +8,18 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from services.common.tokens import InvalidToken
 from services.storefront.domain import InvalidCheckout, RoomNotFound
 from services.storefront.service import CheckoutUnavailable
 
 UNAVAILABLE_DETAIL = "checkout service temporarily unavailable, please retry"
 RETRY_AFTER_SECONDS = "2"
+_TOKEN_DETAILS = {
+    "missing": "buyer token missing: start a session with POST /api/sessions and send its "
+    "token as `Authorization: Bearer <token>` (or the livecart_buyer cookie)",
+    "expired": "buyer token expired: start a new session with POST /api/sessions",
+    "invalid": "buyer token invalid: forged, malformed or not issued by this storefront",
+}
 
 # FastAPI's wording for a body that is not a JSON object is terse; buyers' apps show `msg`.
 _BODY_MESSAGES = {
@@ -23,10 +31,22 @@ _BODY_MESSAGES = {
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the storefront's error mappings on `app`."""
+    app.add_exception_handler(InvalidToken, _unauthenticated)
     app.add_exception_handler(RoomNotFound, _room_not_found)
     app.add_exception_handler(InvalidCheckout, _invalid_checkout)
     app.add_exception_handler(CheckoutUnavailable, _unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+
+
+async def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidToken)
+    detail = _TOKEN_DETAILS.get(exc.reason, f"buyer token {exc.reason}")
+    challenge = "Bearer" if exc.reason == "missing" else 'Bearer error="invalid_token"'
+    return JSONResponse(
+        {"detail": detail, "reason": exc.reason},
+        status_code=401,
+        headers={"WWW-Authenticate": challenge},
+    )
 
 
 async def _room_not_found(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,14 +1,27 @@
-"""The storefront's broker: one publisher, to `checkout.requested`."""
+"""The storefront's broker: a publisher to `checkout.requested` and a fan-out reader of
+`catalog.changed` (plain XREAD, no consumer group: every replica keeps its own copy)."""
 
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Annotated, Any
 
-from faststream.redis import RedisBroker
+from faststream import Context
+from faststream.middlewares import ExceptionMiddleware
+from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.publisher.usecase import StreamPublisher
+from pydantic import ValidationError
 
-from contracts import CheckoutRequestedEvent
+from contracts import CatalogChangedEvent, CheckoutRequestedEvent, ProductSnapshot
 from services.common.broker import build_broker as build_common_broker
+from services.storefront.adapters.catalog_start import BEGINNING
 from services.storefront.config import StorefrontSettings
 
+log = logging.getLogger(__name__)
+
+CatalogHandler = Callable[[Sequence[ProductSnapshot]], Awaitable[None]]
+
+MAX_RECORDS = 100
 BROKER_DESCRIPTION = (
     "livecart storefront: the live-stream side. It only offers and promotes; every "
     "checkout a buyer taps is handed to the marketplace as a `checkout.requested` event."
@@ -17,6 +30,13 @@ CHECKOUT_REQUESTED_DESCRIPTION = (
     "A buyer tapped buy in a live room and the storefront accepted it (HTTP 202). "
     "Written once per accepted checkout; `data.checkout_id` is the marketplace's "
     "idempotency key and the envelope's correlation id. Consumed by the `orders` group."
+)
+CATALOG_DESCRIPTION = (
+    "Coalesced product snapshots from the marketplace, read by each storefront replica on "
+    "its own (XREAD, no group), starting at the newest few hundred entries. The highest "
+    "`version` per sku is kept in memory to show live stock (never stored); a changed "
+    "title or price is copied onto the pinned products. Malformed entries are logged and "
+    "skipped; they never stop the reader."
 )
 
 
@@ -28,19 +48,64 @@ class StorefrontBroker:
     checkout_requested: StreamPublisher
 
 
-def build_broker(settings: StorefrontSettings) -> StorefrontBroker:
-    """The storefront's broker with its publisher registered; nothing connects yet."""
+def build_broker(
+    settings: StorefrontSettings,
+    *,
+    on_catalog_changed: CatalogHandler,
+    catalog_start: str = BEGINNING,
+) -> StorefrontBroker:
+    """The storefront's broker with its publisher and reader registered; nothing connects yet.
+
+    The reader XREADs `catalog.changed` after `catalog_start` and hands each event's
+    products to `on_catalog_changed`.
+    """
     broker = build_common_broker(settings, description=BROKER_DESCRIPTION)
+    # ValueError covers undecodable JSON, bad UTF-8 and pydantic's ValidationError.
+    broker.add_middleware(ExceptionMiddleware(handlers={ValueError: _skip_malformed_entry}))
     publisher = broker.publisher(
         stream=settings.streams.checkout_requested,
         title="storefront:checkout.requested",
         description=CHECKOUT_REQUESTED_DESCRIPTION,
         schema=CheckoutRequestedEvent,
     )
+
+    @broker.subscriber(
+        stream=StreamSub(
+            settings.streams.catalog_changed, last_id=catalog_start, max_records=MAX_RECORDS
+        ),
+        title="storefront:catalog.changed",
+        description=CATALOG_DESCRIPTION,
+    )
+    async def on_catalog(event: CatalogChangedEvent) -> None:
+        await on_catalog_changed(event.data.products)
+
     return StorefrontBroker(broker=broker, checkout_requested=publisher)
 
 
 def specification_broker() -> RedisBroker:
     """A broker built from the default settings (no environment read, so the generated
     AsyncAPI document never carries a local URL or password) with everything registered."""
-    return build_broker(StorefrontSettings.model_construct()).broker
+
+    async def ignore(_products: Sequence[ProductSnapshot]) -> None:
+        return None
+
+    return build_broker(StorefrontSettings.model_construct(), on_catalog_changed=ignore).broker
+
+
+async def _skip_malformed_entry(
+    exc: ValueError, message: Annotated[Any, Context("message")]
+) -> None:
+    # A bad entry is the producer's bug, and it must not stop the reader: a warning
+    # with the entry id is enough to find it with XRANGE.
+    raw = getattr(message, "raw_message", message)
+    entry_ids = raw.get("message_ids") if isinstance(raw, dict) else None
+    entry_id = entry_ids[0].decode() if entry_ids else "?"
+    log.warning("skipped malformed catalog.changed entry %s: %s", entry_id, _reason(exc))
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{first['type']} at {where}: {first['msg']}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

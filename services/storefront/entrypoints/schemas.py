@@ -2,10 +2,13 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from contracts.events import MAX_ITEMS_PER_CHECKOUT, MAX_QUANTITY_PER_ITEM, Identifier, Sku
-from services.storefront.domain import CheckoutRequest, RequestedItem, Room
+from services.storefront.domain import CheckoutRequest, RequestedItem
+from services.storefront.service import LiveRoom
 
 
 class CheckoutItemIn(BaseModel):
@@ -16,10 +19,10 @@ class CheckoutItemIn(BaseModel):
 
 
 class CheckoutIn(BaseModel):
-    """A buyer's tap on buy: what they want from which room."""
+    """A buyer's tap on buy: what they want from which room. Who is buying comes from
+    the buyer token, never from the body."""
 
     room_id: Identifier
-    buyer_id: Identifier = Field(description="Generated once by the browser and kept there.")
     items: list[CheckoutItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_CHECKOUT)
     idempotency_key: str | None = Field(
         default=None,
@@ -27,11 +30,22 @@ class CheckoutIn(BaseModel):
         max_length=128,
         description="Send the same key again when retrying: the same checkout id comes back.",
     )
+    # Accepted only to be refused by name: silently ignoring it would let an old client
+    # believe it chose the buyer.
+    buyer_id: SkipJsonSchema[object] = Field(default=None, exclude=True)
 
-    def to_domain(self) -> CheckoutRequest:
+    @field_validator("buyer_id", mode="before")
+    @classmethod
+    def _buyer_comes_from_the_token(cls, _value: object) -> None:
+        raise PydanticCustomError(
+            "buyer_from_token",
+            "the buyer comes from the token (POST /api/sessions), not from the body",
+        )
+
+    def to_domain(self, *, buyer_id: str) -> CheckoutRequest:
         return CheckoutRequest(
             room_id=self.room_id,
-            buyer_id=self.buyer_id,
+            buyer_id=buyer_id,
             items=tuple(RequestedItem(sku=i.sku, quantity=i.quantity) for i in self.items),
             idempotency_key=self.idempotency_key,
         )
@@ -42,7 +56,8 @@ class CheckoutAccepted(BaseModel):
 
     checkout_id: str
     status: Literal["accepted"] = "accepted"
-    events_url: str
+    events_url: str = Field(description="This checkout's statuses (SSE), token included.")
+    buyer_events_url: str = Field(description="Every status of this buyer (SSE), token included.")
 
 
 class SellerOut(BaseModel):
@@ -56,6 +71,10 @@ class ProductOut(BaseModel):
     price: str = Field(description='Decimal string in major units, e.g. "49.90".')
     currency: str
     max_per_checkout: int
+    available: int | None = Field(
+        description="Units left as the marketplace last announced; null while not known yet. "
+        "A display hint: the marketplace decides when the order is placed."
+    )
 
 
 class RoomOut(BaseModel):
@@ -67,7 +86,8 @@ class RoomOut(BaseModel):
     products: list[ProductOut]
 
     @classmethod
-    def of(cls, room: Room) -> "RoomOut":
+    def of(cls, live: LiveRoom) -> "RoomOut":
+        room = live.room
         return cls(
             room_id=room.room_id,
             title=room.title,
@@ -79,6 +99,7 @@ class RoomOut(BaseModel):
                     price=p.price,
                     currency=p.currency,
                     max_per_checkout=p.max_per_checkout,
+                    available=live.available(p.sku),
                 )
                 for p in room.products
             ],
@@ -87,3 +108,9 @@ class RoomOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class TokenErrorOut(ErrorOut):
+    reason: Literal["missing", "expired", "invalid"] = Field(
+        description="Why the token proves no buyer: `invalid` covers forged and malformed."
+    )

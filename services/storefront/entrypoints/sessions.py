@@ -1,0 +1,101 @@
+"""Buyer sessions over HTTP: `POST /api/sessions`, the `livecart_buyer` cookie, and the
+dependency that says which buyer a request comes from.
+
+The token travels as `Authorization: Bearer <token>` or in the cookie. The cookie is
+not HttpOnly on purpose: the room page reads it to open the notifier's EventSource,
+which cannot send headers and so carries the token in its query. SameSite=Lax keeps
+it off cross-site POSTs, and the checkout API takes JSON bodies only (a cross-site
+page cannot send one without a CORS preflight the storefront never grants).
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Depends, Header, Response, status
+from pydantic import BaseModel, Field
+
+from services.common.tokens import InvalidToken
+from services.storefront import sessions
+from services.storefront.config import StorefrontSettings
+from services.storefront.entrypoints.deps import Deps
+from services.storefront.sessions import BuyerSession
+
+BUYER_COOKIE = "livecart_buyer"
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+
+class SessionOut(BaseModel):
+    """A new buyer: keep `token` and send it with every checkout (or rely on the cookie)."""
+
+    buyer_id: str = Field(description="The buyer's id, as the marketplace will know them.")
+    token: str = Field(description="Signed buyer token for `Authorization: Bearer`.")
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCredentials:
+    """Where a request's buyer token was found (the header wins over the cookie)."""
+
+    token: str | None
+
+
+def request_credentials(
+    authorization: Annotated[
+        str | None, Header(description="`Bearer <buyer token>` from `POST /api/sessions`.")
+    ] = None,
+    cookie: Annotated[
+        str | None,
+        Cookie(alias=BUYER_COOKIE, description="The buyer token, as the room page sets it."),
+    ] = None,
+) -> RequestCredentials:
+    if authorization is None:
+        return RequestCredentials(cookie or None)
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise InvalidToken("invalid")
+    return RequestCredentials(credentials.strip())
+
+
+Credentials = Annotated[RequestCredentials, Depends(request_credentials)]
+
+
+def authenticated_buyer(credentials: Credentials, deps: Deps) -> BuyerSession:
+    """The buyer of the request's token; InvalidToken (answered 401) without a valid one."""
+    return sessions.authenticate(tokens=deps.tokens, token=credentials.token)
+
+
+Buyer = Annotated[BuyerSession, Depends(authenticated_buyer)]
+
+
+def set_buyer_cookie(
+    response: Response, session: BuyerSession, settings: StorefrontSettings
+) -> None:
+    response.set_cookie(
+        BUYER_COOKIE,
+        session.token,
+        max_age=settings.token_ttl_seconds,
+        path="/",
+        samesite="lax",
+        secure=settings.is_production,
+        httponly=False,  # the page reads it for EventSource (see the module docstring)
+    )
+
+
+@router.post(
+    "/sessions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a buyer session",
+    description=(
+        "A new buyer id and a signed, expiring token for it. The token is also set as the "
+        f"`{BUYER_COOKIE}` cookie (SameSite=Lax, Path=/, Secure in production, readable by "
+        "the page). Send it with checkouts; the notifier's buyer streams take it as `?token=`."
+    ),
+)
+async def start_session(response: Response, deps: Deps) -> SessionOut:
+    session = sessions.open_session(tokens=deps.tokens)
+    set_buyer_cookie(response, session, deps.settings)
+    response.headers["Cache-Control"] = "no-store"
+    return SessionOut(
+        buyer_id=session.buyer_id, token=session.token, expires_in=deps.settings.token_ttl_seconds
+    )
