@@ -1,15 +1,12 @@
 """The seller's dashboard in a real headless Chromium, counting sales made in the live room."""
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
 from infra.local.demo import DEMO_PRODUCTS
-from tests.support.browser import artifact, chromium
-from tests.support.stack import ServiceProcess, running_stack, service_env
+from tests.support.browser import artifact
+from tests.support.stack import ServiceProcess
 
 pytestmark = pytest.mark.slow
 
@@ -17,19 +14,9 @@ HOODIE, _MUG, CAP = DEMO_PRODUCTS
 
 
 @pytest.fixture
-def stack(
-    redis_url: str, stream_prefix: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
+def stack(last_unit_stack: dict[str, ServiceProcess]) -> dict[str, ServiceProcess]:
     """The demo, with a single Streamer Cap left (so an order of two is rejected)."""
-    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
-    with running_stack(env, tmp_path, stock={CAP.sku: 1}) as services:
-        yield services
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as browser:
-        yield browser
+    return last_unit_stack
 
 
 async def figure(page: Page, testid: str, text: str, **attributes: str) -> None:

@@ -1,7 +1,7 @@
 """The live room in a real headless Chromium against the whole stack as real processes."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Route, ViewportS
 from contracts import Streams
 from infra.local.demo import DEMO_PRODUCTS
 from infra.local.redis_server import free_port
-from tests.support.browser import FlakyLink, artifact, chromium
+from tests.support.browser import FlakyLink, artifact
 from tests.support.flow import final_statuses
 from tests.support.stack import ServiceProcess, running_stack, service_env
 
@@ -20,31 +20,6 @@ pytestmark = pytest.mark.slow
 PHONE: ViewportSize = {"width": 390, "height": 844}
 HOODIE, _MUG, CAP = DEMO_PRODUCTS
 FINAL = ":is([data-status=confirmed], [data-status=rejected], [data-status=expired])"
-
-
-@pytest.fixture
-def stack(
-    redis_url: str, stream_prefix: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
-    with running_stack(env, tmp_path) as services:
-        yield services
-
-
-@pytest.fixture
-def last_unit_stack(
-    redis_url: str, stream_prefix: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    """The demo, with a single Streamer Cap left."""
-    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
-    with running_stack(env, tmp_path, stock={CAP.sku: 1}) as services:
-        yield services
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as browser:
-        yield browser
 
 
 async def open_room(browser: Browser, stack: dict[str, ServiceProcess]) -> Page:

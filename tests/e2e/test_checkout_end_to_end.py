@@ -2,25 +2,14 @@
 out over SSE at the URL the storefront returned."""
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from tests.support.stack import ServiceProcess, running_stack, service_env
+from tests.support.stack import ServiceProcess
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stack(
-    redis_url: str, stream_prefix: str, tmp_path: Path
-) -> Iterator[dict[str, ServiceProcess]]:
-    env = service_env(redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path)
-    with running_stack(env, tmp_path) as services:
-        yield services
 
 
 def test_a_checkout_posted_over_http_reaches_confirmed_on_the_sse_stream(

@@ -1,7 +1,6 @@
 """The notifier's buyer streams against real Redis: tokens, history then live, resume, gaps."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from contracts import OrderStatus, OrderStatusChangedEvent, encode_entry
 from services.common.tokens import BuyerTokens
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
-from tests.integration.test_notifier_support import (
+from tests.integration.notifier.support import (
     SECRET,
     TOKENS,
     Notifier,
@@ -23,7 +22,6 @@ from tests.integration.test_notifier_support import (
     bearer,
     browser_events,
     new_id,
-    notifier_settings,
     order_status,
     take,
     wait_until,
@@ -31,33 +29,6 @@ from tests.integration.test_notifier_support import (
 
 ANN, BOB = "ann", "bob"
 ME = "/events/buyers/me"
-
-
-@pytest.fixture
-def settings(redis_url: str, stream_prefix: str) -> NotifierSettings:
-    return notifier_settings(redis_url, stream_prefix)
-
-
-@pytest.fixture
-async def notifiers() -> AsyncIterator[Notifiers]:
-    running = Notifiers()
-    yield running
-    await running.close()
-
-
-@pytest.fixture
-async def notifier(notifiers: Notifiers, settings: NotifierSettings) -> Notifier:
-    return await notifiers.start(settings)
-
-
-@pytest.fixture
-def client(notifier: Notifier) -> httpx.AsyncClient:
-    return notifier.client
-
-
-@pytest.fixture
-def relay(redis_client: Redis, settings: NotifierSettings) -> Relay:
-    return Relay(redis_client, settings.streams)
 
 
 def statuses_of(notifier: Notifier) -> StatusHub:

@@ -20,7 +20,7 @@ from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import newest_entries_start
 from services.notifier.hub import StatusHub
 from services.notifier.records import EntryId
-from tests.integration.test_notifier_support import (
+from tests.integration.notifier.support import (
     Notifiers,
     Relay,
     bearer,

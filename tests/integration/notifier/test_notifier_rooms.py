@@ -25,7 +25,7 @@ from contracts import (
 )
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
-from tests.integration.test_notifier_support import (
+from tests.integration.notifier.support import (
     DEADLINE,
     Notifier,
     Notifiers,

@@ -4,7 +4,6 @@ shares: malformed entries skipped, heartbeats, freed subscriptions, readiness.""
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,15 +12,13 @@ from httpx_sse import aconnect_sse
 from contracts import OrderStatus
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
-from tests.integration.test_notifier_support import (
+from tests.integration.notifier.support import (
     Notifier,
-    Notifiers,
     Redis,
     Relay,
     bearer,
     browser_events,
     new_id,
-    notifier_settings,
     order_status,
     take,
     wait_until,
@@ -29,33 +26,6 @@ from tests.integration.test_notifier_support import (
 
 ANN, BOB = "ann", "bob"
 ME = "/events/buyers/me"
-
-
-@pytest.fixture
-def settings(redis_url: str, stream_prefix: str) -> NotifierSettings:
-    return notifier_settings(redis_url, stream_prefix)
-
-
-@pytest.fixture
-async def notifiers() -> AsyncIterator[Notifiers]:
-    running = Notifiers()
-    yield running
-    await running.close()
-
-
-@pytest.fixture
-async def notifier(notifiers: Notifiers, settings: NotifierSettings) -> Notifier:
-    return await notifiers.start(settings)
-
-
-@pytest.fixture
-def client(notifier: Notifier) -> httpx.AsyncClient:
-    return notifier.client
-
-
-@pytest.fixture
-def relay(redis_client: Redis, settings: NotifierSettings) -> Relay:
-    return Relay(redis_client, settings.streams)
 
 
 def statuses_of(notifier: Notifier) -> StatusHub:
