@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts import CheckoutRequestedEvent
 from services.common.db import create_tables, make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
+from services.common.logs import correlated
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
@@ -42,13 +43,14 @@ class OrdersRuntime:
         self.broker = build_orders_broker(self.settings, self.group, self.on_checkout)
 
     async def on_checkout(self, event: CheckoutRequestedEvent) -> None:
-        await place_order(
-            uow=self.uow,
-            gateway=self.gateway,
-            checkout=event.data,
-            max_quantity=self.settings.max_quantity_per_item,
-            requested_at=event.occurred_at,
-        )
+        with correlated(event.data.checkout_id):
+            await place_order(
+                uow=self.uow,
+                gateway=self.gateway,
+                checkout=event.data,
+                max_quantity=self.settings.max_quantity_per_item,
+                requested_at=event.occurred_at,
+            )
         self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
 

@@ -1,7 +1,6 @@
 """The storefront's JSON API: read a room with its live stock, accept a checkout."""
 
 from fastapi import APIRouter, status
-from prometheus_client import Counter
 
 from services.storefront import service
 from services.storefront.entrypoints.deps import Deps
@@ -15,10 +14,6 @@ from services.storefront.entrypoints.schemas import (
 from services.storefront.entrypoints.sessions import Buyer
 
 router = APIRouter(prefix="/api", tags=["storefront"])
-
-CHECKOUTS_ACCEPTED = Counter(
-    "livecart_storefront_checkouts_accepted", "Checkouts written to checkout.requested (202)."
-)
 
 
 @router.get(
@@ -53,7 +48,6 @@ async def create_checkout(body: CheckoutIn, buyer: Buyer, deps: Deps) -> Checkou
     accepted = await service.accept_checkout(
         rooms=deps.rooms, publisher=deps.publisher, request=body.to_domain(buyer_id=buyer.buyer_id)
     )
-    CHECKOUTS_ACCEPTED.inc()
     return CheckoutAccepted(
         checkout_id=accepted.checkout_id,
         events_url=deps.settings.events_url(accepted.checkout_id, token=buyer.token),
