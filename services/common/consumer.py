@@ -137,7 +137,8 @@ class GroupConsumer:
         GROUP_OLDEST_PENDING_AGE.labels(self.stream, self.group).set(max(age, 0.0))
 
     async def run_upkeep(self, broker: RedisBroker, client: Redis) -> None:
-        """Upkeep every `upkeep_seconds` until cancelled."""
+        """Upkeep every `upkeep_seconds` until cancelled; cancel it before stopping the
+        broker, or it takes the stopping subscribers for lost ones and restarts them."""
         while True:
             await asyncio.sleep(self.upkeep_seconds)
             try:

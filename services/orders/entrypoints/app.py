@@ -105,16 +105,20 @@ class OrdersRuntime:
             interval=self.settings.snapshot_interval_seconds,
         )
         await self.broker.start()
+        upkeep = asyncio.create_task(self.group.run_upkeep(self.broker, client), name="upkeep")
         tasks = [
             asyncio.create_task(self.snapshots.run(), name="snapshots"),
             asyncio.create_task(self.sample_outbox(), name="outbox-metrics"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.expire_reservations(), name="reservation-expiry"),
-            asyncio.create_task(self.group.run_upkeep(self.broker, client), name="group-upkeep"),
         ]
         try:
             yield
         finally:
+            # The group upkeep first: it would take the subscribers stopping below for
+            # lost ones and start them again on a closing connection.
+            upkeep.cancel()
+            await asyncio.gather(upkeep, return_exceptions=True)
             # Stop fetching and let in-flight handlers finish (what was fetched but not
             # started stays pending for the other replicas), then flush the outbox.
             await self.broker.stop()
