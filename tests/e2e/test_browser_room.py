@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from playwright.async_api import Browser, BrowserContext, Page, Route, ViewportSize
+from playwright.async_api import Browser, Page, Route, ViewportSize
 
 from contracts import Streams
 from infra.local.demo import DEMO_PRODUCTS
@@ -154,8 +154,11 @@ async def test_a_buyer_whose_network_drops_mid_order_catches_up_to_the_final_sta
     context = page.context
 
     async def drop_network_when_accepted(route: Route) -> None:
+        # The buyer's stream is cut before the checkout reaches the storefront, so no
+        # status of it can slip through first; the page sees its 202, then no network.
+        await link.cut()
         answer = await route.fetch()
-        await go_offline(context, link)
+        await context.set_offline(True)
         await route.fulfill(response=answer)
 
     await page.route("**/api/checkouts", drop_network_when_accepted)
@@ -181,9 +184,3 @@ async def test_a_buyer_whose_network_drops_mid_order_catches_up_to_the_final_sta
     assert resumed, "the buyer stream never reconnected"
     assert all("\r\nLast-Event-ID: " in request for request in resumed)
     await page.screenshot(path=artifact("room-reconnected.png"), full_page=True)
-
-
-async def go_offline(context: BrowserContext, link: FlakyLink) -> None:
-    # Both: offline mode fails the page's new requests, the cut drops its open streams.
-    await link.cut()
-    await context.set_offline(True)
