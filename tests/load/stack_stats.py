@@ -38,7 +38,10 @@ def outcome(record: TapRecord) -> str:
 
 
 def summarize(
-    records: Sequence[TapRecord], *, offered_rate: float | None, stock: Mapping[str, int] | None
+    records: Sequence[TapRecord],
+    *,
+    offered_rate: float | None,
+    stock: Mapping[str, int | None] | None,
 ) -> dict[str, Any]:
     """Everything one run (a shape, or one ramp step) reports about its taps."""
     if not records:
@@ -69,10 +72,13 @@ def summarize(
     }
 
 
-def _oversold(finals: Iterable[TapRecord], stock: Mapping[str, int]) -> int:
-    """Confirmed taps beyond the sku's stock, summed over skus (one unit per tap)."""
+def _oversold(finals: Iterable[TapRecord], stock: Mapping[str, int | None]) -> int:
+    """Confirmed taps beyond the sku's stock, summed over skus (one unit per tap); skus of
+    unknown stock are left out."""
     confirmed = Counter(r[5] for r in finals if r[6] == "confirmed")
-    return sum(max(0, n - stock.get(sku, 0)) for sku, n in confirmed.items())
+    return sum(
+        max(0, n - units) for sku, n in confirmed.items() if (units := stock.get(sku)) is not None
+    )
 
 
 def generator_load(stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -86,6 +92,8 @@ def generator_load(stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "cpu_share": [_round(s["cpu_seconds"] / s["wall_seconds"], 2) for s in stats],
         "loop_lag_p99_ms": [s["loop_lag_p99_ms"] for s in stats],
         "loop_lag_max_ms": [s["loop_lag_max_ms"] for s in stats],
+        "gc_pause_max_ms": [s["gc_pause_max_ms"] for s in stats],
+        "gc_pause_total_ms": [s["gc_pause_total_ms"] for s in stats],
         "sse_reconnects": sum(s["reconnects"] for s in stats),
     }
 

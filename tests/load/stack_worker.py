@@ -6,6 +6,7 @@ so the parent can line up taps and finals from every worker.
 """
 
 import asyncio
+import gc
 import multiprocessing.queues
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,21 @@ class Run:
     first_buyer: int = 0
 
 
+class _GcPauses:
+    """A `gc.callbacks` hook timing each collection: a long one stalls the event loop."""
+
+    def __init__(self) -> None:
+        self.total = self.longest = self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._started
+            self.total += pause
+            self.longest = max(self.longest, pause)
+
+
 @dataclass
 class _Tally:
     sent: int = 0
@@ -94,6 +110,9 @@ class LoadWorker:
             for buyer in self.buyers:
                 self._spawn(self._follow_buyer(buyer))
             await _until(lambda: self.open_streams >= len(self.buyers), setup.connect_timeout)
+        # Thousands of long-lived connections: keep the collector from walking them all.
+        gc.collect()
+        gc.freeze()
         return {
             "sessions_seconds": opened - started,
             "streams_seconds": time.perf_counter() - opened,
@@ -159,14 +178,19 @@ class LoadWorker:
             asyncio.create_task(_loop_lag(lags)),
         ]
         cpu, reconnects = time.process_time(), self.reconnects
+        pauses = _GcPauses()
+        gc.callbacks.append(pauses)
         try:
             await self._send(run, records, tally, gate)
             sending = (time.process_time() - cpu, time.perf_counter() - run.start_at)
             await _until(lambda: not self.awaited, run.final_timeout)
         finally:
+            gc.callbacks.remove(pauses)
             for watcher in watchers:
                 watcher.cancel()
         stats = {
+            "gc_pause_total_ms": round(pauses.total * 1000, 1),
+            "gc_pause_max_ms": round(pauses.longest * 1000, 1),
             "sending_cpu_seconds": sending[0],
             "sending_wall_seconds": sending[1],
             "cpu_seconds": time.process_time() - cpu,
