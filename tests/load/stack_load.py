@@ -47,7 +47,14 @@ DEFAULTS: dict[str, Any] = {
 async def measure_stack(
     *, shape: str, redis_url: str, dsn: str, progress: Callable[[str], None], **params: Any
 ) -> dict[str, Any]:
-    """Run one load shape against the stack; every figure measured, JSON-able."""
+    """Run one load shape against the stack; every figure measured, JSON-able.
+
+    `params` (defaults in DEFAULTS): workers, buyers, sse ("buyer" | "checkout"),
+    concurrency (per worker); flash: taps, units; steady: rate, seconds, skus; ramp: rates,
+    step_seconds, p99_limit_ms, max_error_share; final_timeout, tap_timeout,
+    connect_timeout; storefront_url + notifier_url (+ room, sku) to drive a running stack;
+    service_env (extra environment of the started services); workdir (service logs).
+    """
     if shape not in ("flash", "steady", "ramp"):
         raise ValueError(f"unknown shape {shape!r}: flash, steady or ramp")
     unknown = set(params) - set(DEFAULTS)

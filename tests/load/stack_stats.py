@@ -101,8 +101,10 @@ def generator_load(stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def one_line(name: str, figures: Mapping[str, Any]) -> str:
     """`flash: 1000 taps, 812 accepted/s (accept p50 3.1 p99 20 ms), …` for the screen."""
     accept, final = figures.get("accept_ms", {}), figures.get("tap_to_final_ms", {})
+    offered = figures.get("offered_per_second")
+    pace = f"offered {offered:g}/s, sent {figures.get('sent_per_second')}/s, " if offered else ""
     return (
-        f"{name}: {figures['taps']} taps, {figures.get('accepted_per_second')} accepted/s "
+        f"{name}: {figures['taps']} taps, {pace}{figures.get('accepted_per_second')} accepted/s "
         f"(accept p50 {accept.get('p50')} p99 {accept.get('p99')} ms), tap->final p50 "
         f"{final.get('p50')} p95 {final.get('p95')} p99 {final.get('p99')} ms, "
         f"{figures.get('finals_per_second')} finals/s, drain {figures.get('drain_seconds')} s, "
