@@ -244,6 +244,9 @@ def _conclude(shape: str, result: dict[str, Any], p: dict[str, Any]) -> dict[str
     # The same unit may show up on SSE and in the DB: the larger count, not their sum.
     oversold = max(sum(r["oversold_on_sse"] or 0 for r in runs), db.get("oversold") or 0)
     lost = sum(r["lost"] for r in runs)
+    if db.get("checked"):  # every accepted tap is exactly one order: none lost, none doubled
+        db["orders_total"] = sum(db["orders"].values())
+        db["accepted_taps"] = sum(r["accepted"] for r in runs)
     if shape == "ramp":
         clean = [s for s in runs if _exploded(s, p) is None]
         best = one_line("ramp, highest clean step", clean[-1]) if clean else "ramp: no clean step"
