@@ -167,7 +167,7 @@ async def _one_run(
     used = meter.shares(before, await meter.snapshot(), time.perf_counter() - start_at)
     return {
         **summarize(records, offered_rate=rate, stock=stock),
-        "generator": generator_load(stats),
+        "generator": generator_load(stats, taps=taps),
         "stack_cpu_share": used,
     }
 

@@ -81,11 +81,14 @@ def _oversold(finals: Iterable[TapRecord], stock: Mapping[str, int | None]) -> i
     )
 
 
-def generator_load(stats: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def generator_load(stats: Sequence[Mapping[str, Any]], *, taps: int) -> dict[str, Any]:
     """Per worker: share of one core used while sending taps and over the whole run (with
-    the drain), and how late its event loop woke up (p99, max)."""
+    the drain), and how late its event loop woke up (p99, max); CPU ms per tap, all in
+    (the tap, its SSE events, the bookkeeping), to say what a higher rate would cost."""
+    cpu = sum(s["cpu_seconds"] for s in stats)
     return {
         "workers": len(stats),
+        "cpu_ms_per_tap": _round(cpu * MS / taps, 3) if taps else None,
         "cpu_share_sending": [
             _round(s["sending_cpu_seconds"] / s["sending_wall_seconds"], 2) for s in stats
         ],
