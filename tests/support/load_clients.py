@@ -110,16 +110,27 @@ async def follow_finals(
         answer.raise_for_status()
         if on_open is not None:
             on_open()
-        async for line in answer.content:
-            if line.startswith(b"id:"):
-                last_event_id = line[3:].strip().decode()
-            elif line.startswith(b"data:") and any(mark in line for mark in _FINAL_MARKS):
-                at = time.perf_counter()
-                status = json.loads(line[5:])
-                if status.get("status") in FINAL_NAMES and "checkout_id" in status:
-                    on_final(
-                        FinalStatus(
-                            status["checkout_id"], status["status"], status.get("reason"), at
-                        )
-                    )
+        # Whole chunks, not line by line: a buyer stream carries ~16 lines per checkout.
+        pending = b""
+        async for chunk in answer.content.iter_any():
+            at = time.perf_counter()
+            lines, newline, pending = (pending + chunk).rpartition(b"\n")
+            if not newline:
+                pending = lines + pending
+                continue
+            last_event_id = _read_lines(lines, at, on_final) or last_event_id
     return last_event_id
+
+
+def _read_lines(lines: bytes, at: float, on_final: Callable[[FinalStatus], None]) -> str | None:
+    """Call `on_final` for each final status among complete SSE `lines`; the last id."""
+    last_id = None
+    for line in lines.split(b"\n"):
+        if line.startswith(b"id:"):
+            last_id = line[3:].strip().decode()
+        elif line.startswith(b"data:") and any(mark in line for mark in _FINAL_MARKS):
+            status = json.loads(line[5:])
+            if status.get("status") in FINAL_NAMES and "checkout_id" in status:
+                checkout_id, reason = status["checkout_id"], status.get("reason")
+                on_final(FinalStatus(checkout_id, status["status"], reason, at))
+    return last_id
