@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,10 @@ from typing import Any
 import aiohttp
 
 from tests.load.stack_generator import LoadGenerator, shares
-from tests.load.stack_services import CpuMeter, StackUnderLoad, audit_orders_db, managed_stack
-from tests.load.stack_stats import generator_load, one_line, summarize
-from tests.load.stack_worker import Run, Setup
+from tests.load.stack_services import StackUnderLoad, audit_orders_db, managed_stack
+from tests.load.stack_shapes import brief, exploded, flash, ramp, steady
+from tests.load.stack_stats import one_line
+from tests.load.stack_worker import Setup
 from tests.support.services import LOCAL_POSTGRES
 from tests.support.stack import ROOT
 
@@ -85,7 +85,7 @@ async def _stack(
         if shape == "flash"
         else {f"LOAD-{i}": AMPLE for i in range(p["skus"])}
     )
-    progress(f"starting storefront, orders (PostgreSQL) and notifier; stock {_brief(stock)}")
+    progress(f"starting storefront, orders (PostgreSQL) and notifier; stock {brief(stock)}")
     async with managed_stack(
         redis_url=redis_url, dsn=dsn, stock=stock, workdir=Path(p["workdir"]),
         extra_env=p["service_env"],
@@ -133,109 +133,10 @@ async def _drive(
             "streams_open": sum(r["streams_open"] for r in ready),
         }
         progress(f"  ready: {setup}")
-        runner = _flash if shape == "flash" else _ramp if shape == "ramp" else _steady
+        runner = {"flash": flash, "steady": steady, "ramp": ramp}[shape]
         return {"setup": setup, **await runner(generator, stack, stock, p, progress)}
     finally:
         generator.stop()
-
-
-async def _one_run(
-    generator: LoadGenerator,
-    stack: StackUnderLoad,
-    stock: dict[str, int],
-    p: dict[str, Any],
-    *,
-    label: str,
-    taps: int,
-    rate: float | None,
-    first_buyer: int = 0,
-) -> dict[str, Any]:
-    """One run of `taps` taps (at `rate`/s, or as fast as possible): its figures, with how
-    busy the generator and the stack's processes were meanwhile."""
-    skus, start_at = list(stock), time.perf_counter() + 0.5
-    runs = [
-        Run(label, start_at, n, rate / generator.size if rate else None, stack.room_id,
-            tuple(skus[i:] + skus[:i]), p["final_timeout"], first_buyer)
-        for i, n in enumerate(shares(taps, generator.size))
-    ]  # fmt: skip
-    sending = taps / rate if rate else taps / 100
-    meter = CpuMeter(stack.pids, p["redis_url"])
-    before = await meter.snapshot()
-    records, stats = await generator.run(
-        runs, timeout=sending + p["final_timeout"] + p["tap_timeout"] + 120
-    )
-    used = meter.shares(before, await meter.snapshot(), time.perf_counter() - start_at)
-    return {
-        **summarize(records, offered_rate=rate, stock=stock),
-        "generator": generator_load(stats, taps=taps),
-        "stack_cpu_share": used,
-    }
-
-
-async def _flash(
-    generator: LoadGenerator,
-    stack: StackUnderLoad,
-    stock: dict[str, int],
-    p: dict[str, Any],
-    progress: Callable[[str], None],
-) -> dict[str, Any]:
-    progress(f"flash: {p['taps']} taps as fast as possible on {_brief(stock)}")
-    return {
-        "result": await _one_run(
-            generator, stack, stock, p, label="flash", taps=p["taps"], rate=None
-        )
-    }
-
-
-async def _steady(
-    generator: LoadGenerator,
-    stack: StackUnderLoad,
-    stock: dict[str, int],
-    p: dict[str, Any],
-    progress: Callable[[str], None],
-) -> dict[str, Any]:
-    taps, rate = round(p["rate"] * p["seconds"]), p["rate"]
-    progress(f"steady: {rate:g} taps/s for {p['seconds']:g} s ({taps} taps) on {len(stock)} skus")
-    return {
-        "result": await _one_run(generator, stack, stock, p, label="steady", taps=taps, rate=rate)
-    }
-
-
-async def _ramp(
-    generator: LoadGenerator,
-    stack: StackUnderLoad,
-    stock: dict[str, int],
-    p: dict[str, Any],
-    progress: Callable[[str], None],
-) -> dict[str, Any]:
-    steps: list[dict[str, Any]] = []
-    first_buyer = 0
-    for rate in p["rates"]:
-        taps = round(rate * p["step_seconds"])
-        progress(f"ramp: {rate:g} taps/s for {p['step_seconds']:g} s ({taps} taps)")
-        step = await _one_run(
-            generator, stack, stock, p, label=f"ramp {rate:g}/s", taps=taps, rate=rate,
-            first_buyer=first_buyer,
-        )  # fmt: skip
-        first_buyer += taps
-        steps.append(step)
-        progress("  " + one_line(f"{rate:g}/s", step))
-        why = _exploded(step, p)
-        if why:
-            progress(f"  ramp stops: {why}")
-            return {"steps": steps, "stopped_because": why}
-    return {"steps": steps, "stopped_because": "all steps run"}
-
-
-def _exploded(step: dict[str, Any], p: dict[str, Any]) -> str | None:
-    p99 = step["tap_to_final_ms"]["p99"]
-    if step["accept_errors"] > p["max_error_share"] * step["taps"]:
-        return f"{step['accept_errors']} accept errors of {step['taps']} taps"
-    if step["lost"]:
-        return f"{step['lost']} taps lost"
-    if p99 is None or p99 > p["p99_limit_ms"]:
-        return f"tap->final p99 {p99} ms > {p['p99_limit_ms']:g} ms"
-    return None
 
 
 def _conclude(shape: str, result: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +149,7 @@ def _conclude(shape: str, result: dict[str, Any], p: dict[str, Any]) -> dict[str
         db["orders_total"] = sum(db["orders"].values())
         db["accepted_taps"] = sum(r["accepted"] for r in runs)
     if shape == "ramp":
-        clean = [s for s in runs if _exploded(s, p) is None]
+        clean = [s for s in runs if exploded(s, p) is None]
         best = one_line("ramp, highest clean step", clean[-1]) if clean else "ramp: no clean step"
         steps = ", ".join(
             f"{s['offered_per_second']:g}/s p99 {s['tap_to_final_ms']['p99']} ms" for s in runs
@@ -266,12 +167,6 @@ def _conclude(shape: str, result: dict[str, Any], p: dict[str, Any]) -> dict[str
         "lost": lost,
         "summary": f"{line}; db {'checked' if db.get('checked') else 'NOT checked'}",
     }
-
-
-def _brief(stock: dict[str, int]) -> str:
-    items = list(stock.items())
-    shown = ", ".join(f"{sku}={n}" for sku, n in items[:3])
-    return shown + (f" (+{len(items) - 3} skus)" if len(items) > 3 else "")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

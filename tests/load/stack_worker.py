@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.load.stack_probes import GcPauses, lag_figures, loop_lag, until
 from tests.support.load_clients import (
     BuyerSession,
     FinalStatus,
@@ -51,21 +52,6 @@ class Run:
     skus: tuple[str, ...]
     final_timeout: float
     first_buyer: int = 0
-
-
-class _GcPauses:
-    """A `gc.callbacks` hook timing each collection: a long one stalls the event loop."""
-
-    def __init__(self) -> None:
-        self.total = self.longest = self._started = 0.0
-
-    def __call__(self, phase: str, _info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            pause = time.perf_counter() - self._started
-            self.total += pause
-            self.longest = max(self.longest, pause)
 
 
 @dataclass
@@ -109,7 +95,7 @@ class LoadWorker:
             self._connect_gate = asyncio.Semaphore(64)
             for buyer in self.buyers:
                 self._spawn(self._follow_buyer(buyer))
-            await _until(lambda: self.open_streams >= len(self.buyers), setup.connect_timeout)
+            await until(lambda: self.open_streams >= len(self.buyers), setup.connect_timeout)
         # Thousands of long-lived connections: keep the collector from walking them all.
         # Fewer young-generation collections too: each one stalls every timestamp.
         gc.collect()
@@ -177,15 +163,15 @@ class LoadWorker:
         lags: list[float] = []
         watchers = [
             asyncio.create_task(self._report(run.label, tally)),
-            asyncio.create_task(_loop_lag(lags)),
+            asyncio.create_task(loop_lag(lags)),
         ]
         cpu, reconnects = time.process_time(), self.reconnects
-        pauses = _GcPauses()
+        pauses = GcPauses()
         gc.callbacks.append(pauses)
         try:
             await self._send(run, records, tally, gate)
             sending = (time.process_time() - cpu, time.perf_counter() - run.start_at)
-            await _until(lambda: not self.awaited, run.final_timeout)
+            await until(lambda: not self.awaited, run.final_timeout)
         finally:
             gc.callbacks.remove(pauses)
             for watcher in watchers:
@@ -197,7 +183,7 @@ class LoadWorker:
             "sending_wall_seconds": sending[1],
             "cpu_seconds": time.process_time() - cpu,
             "wall_seconds": time.perf_counter() - run.start_at,
-            **_lag_figures(lags),
+            **lag_figures(lags),
             "reconnects": self.reconnects - reconnects,
             "open_streams": self.open_streams,
         }
@@ -275,34 +261,6 @@ class LoadWorker:
         await asyncio.gather(*self.streams, return_exceptions=True)
         for http in self._sessions:
             await http.close()
-
-
-async def _until(done: Any, timeout: float) -> None:
-    """Poll `done()` every 20 ms until it holds or `timeout` seconds passed."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if done():
-            return
-        await asyncio.sleep(0.02)
-
-
-def _lag_figures(lags: list[float]) -> dict[str, float | None]:
-    ordered = sorted(lags)
-    if not ordered:
-        return {"loop_lag_p99_ms": None, "loop_lag_max_ms": None}
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    return {
-        "loop_lag_p99_ms": round(p99 * 1000, 1),
-        "loop_lag_max_ms": round(ordered[-1] * 1000, 1),
-    }
-
-
-async def _loop_lag(lags: list[float], tick: float = 0.01) -> None:
-    """How late this process's event loop wakes up: a busy generator shows it here."""
-    while True:
-        before = time.perf_counter()
-        await asyncio.sleep(tick)
-        lags.append(max(0.0, time.perf_counter() - before - tick))
 
 
 def worker_main(index: int, commands: "Queue[Any]", results: "Queue[Any]") -> None:
