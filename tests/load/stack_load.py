@@ -54,6 +54,8 @@ async def measure_stack(
     step_seconds, p99_limit_ms, max_error_share; final_timeout, tap_timeout,
     connect_timeout; storefront_url + notifier_url (+ room, sku) to drive a running stack;
     service_env (extra environment of the started services); workdir (service logs).
+    The generator's worker processes are spawned: the caller's main module must be
+    import-safe (`if __name__ == "__main__":`).
     """
     if shape not in ("flash", "steady", "ramp"):
         raise ValueError(f"unknown shape {shape!r}: flash, steady or ramp")
