@@ -4,6 +4,7 @@ loop wakes up and how long garbage collections stall it (either delays every tim
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 class GcPauses:
@@ -19,6 +20,14 @@ class GcPauses:
             pause = time.perf_counter() - self._started
             self.total += pause
             self.longest = max(self.longest, pause)
+
+
+def runqueue_seconds() -> float:
+    """How long this process's main thread has sat runnable, waiting for a CPU."""
+    try:
+        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 async def until(done: Callable[[], bool], timeout: float) -> None:

@@ -153,16 +153,20 @@ async def audit_orders_db(dsn: str, schema: str, stock: Mapping[str, int]) -> di
 
 
 class CpuMeter:
-    """CPU seconds used by the stack's processes (from /proc) and by Redis (INFO cpu; a
-    Redis shared with other runs counts their work too), to say where the time went."""
+    """CPU seconds used by the stack's processes (from /proc), by Redis (INFO cpu) and by
+    PostgreSQL (every `postgres` process that lived through the run), to say where the
+    time went. Redis and PostgreSQL may be shared: their figures count others' work too."""
 
     def __init__(self, pids: Mapping[str, int], redis_url: str) -> None:
         self.pids, self.redis_url = pids, redis_url
 
     async def snapshot(self) -> dict[str, float]:
         used = {name: _process_cpu_seconds(pid) for name, pid in self.pids.items()}
+        # schedstat: how long each service sat runnable, waiting for a CPU (main thread).
+        used.update({f"wait:{name}": _runqueue_seconds(pid) for name, pid in self.pids.items()})
         # PSI "some": time any runnable task on the machine (ours or not) waited for a CPU.
         used["machine_cpu_pressure"] = _cpu_pressure_seconds()
+        used.update({f"pg:{pid}": _process_cpu_seconds(pid) for pid in _postgres_pids()})
         redis = Redis.from_url(self.redis_url)
         try:
             info = await redis.info("cpu")
@@ -176,13 +180,35 @@ class CpuMeter:
     @staticmethod
     def shares(
         before: Mapping[str, float], after: Mapping[str, float], seconds: float
-    ) -> dict[str, float]:
-        """Share of one core each process used in between (2.0 would be two cores)."""
-        return {
-            name: round((after[name] - before[name]) / seconds, 2)
-            for name in before
-            if name in after
-        }
+    ) -> dict[str, Any]:
+        """Share of one core each process used in between (2.0 would be two cores), and
+        under `waiting_for_cpu` the share of the time each service waited for one."""
+        used = {name: after[name] - before[name] for name in before if name in after}
+        backends = [name for name in used if name.startswith("pg:")]
+        used["postgres_shared"] = sum(used.pop(name) for name in backends)
+        shares: dict[str, Any] = {"waiting_for_cpu": {}}
+        for name, seconds_used in used.items():
+            if name.startswith("wait:"):
+                shares["waiting_for_cpu"][name[5:]] = round(seconds_used / seconds, 2)
+            else:
+                shares[name] = round(seconds_used / seconds, 2)
+        return shares
+
+
+def _runqueue_seconds(pid: int) -> float:
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+    return pids
 
 
 def _cpu_pressure_seconds() -> float:

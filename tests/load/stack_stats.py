@@ -93,6 +93,7 @@ def generator_load(stats: Sequence[Mapping[str, Any]], *, taps: int) -> dict[str
             _round(s["sending_cpu_seconds"] / s["sending_wall_seconds"], 2) for s in stats
         ],
         "cpu_share": [_round(s["cpu_seconds"] / s["wall_seconds"], 2) for s in stats],
+        "waiting_for_cpu": [_round(s["waited_seconds"] / s["wall_seconds"], 2) for s in stats],
         "loop_lag_p99_ms": [s["loop_lag_p99_ms"] for s in stats],
         "loop_lag_max_ms": [s["loop_lag_max_ms"] for s in stats],
         "gc_pause_max_ms": [s["gc_pause_max_ms"] for s in stats],

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.load.stack_probes import GcPauses, lag_figures, loop_lag, until
+from tests.load.stack_probes import GcPauses, lag_figures, loop_lag, runqueue_seconds, until
 from tests.support.load_clients import (
     BuyerSession,
     FinalStatus,
@@ -165,7 +165,7 @@ class LoadWorker:
             asyncio.create_task(self._report(run.label, tally)),
             asyncio.create_task(loop_lag(lags)),
         ]
-        cpu, reconnects = time.process_time(), self.reconnects
+        cpu, waited, reconnects = time.process_time(), runqueue_seconds(), self.reconnects
         pauses = GcPauses()
         gc.callbacks.append(pauses)
         try:
@@ -182,6 +182,7 @@ class LoadWorker:
             "sending_cpu_seconds": sending[0],
             "sending_wall_seconds": sending[1],
             "cpu_seconds": time.process_time() - cpu,
+            "waited_seconds": runqueue_seconds() - waited,
             "wall_seconds": time.perf_counter() - run.start_at,
             **lag_figures(lags),
             "reconnects": self.reconnects - reconnects,
