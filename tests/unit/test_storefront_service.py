@@ -1,5 +1,7 @@
 """The storefront's use cases with a fake room reader and publisher: no broker, no database."""
 
+import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -32,10 +34,27 @@ class FakeRooms:
     def __init__(self, *rooms: Room) -> None:
         self.rooms = {room.room_id: room for room in rooms}
         self.reads = 0
+        self.fail = False
 
     async def get_room(self, room_id: str) -> Room | None:
         self.reads += 1
+        if self.fail:
+            raise OSError("database unreachable")
         return self.rooms.get(room_id)
+
+
+async def event_loop_turns(turns: int = 5) -> None:
+    """Let background tasks (a refresh and its clean-up) run."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
+class SlowRooms(FakeRooms):
+    """Answers after a few event-loop turns, as a database does."""
+
+    async def get_room(self, room_id: str) -> Room | None:
+        await event_loop_turns()
+        return await super().get_room(room_id)
 
 
 class FakePublisher:
@@ -105,7 +124,7 @@ async def test_an_unknown_room_is_not_found() -> None:
         await get_room(rooms=FakeRooms(), room_id="nowhere")
 
 
-async def test_a_room_is_read_again_only_after_the_cache_time() -> None:
+async def test_a_room_past_its_cache_time_is_answered_at_once_and_refreshed_behind() -> None:
     now = [100.0]
     inner = FakeRooms(ROOM)
     rooms = CachedRoomReader(inner, ttl=2.0, clock=lambda: now[0])
@@ -113,6 +132,44 @@ async def test_a_room_is_read_again_only_after_the_cache_time() -> None:
     assert await rooms.get_room("demo") == await rooms.get_room("demo") == ROOM
     assert inner.reads == 1
     now[0] += 2.5
+    renamed = dataclasses.replace(ROOM, title="Renamed")
+    inner.rooms["demo"] = renamed
+    assert await rooms.get_room("demo") == ROOM  # the kept room, without waiting
+    assert await rooms.get_room("demo") == ROOM  # one refresh is enough
+    await event_loop_turns()
+    assert inner.reads == 2
+    assert await rooms.get_room("demo") == renamed
+
+
+async def test_lookups_of_a_room_not_kept_yet_share_one_read() -> None:
+    inner = SlowRooms(ROOM)
+    rooms = CachedRoomReader(inner, ttl=2.0)
+
+    found = await asyncio.gather(*(rooms.get_room("demo") for _ in range(50)))
+
+    assert found == [ROOM] * 50
+    assert inner.reads == 1
+
+
+async def test_a_failed_refresh_keeps_answering_with_the_kept_room() -> None:
+    now = [0.0]
+    inner = FakeRooms(ROOM)
+    rooms = CachedRoomReader(inner, ttl=2.0, clock=lambda: now[0])
+    await rooms.get_room("demo")
+    inner.fail = True
+    now[0] += 3
+
+    assert await rooms.get_room("demo") == ROOM
+    await event_loop_turns()
+    assert await rooms.get_room("demo") == ROOM
+    await event_loop_turns()
+    assert inner.reads == 3  # each lookup past the cache time tries again
+
+
+async def test_a_cache_time_of_zero_reads_every_time() -> None:
+    inner = FakeRooms(ROOM)
+    rooms = CachedRoomReader(inner, ttl=0)
+    await rooms.get_room("demo")
     await rooms.get_room("demo")
     assert inner.reads == 2
 

@@ -1,6 +1,8 @@
 """Reads rooms from the storefront's database (with a short in-memory cache for hot rooms)
 and copies the marketplace's title and price changes onto the pinned products."""
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -14,6 +16,8 @@ from services.storefront.adapters.tables import PinnedProductRow, RoomRow, Selle
 from services.storefront.domain import PinnedProduct, Room
 from services.storefront.live_catalog import ProductDetails
 from services.storefront.service import RoomReader, ShowcaseUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class SqlRoomRepository:
@@ -60,8 +64,14 @@ def _pinned(row: PinnedProductRow) -> PinnedProduct:
 
 
 class CachedRoomReader:
-    """Keeps each found room for `ttl` seconds: a flash sale reads one room thousands of
-    times a second, and a price edit showing up a second or two late is harmless."""
+    """Keeps each found room in memory: a flash sale reads one room thousands of times a
+    second, and a price edit showing up a second or two late is harmless.
+
+    After `ttl` seconds the kept room is still answered at once while one background read
+    refreshes it, so a checkout never waits for the database once its room was read.
+    Lookups of a room not kept yet share one read, however many arrive together.
+    `ttl` 0 keeps nothing: every lookup reads.
+    """
 
     def __init__(
         self, inner: RoomReader, *, ttl: float, clock: Callable[[], float] = time.monotonic
@@ -70,18 +80,47 @@ class CachedRoomReader:
         self._ttl = ttl
         self._clock = clock
         self._rooms: dict[str, tuple[float, Room]] = {}
+        self._reads: dict[str, asyncio.Future[Room | None]] = {}
 
     async def get_room(self, room_id: str) -> Room | None:
-        now = self._clock()
+        if self._ttl <= 0:
+            return await self._inner.get_room(room_id)
         cached = self._rooms.get(room_id)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        room = await self._inner.get_room(room_id)
-        # Unknown rooms are not cached, so a room created a moment ago shows at once.
+        if cached is None:
+            # Shielded: one buyer giving up must not cancel the read the others wait for.
+            return await asyncio.shield(self._read(room_id))
+        if self._clock() - cached[0] >= self._ttl:
+            self._read(room_id)
+        return cached[1]
+
+    def _read(self, room_id: str) -> "asyncio.Future[Room | None]":
+        """The read of `room_id` in flight, or a new one."""
+        read = self._reads.get(room_id)
+        if read is None:
+            read = asyncio.ensure_future(self._load(room_id))
+            self._reads[room_id] = read
+            read.add_done_callback(lambda done: self._read_done(room_id, done))
+        return read
+
+    def _read_done(self, room_id: str, read: "asyncio.Future[Room | None]") -> None:
+        if self._reads.get(room_id) is read:
+            del self._reads[room_id]
+
+    async def _load(self, room_id: str) -> Room | None:
+        read_at = self._clock()
+        try:
+            room = await self._inner.get_room(room_id)
+        except Exception as exc:
+            if room_id not in self._rooms:
+                raise
+            # The kept room is still the best answer; the next lookup tries again.
+            log.warning("room %r not refreshed, still showing the kept one: %s", room_id, exc)
+            return self._rooms[room_id][1]
+        # Unknown rooms are not kept, so a room created a moment ago shows at once.
         if room is None:
             self._rooms.pop(room_id, None)
         else:
-            self._rooms[room_id] = (now, room)
+            self._rooms[room_id] = (read_at, room)
         return room
 
 
