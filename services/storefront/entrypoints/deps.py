@@ -19,7 +19,8 @@ class StorefrontDeps:
     tokens: TokenIssuer
 
 
-def get_deps(request: Request) -> StorefrontDeps:
+async def get_deps(request: Request) -> StorefrontDeps:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
     deps: StorefrontDeps = request.app.state.deps
     return deps
 
