@@ -19,6 +19,7 @@ from services.storefront.adapters.repository import (
     SqlShowcaseWriter,
 )
 from services.storefront.adapters.tables import storefront_metadata
+from services.storefront.adapters.tokens import RememberedTokens
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints import pages, routes, sessions
 from services.storefront.entrypoints.checkout_metrics import CheckoutMetrics
@@ -57,7 +58,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
             rooms=rooms,
             stock=catalog,
             publisher=StreamCheckoutPublisher(messaging.checkout_requested),
-            tokens=settings.buyer_tokens,
+            tokens=RememberedTokens(settings.buyer_tokens),
         )
         try:
             await messaging.broker.start()
