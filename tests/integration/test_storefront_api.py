@@ -1,5 +1,6 @@
 """The storefront's HTTP API against real Redis and a real SQLite database."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -115,6 +116,26 @@ async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stre
     assert event.producer == "storefront"
     assert event.data.buyer_id == buyer_id
     assert [(i.sku, i.quantity) for i in event.data.items] == [(HOODIE.sku, 2)]
+
+
+async def test_a_burst_of_concurrent_checkouts_is_accepted_with_one_entry_each(
+    storefront: Storefront, redis_client: aioredis.Redis
+) -> None:
+    # More at once than redis-py's default pool has connections (100).
+    _buyer, auth = await storefront.session()
+    answers = await asyncio.gather(
+        *(
+            storefront.client.post("/api/checkouts", json=checkout(), headers=auth)
+            for _ in range(300)
+        )
+    )
+
+    assert {answer.status_code for answer in answers} == {202}
+    accepted = {answer.json()["checkout_id"] for answer in answers}
+    entries = await stream_entries(redis_client, storefront.settings.streams.checkout_requested)
+    stored = [decode_entry(fields, CheckoutRequestedEvent).data.checkout_id for fields in entries]
+    assert len(accepted) == len(stored) == 300
+    assert set(stored) == accepted
 
 
 async def test_the_same_idempotency_key_from_the_same_buyer_gives_the_same_checkout_id(

@@ -1,8 +1,17 @@
-"""Publishes accepted checkouts to the `checkout.requested` stream through FastStream."""
+"""Publishes accepted checkouts to the `checkout.requested` stream through FastStream.
 
+The checkouts of concurrent requests go out together: one pipeline (one round trip,
+one connection) carries every XADD that queued up while the previous one was in
+flight. Nothing waits to fill a batch, so a lone checkout is sent at once; under a
+flash sale the storefront holds one Redis connection instead of one per request.
+"""
+
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from faststream.redis.publisher.usecase import StreamPublisher
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -12,22 +21,83 @@ from services.storefront.service import CheckoutUnavailable
 
 logger = logging.getLogger(__name__)
 
+Queued = tuple[CheckoutRequestedEvent, "asyncio.Future[None]"]
+
 
 class StreamCheckoutPublisher:
-    """XADDs the event and returns only once Redis answered with an entry id."""
+    """XADDs each event and returns only once Redis answered with its entry id."""
 
-    def __init__(self, publisher: StreamPublisher) -> None:
+    def __init__(
+        self, publisher: StreamPublisher, *, client: Callable[[], Awaitable[Redis]]
+    ) -> None:
         self._publisher = publisher
+        # Named once: FastStream's `publisher.stream` deep-copies its StreamSub per call.
+        self._stream = publisher.stream.name
+        self._client = client  # the broker's connection (its pool and retry policy)
+        self._queue: list[Queued] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def publish(self, event: CheckoutRequestedEvent) -> None:
+        accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((event, accepted))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_queued())
+        await accepted
+
+    async def _send_queued(self) -> None:
         try:
-            entry_id = await self._publisher.publish(event, correlation_id=event.correlation_id)
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    await self._send(batch)
+                except BaseException as exc:
+                    # A bug or a shutdown: no request may be left waiting for its answer.
+                    failure = exc if isinstance(exc, Exception) else CheckoutUnavailable("stopping")
+                    for _event, accepted in batch:
+                        _settle(accepted, failure)
+                    if not isinstance(exc, Exception):
+                        raise
+        finally:
+            self._sender = None
+
+    async def _send(self, batch: list[Queued]) -> None:
+        queued: list[Queued] = []
+        try:
+            pipe = (await self._client()).pipeline(transaction=False)
+            for event, accepted in batch:
+                try:
+                    await self._publisher.publish(
+                        event, self._stream, correlation_id=event.correlation_id, pipeline=pipe
+                    )
+                except Exception as exc:  # not encodable: this checkout's own failure
+                    _settle(accepted, exc)
+                    continue
+                queued.append((event, accepted))
+            answers = await pipe.execute(raise_on_error=False) if queued else []
         except (RedisConnectionError, RedisTimeoutError) as exc:
             # The broker already retried with backoff: Redis is down or unreachable.
-            logger.warning("checkout %s not accepted: %s", event.correlation_id, exc)
-            raise CheckoutUnavailable(str(exc)) from exc
+            logger.warning("%d checkouts not accepted: %s", len(batch), exc)
+            for _event, accepted in batch:
+                _settle(accepted, CheckoutUnavailable(str(exc)))
+            return
         except RedisError as exc:
-            # E.g. OOM or a missing ACL grant: still not the buyer's fault, and still no 500.
-            logger.error("checkout %s refused by Redis: %s", event.correlation_id, exc)
-            raise CheckoutUnavailable(str(exc)) from exc
-        logger.debug("checkout %s stored as entry %r", event.correlation_id, entry_id)
+            logger.error("%d checkouts refused by Redis: %s", len(batch), exc)
+            for _event, accepted in batch:
+                _settle(accepted, CheckoutUnavailable(str(exc)))
+            return
+        for (event, accepted), answer in zip(queued, answers, strict=True):
+            if isinstance(answer, Exception):
+                # E.g. OOM or a missing ACL grant: not the buyer's fault, and still no 500.
+                logger.error("checkout %s refused by Redis: %s", event.correlation_id, answer)
+                _settle(accepted, CheckoutUnavailable(str(answer)))
+            else:
+                _settle(accepted, None)
+
+
+def _settle(accepted: "asyncio.Future[None]", outcome: BaseException | None) -> None:
+    if accepted.done():  # the request gave up (client went away)
+        return
+    if outcome is None:
+        accepted.set_result(None)
+    else:
+        accepted.set_exception(outcome)

@@ -57,7 +57,9 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
             settings=settings,
             rooms=rooms,
             stock=catalog,
-            publisher=StreamCheckoutPublisher(messaging.checkout_requested),
+            publisher=StreamCheckoutPublisher(
+                messaging.checkout_requested, client=messaging.broker.connect
+            ),
             tokens=RememberedTokens(settings.buyer_tokens),
         )
         try:

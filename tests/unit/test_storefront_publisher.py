@@ -1,0 +1,137 @@
+"""The checkout publisher sends the checkouts of concurrent requests in one pipeline and
+answers each request with its own entry's outcome. Fake pipeline, no Redis."""
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from contracts import CheckoutItem, CheckoutRequested, CheckoutRequestedEvent
+from services.storefront.adapters.publisher import StreamCheckoutPublisher
+from services.storefront.service import CheckoutUnavailable
+
+
+class FakePipeline:
+    def __init__(self, redis: "FakeRedis") -> None:
+        self.redis = redis
+        self.commands: list[str] = []
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        self.redis.executed.append(list(self.commands))
+        await asyncio.sleep(0)  # a round trip: other requests queue up meanwhile
+        if self.redis.down:
+            raise RedisConnectionError("connection refused")
+        return [
+            ResponseError("OOM") if cid in self.redis.refuse else f"{n}-0".encode()
+            for n, cid in enumerate(self.commands)
+        ]
+
+
+class FakeRedis:
+    def __init__(self) -> None:
+        self.executed: list[list[str]] = []
+        self.refuse: set[str] = set()
+        self.down = False
+
+    def pipeline(self, transaction: bool = True) -> FakePipeline:
+        assert transaction is False
+        return FakePipeline(self)
+
+
+class FakeStreamPublisher:
+    """FastStream's StreamPublisher as far as the adapter uses it."""
+
+    class stream:  # noqa: N801 - mirrors the attribute FastStream exposes
+        name = "test:checkout.requested"
+
+    async def publish(
+        self, event: Any, stream: str, *, correlation_id: str, pipeline: FakePipeline
+    ) -> None:
+        assert stream == self.stream.name
+        pipeline.commands.append(correlation_id)
+
+
+def publisher_with(redis: FakeRedis) -> StreamCheckoutPublisher:
+    async def client() -> FakeRedis:
+        return redis
+
+    return StreamCheckoutPublisher(FakeStreamPublisher(), client=client)  # type: ignore[arg-type]
+
+
+def event(n: int) -> CheckoutRequestedEvent:
+    checkout_id = f"co-{n}"
+    return CheckoutRequestedEvent.new(
+        correlation_id=checkout_id,
+        producer="storefront",
+        data=CheckoutRequested(
+            checkout_id=checkout_id,
+            room_id="demo",
+            buyer_id="buyer-a",
+            items=[CheckoutItem(sku="MUG", quantity=1)],
+        ),
+    )
+
+
+async def test_checkouts_arriving_together_share_one_round_trip() -> None:
+    redis = FakeRedis()
+    publisher = publisher_with(redis)
+
+    await asyncio.gather(*(publisher.publish(event(n)) for n in range(50)))
+
+    assert redis.executed == [[f"co-{n}" for n in range(50)]]
+
+
+async def test_checkouts_arriving_during_a_round_trip_go_in_the_next_one() -> None:
+    redis = FakeRedis()
+    publisher = publisher_with(redis)
+
+    first = asyncio.create_task(publisher.publish(event(0)))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the first pipeline is in flight now
+    await asyncio.gather(first, *(publisher.publish(event(n)) for n in (1, 2)))
+
+    assert redis.executed == [["co-0"], ["co-1", "co-2"]]
+
+
+async def test_an_entry_redis_refuses_fails_only_its_own_checkout() -> None:
+    redis = FakeRedis()
+    redis.refuse.add("co-1")
+    publisher = publisher_with(redis)
+
+    outcomes = await asyncio.gather(
+        *(publisher.publish(event(n)) for n in range(3)), return_exceptions=True
+    )
+
+    assert outcomes[0] is None
+    assert outcomes[2] is None
+    assert isinstance(outcomes[1], CheckoutUnavailable)
+
+
+async def test_an_unreachable_redis_makes_every_waiting_checkout_unavailable() -> None:
+    redis = FakeRedis()
+    redis.down = True
+    publisher = publisher_with(redis)
+
+    outcomes = await asyncio.gather(
+        *(publisher.publish(event(n)) for n in range(3)), return_exceptions=True
+    )
+
+    assert all(isinstance(outcome, CheckoutUnavailable) for outcome in outcomes)
+    redis.down = False
+    await publisher.publish(event(3))  # and it recovers with the next checkout
+
+
+async def test_a_buyer_who_gives_up_does_not_disturb_the_others() -> None:
+    redis = FakeRedis()
+    publisher = publisher_with(redis)
+
+    gone = asyncio.create_task(publisher.publish(event(0)))
+    staying = asyncio.create_task(publisher.publish(event(1)))
+    await asyncio.sleep(0)
+    gone.cancel()
+
+    await staying
+    with pytest.raises(asyncio.CancelledError):
+        await gone
