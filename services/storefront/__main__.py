@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy.engine import make_url
 
 from services.common.db import make_engine
-from services.common.serve import serve
+from services.common.serve import serve_workers
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints.app import create_app
 from services.storefront.seed import seed_showcase
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         database = make_url(settings.database_url).render_as_string(hide_password=True)
         print(f"storefront: seeded room {room_id!r} into {database}")
         return
-    serve(create_app(settings), settings, port=settings.port)
+    serve_workers(create_app, settings, port=settings.port, workers=settings.worker_processes)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """The storefront's settings (env prefix `STOREFRONT_`; the buyer-token secret is shared)."""
 
+import os
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import AliasChoices, Field
@@ -18,6 +20,11 @@ class StorefrontSettings(TokenSettings):
     model_config = SettingsConfigDict(env_prefix="STOREFRONT_")
 
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = Field(
+        default=1,
+        description="uvicorn worker processes; `auto`: one per CPU core this process may use. "
+        "Each worker reads the catalog on its own; metrics add up across workers.",
+    )
     database_url: str = Field(
         default="sqlite+aiosqlite:///run/storefront.db",
         description="SQLAlchemy async URL of the showcase database (rooms, pinned products).",
@@ -45,6 +52,15 @@ class StorefrontSettings(TokenSettings):
         description="Newest `catalog.changed` entries read on start-up to learn current stock; "
         "costs this many entries, whatever the stream's length.",
     )
+
+    @property
+    def worker_processes(self) -> int:
+        """How many uvicorn workers to run."""
+        if self.workers == "auto":
+            if hasattr(os, "sched_getaffinity"):
+                return len(os.sched_getaffinity(0))
+            return os.cpu_count() or 1
+        return self.workers
 
     @property
     def notifier_origin(self) -> str:

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from contracts import ProductSnapshot
 from services.common.db import create_tables, make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
+from services.common.serve import metrics_app
 from services.storefront import service
 from services.storefront.adapters.catalog_start import catalog_reader_start
 from services.storefront.adapters.publisher import StreamCheckoutPublisher
@@ -95,5 +96,8 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         broker = app.state.broker
         return broker is not None and await broker_check(broker)()
 
+    # Mounted before the shared /metrics, which it shadows: with several uvicorn workers
+    # it must add up every worker's figures, not show the one that happens to answer.
+    app.mount("/metrics", metrics_app())
     add_operational_routes(app, {"redis": broker_ready, "database": database_check(engine)})
     return app
