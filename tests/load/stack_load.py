@@ -116,8 +116,8 @@ async def _drive(
     p: dict[str, Any],
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
-    workers = p["workers"]
     buyers = p["buyers"] or (p["taps"] if shape == "flash" else 500)
+    workers = max(1, min(p["workers"], buyers))  # a worker without buyers could not tap
     generator = LoadGenerator(workers, progress).start()
     try:
         setups = [
