@@ -161,9 +161,11 @@ class CpuMeter:
         self.pids, self.redis_url = pids, redis_url
 
     async def snapshot(self) -> dict[str, float]:
-        used = {name: _process_cpu_seconds(pid) for name, pid in self.pids.items()}
-        # schedstat: how long each service sat runnable, waiting for a CPU (main thread).
-        used.update({f"wait:{name}": _runqueue_seconds(pid) for name, pid in self.pids.items()})
+        # A service may run several uvicorn workers: count its whole process tree.
+        trees = {name: _process_tree(pid) for name, pid in self.pids.items()}
+        used = {name: sum(map(_process_cpu_seconds, tree)) for name, tree in trees.items()}
+        # schedstat: how long each service sat runnable, waiting for a CPU (main threads).
+        used.update({f"wait:{name}": sum(map(_runqueue_seconds, t)) for name, t in trees.items()})
         # PSI "some": time any runnable task on the machine (ours or not) waited for a CPU.
         used["machine_cpu_pressure"] = _cpu_pressure_seconds()
         used.update({f"pg:{pid}": _process_cpu_seconds(pid) for pid in _postgres_pids()})
@@ -193,6 +195,17 @@ class CpuMeter:
             else:
                 shares[name] = round(seconds_used / seconds, 2)
         return shares
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a worker that ends between two snapshots drops out)."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
+        with contextlib.suppress(OSError):
+            tree.extend(int(child) for child in children.read_text().split())
+        index += 1
+    return tree
 
 
 def _runqueue_seconds(pid: int) -> float:
