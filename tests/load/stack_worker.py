@@ -160,6 +160,7 @@ class LoadWorker:
         """Send the run's taps (paced or burst), wait for their finals, report the records."""
         records: list[TapRecord | None] = [None] * run.taps
         tally, gate = _Tally(), asyncio.Semaphore(self.config.concurrency)
+        self.awaited.clear()  # an earlier step's lost taps are counted there, not waited for
         lags: list[float] = []
         watchers = [
             asyncio.create_task(self._report(run.label, tally)),
