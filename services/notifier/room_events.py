@@ -1,7 +1,11 @@
-"""What a live room's SSE stream carries: `snapshot`, `stock`, `purchase`, `sales`, `viewers`."""
+"""What a live room's SSE stream carries: `snapshot`, `stock`, `purchase`, `sales`, `viewers`.
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+Each event is encoded once, as JSON and as its SSE frame, however many connections
+send it: a room of 10,000 viewers costs one encoding per event, not 10,000.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -44,10 +48,19 @@ class RoomSnapshot(_Payload):
 
 @dataclass(frozen=True, slots=True)
 class RoomEvent:
-    """One SSE event of a room stream: its name and its JSON data."""
+    """One SSE event of a room stream: its name, its JSON data and its SSE frame without
+    the id line (ids count per connection: `frame_with_id` adds it)."""
 
     name: RoomEventName
     data: str
+    frame: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lines = "".join(f"data: {line}\r\n" for line in self.data.splitlines() or [""])
+        object.__setattr__(self, "frame", f"event: {self.name}\r\n{lines}\r\n".encode())
+
+    def frame_with_id(self, event_id: int) -> bytes:
+        return b"id: %d\r\n%b" % (event_id, self.frame)
 
     @classmethod
     def snapshot(cls, snapshot: RoomSnapshot) -> Self:
@@ -68,3 +81,22 @@ class RoomEvent:
     @classmethod
     def viewers(cls, count: int) -> Self:
         return cls("viewers", Viewers(count=count).model_dump_json())
+
+
+class StockFrames:
+    """`stock` events by the (sku, version) pairs they carry: connections showing the same
+    products in the same push share one encoding. Bounded; forgets everything when full."""
+
+    def __init__(self, *, max_entries: int = 256) -> None:
+        self._max_entries = max_entries
+        self._events: dict[tuple[tuple[str, int], ...], RoomEvent] = {}
+
+    def event(self, products: Sequence[ProductSnapshot]) -> RoomEvent:
+        # A sku's version names its whole snapshot: the highest version per sku is kept.
+        key = tuple((product.sku, product.version) for product in products)
+        event = self._events.get(key)
+        if event is None:
+            if len(self._events) >= self._max_entries:
+                self._events.clear()
+            event = self._events[key] = RoomEvent.stock(products)
+        return event

@@ -4,6 +4,9 @@ Purchases queue (up to `max_pending`) and go out as soon as the connection takes
 them; stock (latest per sku), sales and the viewer count keep only their latest
 value and go out at most once per `interval`. A flash sale of thousands of orders
 a second therefore costs a browser a few stock pushes a second, not one per order.
+
+Events arrive already encoded (see room_events.py): the hub encodes each one once for
+all of a room's connections, and a connection only keeps references to them.
 """
 
 import asyncio
@@ -14,9 +17,43 @@ from collections import deque
 from collections.abc import Callable
 
 from contracts import ProductSnapshot, RoomSales
-from services.notifier.room_events import Purchase, RoomEvent
+from services.notifier.room_events import Purchase, RoomEvent, StockFrames
 
 log = logging.getLogger(__name__)
+
+
+class Audience:
+    """The open connections of one room and the viewer count last announced to them.
+
+    Joining or leaving changes `count` at once; connections learn a new count only when
+    the hub announces it (see RoomHub), so a join costs O(1), not a wake-up of everyone.
+    """
+
+    def __init__(self, room_id: str) -> None:
+        self.room_id = room_id
+        self.watches: set[RoomWatch] = set()
+        self.announced = 0
+        """Bumped on each announcement; a connection compares it with what it sent."""
+        self.last_announced_at: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.announced_count = 0
+        self._viewers: RoomEvent | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.watches)
+
+    def announce(self, now: float) -> None:
+        """Make the current count the one connections send next, and wake them."""
+        self.announced += 1
+        self.last_announced_at = now
+        self.announced_count = self.count
+        self._viewers = RoomEvent.viewers(self.count)
+        for watch in self.watches:
+            watch.wake()
+
+    def viewers_event(self) -> RoomEvent | None:
+        return self._viewers
 
 
 class RoomWatch:
@@ -30,19 +67,31 @@ class RoomWatch:
         interval: float,
         max_pending: int,
         clock: Callable[[], float] = time.monotonic,
+        audience: Audience | None = None,
+        stock_frames: StockFrames | None = None,
     ) -> None:
         self.room_id = room_id
         self.skus = skus
         self._interval = interval
         self._max_pending = max_pending
         self._clock = clock
-        self._purchases: deque[Purchase] = deque()
+        self._audience = audience
+        self._viewers_seen = audience.announced if audience is not None else 0
+        self._viewers_count: int | None = None
+        self._stock_frames = stock_frames or StockFrames(max_entries=8)
+        self._purchases: deque[RoomEvent] = deque()
         self._stock: dict[str, ProductSnapshot] = {}
-        self._sales: RoomSales | None = None
-        self._viewers: int | None = None
+        self._sales: RoomEvent | None = None
+        self._viewers: RoomEvent | None = None
         self._next_push = clock()
         self._wake = asyncio.Event()
         self._closed = False
+        self._heartbeat = False
+        self.last_sent = clock()
+        """When the connection last wrote something (heartbeats are due after a silence)."""
+        self.sending_since: float | None = None
+        """Set while a write waits for the client (a stuck one is aborted)."""
+        self._task: asyncio.Task[object] | None = None
 
     @property
     def closed(self) -> bool:
@@ -51,20 +100,23 @@ class RoomWatch:
     def wants(self, sku: str) -> bool:
         return self.skus is None or sku in self.skus
 
+    def wake(self) -> None:
+        self._wake.set()
+
     def offer_stock(self, product: ProductSnapshot) -> None:
         if self.wants(product.sku):
             self._stock[product.sku] = product
             self._wake.set()
 
-    def offer_sales(self, sales: RoomSales) -> None:
-        self._sales = sales
+    def offer_sales(self, sales: RoomSales | RoomEvent) -> None:
+        self._sales = sales if isinstance(sales, RoomEvent) else RoomEvent.sales(sales)
         self._wake.set()
 
     def offer_viewers(self, count: int) -> None:
-        self._viewers = count
+        self._viewers = RoomEvent.viewers(count)
         self._wake.set()
 
-    def offer_purchase(self, purchase: Purchase) -> None:
+    def offer_purchase(self, purchase: Purchase | RoomEvent) -> None:
         """Queue a purchase; a full queue means the browser stopped reading: drop it."""
         if self._closed:
             return
@@ -72,34 +124,81 @@ class RoomWatch:
             log.warning("dropped a slow connection to room %s", self.room_id)
             self.close()
             return
-        self._purchases.append(purchase)
+        event = purchase if isinstance(purchase, RoomEvent) else RoomEvent.purchase(purchase)
+        self._purchases.append(event)
         self._wake.set()
 
     def take(self, now: float) -> tuple[list[RoomEvent], float | None]:
         """The events due at `now`, and when the next coalesced push is due (None: none pending)."""
-        events = [RoomEvent.purchase(purchase) for purchase in self._purchases]
+        events = list(self._purchases)
         self._purchases.clear()
-        if not (self._stock or self._sales is not None or self._viewers is not None):
+        viewers = self._viewers or self._announced_viewers()
+        if not (self._stock or self._sales is not None or viewers is not None):
             return events, None
         if now < self._next_push:
             return events, self._next_push
         if self._stock:
-            events.append(RoomEvent.stock(self._stock[sku] for sku in sorted(self._stock)))
+            events.append(self._stock_frames.event([self._stock[s] for s in sorted(self._stock)]))
         if self._sales is not None:
-            events.append(RoomEvent.sales(self._sales))
-        if self._viewers is not None:
-            events.append(RoomEvent.viewers(self._viewers))
+            events.append(self._sales)
+        if viewers is not None:
+            events.append(viewers)
         self._stock, self._sales, self._viewers = {}, None, None
+        if self._audience is not None and viewers is not None:
+            self._viewers_seen = self._audience.announced
+            self._viewers_count = self._audience.announced_count
         self._next_push = now + self._interval
         return events, None
 
+    def viewers_sent(self, count: int) -> None:
+        """The count this connection last sent (its snapshot's): announced again, it is
+        not news."""
+        self._viewers_count = count
+        if self._audience is not None and self._audience.announced_count == count:
+            self._viewers_seen = self._audience.announced
+
+    def _announced_viewers(self) -> RoomEvent | None:
+        audience = self._audience
+        if audience is None or audience.announced == self._viewers_seen:
+            return None
+        if audience.announced_count == self._viewers_count:
+            self._viewers_seen = audience.announced
+            return None
+        return audience.viewers_event()
+
+    def heartbeat(self) -> None:
+        """Ask for a heartbeat: `next_events` returns [] although the watch is open."""
+        self._heartbeat = True
+        self._wake.set()
+
+    def bind(self, task: "asyncio.Task[object] | None") -> None:
+        """The task writing this connection, cancelled by `abort`."""
+        self._task = task
+
+    def sending(self, now: float) -> None:
+        self.sending_since = now
+
+    def sent(self, now: float) -> None:
+        self.sending_since = None
+        self.last_sent = now
+
+    def abort(self) -> None:
+        """Close, and cancel the writing task if it is stuck in a write."""
+        self.close()
+        if self._task is not None and self.sending_since is not None:
+            self._task.cancel()
+
     async def next_events(self) -> list[RoomEvent]:
-        """The next events to send, waiting until some are due; [] once the watch is closed."""
+        """The next events to send, waiting until some are due; [] once the watch is closed
+        or when a heartbeat was asked for (`closed` tells which)."""
         while not self._closed:
             self._wake.clear()
             events, due = self.take(self._clock())
             if events:
                 return events
+            if self._heartbeat:
+                self._heartbeat = False
+                return []
             timeout = None if due is None else max(due - self._clock(), 0.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)

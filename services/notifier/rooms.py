@@ -3,16 +3,22 @@ sales per room, and the open room connections waiting for pushes.
 
 Fed by the fan-out readers of `catalog.changed`, `room.sales` and `order.status`.
 Rooms are the storefront's concept; a connection names the skus it shows.
+
+Cost per event: one encoding, then a reference handed to each connection of the room.
+The viewer count is announced to a room at most once per `interval`, and less often
+in big rooms (`viewer_pushes_per_second` bounds the pushes it costs per room), so a
+join costs O(1) and a room of 10,000 is not woken 10,000 times while it fills up.
 """
 
+import asyncio
 import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 
 from contracts import OrderStatusChanged, ProductSnapshot, RoomSales
-from services.notifier.room_events import Purchase, RoomSnapshot
-from services.notifier.room_watch import RoomWatch
+from services.notifier.room_events import Purchase, RoomEvent, RoomSnapshot, StockFrames
+from services.notifier.room_watch import Audience, RoomWatch
 
 
 class RoomHub:
@@ -24,15 +30,18 @@ class RoomHub:
         interval: float = 0.25,
         max_pending: int = 256,
         max_rooms: int = 10_000,
+        viewer_pushes_per_second: float = 4000.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._interval = interval
         self._max_pending = max_pending
         self._max_rooms = max_rooms
+        self._viewer_pushes_per_second = viewer_pushes_per_second
         self._clock = clock
         self._stock: dict[str, ProductSnapshot] = {}
+        self._stock_frames = StockFrames()
         self._sales: OrderedDict[str, RoomSales] = OrderedDict()
-        self._rooms: dict[str, set[RoomWatch]] = {}
+        self._rooms: dict[str, Audience] = {}
         self._by_sku: dict[str, set[RoomWatch]] = {}
         self._every_sku: set[RoomWatch] = set()
 
@@ -55,16 +64,21 @@ class RoomHub:
         self._sales.move_to_end(sales.room_id)
         if len(self._sales) > self._max_rooms:
             self._sales.popitem(last=False)
-        for watch in self._rooms.get(sales.room_id, ()):
-            watch.offer_sales(sales)
+        audience = self._rooms.get(sales.room_id)
+        if audience is not None:
+            event = RoomEvent.sales(sales)
+            for watch in audience.watches:
+                watch.offer_sales(event)
 
     def purchase(self, status: OrderStatusChanged) -> None:
         """A confirmed order: onto the ticker of its room's connections, without the buyer."""
-        watches = self._rooms.get(status.room_id)
-        if watches:
-            purchase = Purchase.from_status(status)
-            for watch in list(watches):
-                watch.offer_purchase(purchase)
+        audience = self._rooms.get(status.room_id)
+        if audience is not None:
+            event = RoomEvent.purchase(Purchase.from_status(status))
+            # A copy: a connection whose queue is full closes, but stays listed until
+            # its stream ends.
+            for watch in list(audience.watches):
+                watch.offer_purchase(event)
 
     def stock(self, skus: frozenset[str] | None = None) -> list[ProductSnapshot]:
         """Known products, by sku; only `skus` when given."""
@@ -76,46 +90,97 @@ class RoomHub:
 
     def viewers(self, room_id: str) -> int:
         """Open connections to the room on this replica."""
-        return len(self._rooms.get(room_id, ()))
+        audience = self._rooms.get(room_id)
+        return 0 if audience is None else audience.count
 
     @contextlib.contextmanager
     def watch(
         self, room_id: str, skus: frozenset[str] | None = None
     ) -> Iterator[tuple[RoomWatch, RoomSnapshot]]:
         """A connection to the room and the snapshot it starts from, until the block exits."""
+        audience = self._rooms.get(room_id)
+        opened = audience is None
+        if audience is None:
+            audience = self._rooms[room_id] = Audience(room_id)
         watch = RoomWatch(
-            room_id, skus, interval=self._interval, max_pending=self._max_pending, clock=self._clock
-        )
-        self._rooms.setdefault(room_id, set()).add(watch)
+            room_id, skus, interval=self._interval, max_pending=self._max_pending,
+            clock=self._clock, audience=audience, stock_frames=self._stock_frames,
+        )  # fmt: skip
+        audience.watches.add(watch)
         for sku in skus or ():
             self._by_sku.setdefault(sku, set()).add(watch)
         if skus is None:
             self._every_sku.add(watch)
-        self._announce_viewers(room_id, but=watch)
+        if not opened:  # the first viewer has nobody to tell but itself
+            self._viewers_changed(audience)
+        watch.viewers_sent(audience.count)  # the snapshot carries it
         snapshot = RoomSnapshot(
-            stock=self.stock(skus), sales=self.sales(room_id), viewers=self.viewers(room_id)
+            stock=self.stock(skus), sales=self.sales(room_id), viewers=audience.count
         )
         try:
             yield watch, snapshot
         finally:
             watch.close()
-            self._forget(watch)
-            self._announce_viewers(room_id)
+            self._forget(watch, audience)
+
+    def upkeep(self, now: float, *, heartbeat: float, send_timeout: float) -> None:
+        """Heartbeats for connections silent for `heartbeat` seconds; connections whose
+        write has waited `send_timeout` seconds for the client are aborted. One pass
+        over the connections, instead of two timers per connection."""
+        for audience in list(self._rooms.values()):
+            for watch in list(audience.watches):
+                if watch.sending_since is not None:
+                    if now - watch.sending_since >= send_timeout:
+                        watch.abort()
+                elif now - watch.last_sent >= heartbeat:
+                    watch.heartbeat()
+
+    async def keep_up(self, *, heartbeat: float, send_timeout: float) -> None:
+        """`upkeep` a few times per heartbeat, until cancelled."""
+        tick = min(1.0, heartbeat / 2, send_timeout / 2)
+        while True:
+            await asyncio.sleep(tick)
+            self.upkeep(self._clock(), heartbeat=heartbeat, send_timeout=send_timeout)
 
     def close(self) -> None:
         """End every room connection (shutdown)."""
-        for watches in self._rooms.values():
-            for watch in watches:
+        for audience in self._rooms.values():
+            if audience.timer is not None:
+                audience.timer.cancel()
+            for watch in audience.watches:
                 watch.close()
 
-    def _announce_viewers(self, room_id: str, *, but: RoomWatch | None = None) -> None:
-        count = self.viewers(room_id)
-        for watch in self._rooms.get(room_id, ()):
-            if watch is not but:
-                watch.offer_viewers(count)
+    def _viewers_changed(self, audience: Audience) -> None:
+        """Announce the new count now, or when the room's announcement interval is up
+        (one timer per room, whatever joins or leaves in between)."""
+        if audience.timer is not None:
+            return
+        now = self._clock()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # driven by hand (unit tests): nothing can wait
+            audience.announce(now)
+            return
+        last = audience.last_announced_at
+        spacing = max(self._interval, audience.count / self._viewer_pushes_per_second)
+        if last is None or now - last >= spacing:
+            audience.announce(now)
+        else:
+            audience.timer = loop.call_later(spacing - (now - last), self._announce, audience)
 
-    def _forget(self, watch: RoomWatch) -> None:
-        _discard(self._rooms, watch.room_id, watch)
+    def _announce(self, audience: Audience) -> None:
+        audience.timer = None
+        if self._rooms.get(audience.room_id) is audience:
+            audience.announce(self._clock())
+
+    def _forget(self, watch: RoomWatch, audience: Audience) -> None:
+        audience.watches.discard(watch)
+        if not audience.watches:
+            if audience.timer is not None:
+                audience.timer.cancel()
+            del self._rooms[audience.room_id]
+        else:
+            self._viewers_changed(audience)
         for sku in watch.skus or ():
             _discard(self._by_sku, sku, watch)
         self._every_sku.discard(watch)

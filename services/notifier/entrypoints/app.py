@@ -1,5 +1,6 @@
 """Composition root of the notifier: settings, hubs, Redis reads, readers and the FastAPI app."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sse_starlette import EventSourceResponse
 
 from services.common.http import add_operational_routes, broker_check
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
@@ -38,9 +40,19 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             settings, statuses=statuses, rooms=rooms, start=start
         )
         await broker.start()
+        upkeep = asyncio.create_task(
+            rooms.keep_up(
+                heartbeat=settings.heartbeat_seconds, send_timeout=settings.send_timeout_seconds
+            )
+        )
+        # uvicorn waits for open responses before it runs the shutdown below: room
+        # streams end when it is told to exit, as sse-starlette's buyer streams do.
+        exit_watch = asyncio.create_task(_close_on_exit(rooms))
         try:
             yield
         finally:
+            upkeep.cancel()
+            exit_watch.cancel()
             await broker.stop()
             # Nothing rings any more: open streams end, and browsers reconnect to
             # another replica with their Last-Event-ID.
@@ -82,3 +94,9 @@ async def _redis_unavailable(_request: Request, _exc: Exception) -> JSONResponse
     return JSONResponse(
         {"reason": "redis_unavailable", "detail": "try again shortly"}, status_code=503
     )
+
+
+async def _close_on_exit(rooms: RoomHub) -> None:
+    # sse-starlette's own shutdown watch (its patched uvicorn signal handler, polled).
+    await EventSourceResponse._listen_for_exit_signal()
+    rooms.close()

@@ -1,17 +1,14 @@
 """The public SSE endpoint of a live room: stock, purchases ticker, sales and viewers."""
 
-import itertools
-from collections.abc import AsyncGenerator
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from contracts.events import Identifier
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused
-from services.notifier.entrypoints.routes import sse_response
-from services.notifier.room_events import RoomEvent
+from services.notifier.entrypoints.room_stream import RoomStream
 from services.notifier.rooms import RoomHub
 
 MAX_SKUS = 100
@@ -50,21 +47,6 @@ def build_room_router(*, rooms: RoomHub, settings: NotifierSettings) -> APIRoute
         wanted = frozenset(skus.split(",")) if skus else None
         if wanted is not None and len(wanted) > MAX_SKUS:
             raise Refused(422, "too_many_skus", f"at most {MAX_SKUS} skus")
-        return sse_response(_room_events(rooms, room_id, wanted), settings, kind="room")
+        return RoomStream(rooms, room_id, wanted)
 
     return router
-
-
-async def _room_events(
-    rooms: RoomHub, room_id: str, skus: frozenset[str] | None
-) -> AsyncGenerator[ServerSentEvent]:
-    ids = itertools.count(1)
-    with rooms.watch(room_id, skus) as (watch, snapshot):
-        yield _as_event(RoomEvent.snapshot(snapshot), next(ids))
-        while events := await watch.next_events():
-            for event in events:
-                yield _as_event(event, next(ids))
-
-
-def _as_event(event: RoomEvent, event_id: int) -> ServerSentEvent:
-    return ServerSentEvent(data=event.data, event=event.name, id=str(event_id))
