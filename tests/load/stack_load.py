@@ -167,8 +167,18 @@ def _conclude(shape: str, result: dict[str, Any], p: dict[str, Any]) -> dict[str
         **result,
         "oversold": oversold,
         "lost": lost,
-        "summary": f"{line}; db {'checked' if db.get('checked') else 'NOT checked'}",
+        "summary": f"{line}; {_db_line(db)}",
     }
+
+
+def _db_line(db: dict[str, Any]) -> str:
+    if not db.get("checked"):
+        return "orders DB NOT checked"
+    return (
+        f"orders DB: {db['orders_total']} orders for {db['accepted_taps']} accepted taps, "
+        f"oversold {db['oversold']}, stock mismatches {len(db['stock_mismatches'])}, "
+        f"{db['final_orders_per_second']} final orders/s"
+    )
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -132,6 +132,9 @@ async def audit_orders_db(dsn: str, schema: str, stock: Mapping[str, int]) -> di
         by_outcome = await conn.fetch(
             "SELECT status, reason, count(*) AS n FROM orders GROUP BY status, reason"
         )
+        # The marketplace's own pace, whatever the SSE delivery did: first order created to
+        # last final state written, by the orders service's clock.
+        pace = await _final_orders_pace(conn)
     finally:
         await conn.close()
     broken = [
@@ -145,11 +148,25 @@ async def audit_orders_db(dsn: str, schema: str, stock: Mapping[str, int]) -> di
         "stock_mismatches": broken,
         "sold": sum(row["sold"] for row in rows),
         "reserved": sum(row["reserved"] for row in rows),
+        "final_orders_per_second": pace,
         "orders": {
             f"{r['status']}:{r['reason']}" if r["reason"] else r["status"]: r["n"]
             for r in by_outcome
         },
     }
+
+
+async def _final_orders_pace(conn: asyncpg.Connection) -> float | None:
+    """Final orders per second from the first order created to the last final state
+    written; None if the orders table has no such timestamps (any more)."""
+    try:
+        pace = await conn.fetchrow(
+            "SELECT count(*) AS n, extract(epoch FROM max(updated_at) - min(created_at)) AS s "
+            "FROM orders WHERE status IN ('confirmed', 'rejected', 'expired')"
+        )
+    except asyncpg.UndefinedColumnError:
+        return None
+    return round(pace["n"] / float(pace["s"]), 1) if pace and pace["s"] else None
 
 
 class CpuMeter:
