@@ -80,7 +80,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.add_exception_handler(Refused, refused_response)
     app.add_exception_handler(RedisError, _redis_unavailable)
     app.include_router(build_router(statuses=statuses, history=history, settings=settings))
-    app.include_router(build_room_router(rooms=rooms, settings=settings))
+    app.include_router(build_room_router(rooms=rooms))
 
     async def readers_running() -> bool:
         broker = app.state.broker

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query, Response
 from sse_starlette import EventSourceResponse
 
 from contracts.events import Identifier
-from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused
 from services.notifier.entrypoints.room_stream import RoomStream
 from services.notifier.rooms import RoomHub
@@ -24,7 +23,7 @@ Skus = Annotated[
 ]
 
 
-def build_room_router(*, rooms: RoomHub, settings: NotifierSettings) -> APIRouter:
+def build_room_router(*, rooms: RoomHub) -> APIRouter:
     """The room route; public (no token): it carries nothing about any buyer."""
     router = APIRouter(tags=["rooms"])
 
