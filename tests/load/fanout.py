@@ -168,9 +168,11 @@ async def measure_fanout(
     client_processes: int = 4,
     interval: float = 0.5,
     settle: float = 3.0,
+    kinds: str = "both",
 ) -> dict[str, Any]:
     """Open `viewers` SSE connections to one room of one notifier process, publish `events`
-    room-visible events `interval` seconds apart, and measure push latency and memory."""
+    room-visible events `interval` seconds apart, and measure push latency and memory.
+    `kinds`: "both" (purchases and stock snapshots, alternating), "purchase" or "stock"."""
     file_limit = raise_file_limit()
     prefix = f"fanout-{uuid.uuid4().hex[:8]}"
     streams = Streams(prefix)
@@ -198,7 +200,7 @@ async def measure_fanout(
         published: dict[str, float] = {}
         for i in range(events):
             number = FIRST_NUMBER + i
-            is_purchase = i % 2 == 0
+            is_purchase = kinds == "purchase" or (kinds == "both" and i % 2 == 0)
             entry = purchase_entry(room_id, number) if is_purchase else stock_entry(number)
             stream = streams.order_status if is_purchase else streams.catalog_changed
             published[("p" if is_purchase else "s") + str(number)] = time.monotonic()
@@ -283,6 +285,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--client-processes", type=int, default=4)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
+    parser.add_argument("--kinds", choices=("both", "purchase", "stock"), default="both")
     parser.add_argument("--json", type=Path, help="also write the result here")
     return parser.parse_args(argv)
 
@@ -297,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=lambda text: print(f"fanout: {text}", flush=True),
             client_processes=args.client_processes,
             interval=args.interval,
+            kinds=args.kinds,
         )
     )
     text = json.dumps(result, indent=2)
