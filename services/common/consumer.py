@@ -5,22 +5,43 @@ entries left pending on a dead or stuck consumer after `claim_idle_ms`; both go
 through the same `DeliveryGuard` (dead letters, retry cap, back-off). An upkeep
 loop recreates a lost group (NOGROUP after Redis lost its data) and restarts the
 subscribers, and removes consumers that are gone and own nothing pending.
+
+With a `batch_handler`, the reader takes up to `max_records` entries per call and
+hands the valid ones to it together (one set of database statements per batch);
+each entry still has its own outcome: unreadable ones are dead-lettered alone,
+and if the batch fails for a reason that is not the infrastructure's, its entries
+go through the one-at-a-time `handler`, so one bad checkout never fails the rest.
+The claimer always hands entries over one at a time.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from faststream import AckPolicy
 from faststream.redis import RedisBroker, RedisRouter, StreamSub
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from contracts.envelope import Envelope
+from contracts.wire import DATA_FIELD, WireError, decode_entry
 from services.common.broker import unique_consumer_name
-from services.common.delivery import CLAIMER_SUFFIX, DeliveryGuard, DeliveryPolicy
+from services.common.dead_letters import dead_letter
+from services.common.delivery import (
+    CLAIMER_SUFFIX,
+    DeliveryGuard,
+    DeliveryPolicy,
+    Failure,
+    PoisonEntry,
+    classify,
+    delivery_count,
+    reason_for,
+)
 from services.common.metrics import (
+    DEAD_LETTERS,
     GROUP_LAG,
     GROUP_OLDEST_PENDING_AGE,
     GROUP_PENDING,
@@ -28,6 +49,9 @@ from services.common.metrics import (
 )
 
 log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[Sequence[Any]], Awaitable[None]]
+INFRASTRUCTURE_RETRIES = 3
 
 
 @dataclass
@@ -49,6 +73,12 @@ class GroupConsumer:
     def __post_init__(self) -> None:
         self.consumer = self.consumer or unique_consumer_name(self.service)
         self.router = RedisRouter(middlewares=[DeliveryGuard(self.policy)])
+        # The batch reader sorts out each entry's outcome itself, so it has no guard.
+        self.batch_router = RedisRouter()
+
+    @property
+    def subscribers(self) -> list[Any]:
+        return [*self.router.subscribers, *self.batch_router.subscribers]
 
     @property
     def own_consumers(self) -> set[str]:
@@ -61,20 +91,47 @@ class GroupConsumer:
         *,
         title: str,
         description: str,
+        batch_handler: BatchHandler | None = None,
+        event_type: type[Envelope] | None = None,  # type: ignore[type-arg]
     ) -> None:
-        """Subscribe `handler` as this group's reader and claimer on `broker`."""
-        reader = self.router.subscriber(
-            stream=StreamSub(
-                self.stream,
-                group=self.group,
-                consumer=self.consumer,
-                max_records=self.max_records,
-                polling_interval=self.block_ms,
-            ),
-            title=title,
-            description=description,
-            max_workers=self.workers,
-        )
+        """Subscribe `handler` as this group's reader and claimer on `broker`.
+
+        With `batch_handler` (and the `event_type` it takes), the reader hands over
+        batches of up to `max_records` entries instead.
+        """
+        if batch_handler is not None:
+            if event_type is None:
+                raise ValueError("a batch handler needs the event_type to decode entries")
+            batches = BatchReader(self, handler, batch_handler, event_type)
+            self.batch_router.subscriber(
+                stream=StreamSub(
+                    self.stream,
+                    group=self.group,
+                    consumer=self.consumer,
+                    batch=True,
+                    max_records=self.max_records,
+                    polling_interval=self.block_ms,
+                ),
+                parser=_unparsed_batch,
+                decoder=_raw_batch,
+                ack_policy=AckPolicy.MANUAL,
+                title=title,
+                description=description,
+            )(batches.consume)
+            broker.include_router(self.batch_router)
+        else:
+            self.router.subscriber(
+                stream=StreamSub(
+                    self.stream,
+                    group=self.group,
+                    consumer=self.consumer,
+                    max_records=self.max_records,
+                    polling_interval=self.block_ms,
+                ),
+                title=title,
+                description=description,
+                max_workers=self.workers,
+            )(handler)
         claimer = self.router.subscriber(
             stream=StreamSub(
                 self.stream,
@@ -86,7 +143,6 @@ class GroupConsumer:
             title=f"{title}:claimer",
             include_in_schema=False,
         )
-        reader(handler)
         claimer(handler)
         broker.include_router(self.router)
 
@@ -104,7 +160,7 @@ class GroupConsumer:
 
     async def upkeep(self, broker: RedisBroker, client: Redis) -> None:
         """One round: restart stopped subscribers, drop consumers that are gone."""
-        stopped = [sub for sub in self.router.subscribers if not sub.running]
+        stopped = [sub for sub in self.subscribers if not sub.running]
         if stopped and broker.running:
             log.error("%s/%s: %d subscriber(s) stopped; recreating the group", self.stream,
                       self.group, len(stopped))  # fmt: skip
@@ -146,6 +202,130 @@ class GroupConsumer:
                 await self.sample_metrics(client)
             except (RedisError, OSError) as exc:
                 log.warning("%s/%s upkeep failed: %r", self.stream, self.group, exc)
+
+
+class BatchReader:
+    """Per-entry outcomes for a batch: done (acked), dead-lettered, or left pending."""
+
+    def __init__(
+        self,
+        group: GroupConsumer,
+        handler: Callable[[Any], Awaitable[Any]],
+        batch_handler: BatchHandler,
+        event_type: type[Envelope],  # type: ignore[type-arg]
+    ) -> None:
+        self.group = group
+        self.handler = handler
+        self.batch_handler = batch_handler
+        self.event_type = event_type
+        self.client: Redis | None = None
+
+    async def consume(self, raw: Any) -> None:
+        """FastStream hands the raw batch (`data`, `message_ids`); nothing is acked for us."""
+        if self.client is None:
+            subscriber: Any = self.group.batch_router.subscribers[0]
+            self.client = subscriber._client  # the connection FastStream reads with
+        entries: list[tuple[bytes, Mapping[bytes, bytes]]] = list(
+            zip(raw["message_ids"], raw["data"], strict=True)
+        )
+        events: list[tuple[bytes, Any]] = []
+        for entry_id, fields in entries:
+            try:
+                events.append((entry_id, self._decode(fields)))
+            except (ValueError, PoisonEntry) as exc:
+                await self._dead_letter(entry_id, fields, exc, deliveries=1)
+        done = await self._handle(events, dict(entries))
+        if done:
+            await self._client().xack(self.group.stream, self.group.group, *done)
+
+    def _decode(self, fields: Mapping[bytes, bytes]) -> Any:
+        size = sum(len(k) + len(v) for k, v in fields.items())
+        if size > self.group.policy.max_entry_bytes:
+            raise PoisonEntry("too_large", f"{size} bytes > {self.group.policy.max_entry_bytes}")
+        if DATA_FIELD.encode() not in fields:
+            # The reason the one-at-a-time path gives: the fields are not an event.
+            raise WireError("invalid_event", f"entry has no `{DATA_FIELD}` field")
+        return decode_entry(dict(fields), self.event_type)
+
+    async def _handle(
+        self, events: list[tuple[bytes, Any]], fields: Mapping[bytes, Mapping[bytes, bytes]]
+    ) -> list[bytes]:
+        """Entry ids to ack once the batch was handled (dead letters are acked already)."""
+        if not events:
+            return []
+        for attempt in range(INFRASTRUCTURE_RETRIES):
+            try:
+                await self.batch_handler([event for _, event in events])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is not Failure.INFRASTRUCTURE:
+                    log.warning("%s: a batch of %d failed (%r); one at a time", self.group.stream,
+                                len(events), exc)  # fmt: skip
+                    return await self._one_at_a_time(events, fields)
+                pause = self.group.policy.infrastructure_failed()
+                log.warning("%s: infrastructure unavailable (%r); pausing %.1fs (try %d)",
+                            self.group.stream, exc, pause, attempt + 1)  # fmt: skip
+                await asyncio.sleep(pause)
+            else:
+                self.group.policy.succeeded()
+                return [entry_id for entry_id, _ in events]
+        return []  # still pending: retried by the claimer once the infrastructure is back
+
+    async def _one_at_a_time(
+        self, events: list[tuple[bytes, Any]], fields: Mapping[bytes, Mapping[bytes, bytes]]
+    ) -> list[bytes]:
+        done: list[bytes] = []
+        for entry_id, event in events:
+            try:
+                await self.handler(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if classify(exc) is Failure.INFRASTRUCTURE:
+                    continue  # stays pending for the claimer
+                client, group = self._client(), self.group
+                deliveries = await delivery_count(client, group.stream, group.group, entry_id)
+                if deliveries >= group.policy.max_deliveries:
+                    await self._dead_letter(entry_id, fields[entry_id], exc, deliveries)
+                continue  # stays pending: the claimer redelivers it after the idle time
+            done.append(entry_id)
+        return done
+
+    async def _dead_letter(
+        self, entry_id: bytes, fields: Mapping[bytes, bytes], exc: BaseException, deliveries: int
+    ) -> None:
+        reason = reason_for(exc)
+        await dead_letter(
+            self._client(),
+            stream=self.group.stream,
+            entry_id=entry_id,
+            fields=fields,
+            group=self.group.group,
+            consumer=self.group.consumer,
+            reason=reason,
+            error=repr(exc)[:500],
+            deliveries=deliveries,
+        )
+        DEAD_LETTERS.labels(self.group.stream, reason).inc()
+
+    def _client(self) -> Redis:
+        assert self.client is not None
+        return self.client
+
+
+async def _unparsed_batch(message: Any, parse: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's batch parser chokes on entries that are not JSON; the reader decodes
+    and judges each entry itself, so hand FastStream an empty batch to parse and keep
+    the raw entries on the message."""
+    parsed = await parse({**message, "data": []})
+    parsed.raw_message = message
+    return parsed
+
+
+async def _raw_batch(message: Any) -> Any:
+    return message.raw_message
 
 
 def _text(value: bytes | str) -> str:

@@ -16,6 +16,7 @@ from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
 from redis.asyncio import Redis
 
+from contracts.wire import WireError
 from services.common.dead_letters import dead_letter
 from services.common.metrics import DEAD_LETTERS, RECLAIMED
 
@@ -65,7 +66,7 @@ def classify(exc: BaseException) -> Failure:
 
 
 def reason_for(exc: BaseException) -> str:
-    if isinstance(exc, PoisonEntry):
+    if isinstance(exc, PoisonEntry | WireError):
         return exc.reason
     name = type(exc).__name__
     if name == "ValidationError":
@@ -146,7 +147,7 @@ class _Guard(BaseMiddleware):
             await asyncio.sleep(pause)
             return False  # stays pending: redelivered once the infrastructure is back
         client = self.guard.redis or handler._client
-        deliveries = await _delivery_count(client, sub.name, sub.group, entry_id)
+        deliveries = await delivery_count(client, sub.name, sub.group, entry_id)
         if failure is Failure.HANDLER and deliveries < policy.max_deliveries:
             return False  # stays pending; the claimer redelivers it after the idle time
         reason = reason_for(exc_val)
@@ -165,6 +166,6 @@ class _Guard(BaseMiddleware):
         return True  # handled: the acknowledgement middleware acks it
 
 
-async def _delivery_count(client: "Redis", stream: str, group: str, entry_id: bytes) -> int:
+async def delivery_count(client: "Redis", stream: str, group: str, entry_id: bytes) -> int:
     pending = await client.xpending_range(stream, group, min=entry_id, max=entry_id, count=1)
     return int(pending[0]["times_delivered"]) if pending else 1

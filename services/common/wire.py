@@ -50,7 +50,7 @@ class JsonEnvelopeFormat(MessageFormat):
         # can dead-letter it with a reason instead of FastStream dropping it.
         try:
             envelope = json.loads(data)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: a batch hands on an entry's raw fields
             return data, headers
         if isinstance(envelope, dict):
             if isinstance(cid := envelope.get("correlation_id"), str):

@@ -18,6 +18,12 @@ class OrdersSettings(ConsumerSettings):
     database_schema: str | None = Field(
         default=None, description="PostgreSQL search_path (one schema per test, or per tenant)."
     )
+    consumer_max_records: int = Field(
+        default=500,
+        ge=1,
+        le=1000,
+        description="Checkouts read and placed together (one set of statements per batch).",
+    )
     max_quantity_per_item: int = Field(default=100, ge=1)
     demo_wallet_balance_minor: int = Field(
         default=1_000_000, ge=0, description="Sandbox wallet balance of a buyer seen first time."

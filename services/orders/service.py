@@ -2,9 +2,16 @@
 
 Every state change and the status events it causes are committed together
 (transactional outbox). A redelivered checkout resumes from the state it reached.
+
+`place_orders` does the same for a batch with a fixed number of statements
+(receive and reserve in one transaction, the gateway's batch charge, settle in a
+second), so a thousand taps on one product cost a handful of statements; a
+checkout it cannot settle with the batch goes the one-at-a-time way.
 """
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from contracts import (
@@ -15,12 +22,22 @@ from contracts import (
     new_event_id,
     utc_now,
 )
-from services.orders.domain import InvalidCheckout, Order, Reason, Status, price_lines
+from services.orders.domain import (
+    InvalidCheckout,
+    Order,
+    Product,
+    Reason,
+    Status,
+    allocate,
+    price_lines,
+    units_by_sku,
+)
 from services.orders.ports import (
     Charge,
     ConcurrentUpdate,
     DuplicateCheckout,
     PaymentGateway,
+    PaymentResult,
     PaymentTimeout,
     UnitOfWork,
 )
@@ -63,30 +80,15 @@ async def _receive_and_reserve(
     async with uow() as work:
         if (existing := await work.get_order(checkout.checkout_id)) is not None:
             return existing
-        items = [(item.sku, item.quantity) for item in checkout.items]
-        products = await work.products([sku for sku, _ in items])
+        products = await work.products([item.sku for item in checkout.items])
+        order = _receive(checkout, products, max_quantity, requested_at)
+        if order.status is Status.RECEIVED:
+            if await work.reserve_stock(order.lines):
+                order.reserve()
+            else:
+                order.reject(Reason.OUT_OF_STOCK)
         try:
-            lines, currency = price_lines(items, products, max_quantity=max_quantity)
-            problem = None
-        except InvalidCheckout as exc:
-            lines, currency, problem = [], "XXX", str(exc)
-        order = Order.receive(
-            order_id=new_event_id(),
-            checkout_id=checkout.checkout_id,
-            buyer_id=checkout.buyer_id,
-            room_id=checkout.room_id,
-            currency=currency,
-            lines=lines,
-            requested_at=requested_at,
-        )
-        if problem is not None:
-            order.reject(Reason.INVALID, problem[:200])
-        elif await work.reserve_stock(lines):
-            order.reserve()
-        else:
-            order.reject(Reason.OUT_OF_STOCK)
-        try:
-            await work.add_order(order)
+            await work.add_orders([order])
         except DuplicateCheckout:
             await work.rollback()
             return await _reload(uow, checkout.checkout_id)
@@ -95,28 +97,146 @@ async def _receive_and_reserve(
         return order
 
 
+def _receive(
+    checkout: CheckoutRequested,
+    products: Mapping[str, Product],
+    max_quantity: int,
+    requested_at: datetime | None,
+) -> Order:
+    """A new order at the marketplace's prices; already rejected if the checkout is invalid."""
+    items = [(item.sku, item.quantity) for item in checkout.items]
+    try:
+        lines, currency = price_lines(items, products, max_quantity=max_quantity)
+        problem = None
+    except InvalidCheckout as exc:
+        lines, currency, problem = [], "XXX", str(exc)
+    order = Order.receive(
+        order_id=new_event_id(),
+        checkout_id=checkout.checkout_id,
+        buyer_id=checkout.buyer_id,
+        room_id=checkout.room_id,
+        currency=currency,
+        lines=lines,
+        requested_at=requested_at,
+    )
+    if problem is not None:
+        order.reject(Reason.INVALID, problem[:200])
+    return order
+
+
+async def place_orders(
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    checkouts: Sequence[tuple[CheckoutRequested, datetime | None]],
+    max_quantity: int,
+) -> dict[str, Status]:
+    """`place_order` for a batch (checkout, requested_at) in arrival order; the final
+    state per checkout id. Stock goes to checkouts in arrival order, all lines or none.
+
+    Raises DuplicateCheckout if another consumer created one of the orders meanwhile:
+    nothing of the batch is kept, and the caller places them one at a time.
+    """
+    fresh: list[tuple[CheckoutRequested, datetime | None]] = []
+    again: list[tuple[CheckoutRequested, datetime | None]] = []
+    async with uow() as work:
+        seen = await work.existing_checkouts({c.checkout_id for c, _ in checkouts})
+        for checkout, at in checkouts:
+            (again if checkout.checkout_id in seen else fresh).append((checkout, at))
+            seen.add(checkout.checkout_id)
+        products = await work.products({i.sku for c, _ in fresh for i in c.items})
+        orders = [_receive(c, products, max_quantity, at) for c, at in fresh]
+        wanting = [o for o in orders if o.status is Status.RECEIVED]
+        available = await work.lock_stock({line.sku for o in wanting for line in o.lines})
+        granted, taken = allocate([(o.checkout_id, o.lines) for o in wanting], available)
+        for order in wanting:
+            if order.checkout_id in granted:
+                order.reserve()
+            else:
+                order.reject(Reason.OUT_OF_STOCK)
+        await work.change_stock(reserve=taken)
+        await work.add_orders(orders)
+        for order in orders:
+            _stage_changes(work, order)
+        await work.commit()
+    reserved = [o for o in orders if o.status is Status.RESERVED]
+    settled = await _charge_many(uow=uow, gateway=gateway, orders=reserved)
+    outcome = {o.checkout_id: settled.get(o.checkout_id, o.status) for o in orders}
+    for checkout, at in again:  # redeliveries (or a checkout twice in the batch): resume
+        outcome[checkout.checkout_id] = await place_order(
+            uow=uow, gateway=gateway, checkout=checkout, max_quantity=max_quantity,
+            requested_at=at,
+        )  # fmt: skip
+    return outcome
+
+
+async def _charge_many(
+    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, orders: Sequence[Order]
+) -> dict[str, Status]:
+    """Charge reserved orders in one gateway call and settle them in one transaction."""
+    if not orders:
+        return {}
+    results = await gateway.charge_many(
+        [Charge(o.checkout_id, o.buyer_id, o.total_minor, o.currency) for o in orders]
+    )
+    answered = [(o, r) for o in orders if (r := results.get(o.checkout_id)) is not None]
+    loaded = {o.checkout_id: o.sequence for o, _ in answered}
+    async with uow() as work:
+        for order, result in answered:
+            if result.captured:
+                order.mark_paid()
+                order.confirm()
+            else:
+                order.reject(Reason.PAYMENT_FAILED, result.detail)
+        changed = await work.save_orders([o for o, _ in answered], loaded)
+        kept = [(o, r) for o, r in answered if o.checkout_id not in changed]
+        sold, released = Counter[str](), Counter[str]()
+        for order, result in kept:
+            (sold if result.captured else released).update(units_by_sku(order.lines))
+            _stage_changes(work, order)
+        await work.change_stock(sell=sold, release=released)
+        await work.commit()
+    outcome = {o.checkout_id: o.status for o, _ in kept}
+    # Changed meanwhile (expired, say): settle each against what is stored now.
+    for order, result in answered:
+        if order.checkout_id in changed:
+            settled = await _settle(uow, gateway, order.checkout_id, result)
+            outcome[order.checkout_id] = settled.status
+    # No immediate answer from the gateway: charged alone, with its timeout.
+    slow = [o for o in orders if results.get(o.checkout_id) is None]
+    for order in await asyncio.gather(*(_charge(uow=uow, gateway=gateway, order=o) for o in slow)):
+        outcome[order.checkout_id] = order.status
+    return outcome
+
+
 async def _charge(*, uow: UnitOfWorkFactory, gateway: PaymentGateway, order: Order) -> Order:
     charge = Charge(order.checkout_id, order.buyer_id, order.total_minor, order.currency)
     try:
         result = await gateway.charge(charge)
-        captured, detail = result.captured, result.detail
     except PaymentTimeout:
-        captured, detail = False, "timeout"
+        result = PaymentResult(False, "timeout")
+    return await _settle(uow, gateway, order.checkout_id, result)
+
+
+async def _settle(
+    uow: UnitOfWorkFactory, gateway: PaymentGateway, checkout_id: str, result: PaymentResult
+) -> Order:
+    """Apply the gateway's answer to the stored order; refund a capture that came too late."""
 
     async def settle(work: UnitOfWork, current: Order) -> None:
         if current.status is not Status.RESERVED:
             return  # expired or settled by another delivery meanwhile
-        if captured:
+        if result.captured:
             current.mark_paid()
             await _confirm(work, current)
         else:
-            current.reject(Reason.PAYMENT_FAILED, detail)
-            await work.release_stock(current.lines)
+            current.reject(Reason.PAYMENT_FAILED, result.detail)
+            await work.change_stock(release=units_by_sku(current.lines))
 
-    settled = await _advance(uow, order.checkout_id, settle)
-    if captured and settled.status is Status.EXPIRED:
+    settled = await _advance(uow, checkout_id, settle)
+    if result.captured and settled.status is Status.EXPIRED:
         # The hold ran out while the gateway was answering: the money goes back.
-        await gateway.refund(order.checkout_id)
+        await gateway.refund(checkout_id)
     return settled
 
 
@@ -135,13 +255,13 @@ async def expire_overdue_reservations(
 async def _expire(work: UnitOfWork, order: Order) -> None:
     if order.status is Status.RESERVED:
         order.expire()
-        await work.release_stock(order.lines)
+        await work.change_stock(release=units_by_sku(order.lines))
 
 
 async def _confirm(work: UnitOfWork, order: Order) -> None:
     if order.status is Status.PAID:
         order.confirm()
-        await work.complete_sale(order.lines)
+        await work.change_stock(sell=units_by_sku(order.lines))
 
 
 async def _advance(
@@ -159,9 +279,7 @@ async def _advance(
             await step(work, order)
             if order.sequence == loaded:
                 return order
-            try:
-                await work.save_order(order, loaded_sequence=loaded)
-            except ConcurrentUpdate:
+            if await work.save_orders([order], {checkout_id: loaded}):
                 await work.rollback()
                 continue
             _stage_changes(work, order)

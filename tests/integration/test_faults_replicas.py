@@ -1,6 +1,8 @@
 """Orders replicas as real processes sharing one consumer group: one dies (SIGKILL) or is
 stopped (SIGTERM) in the middle of a flash sale, and nothing is lost, doubled or oversold."""
 
+import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from tests.support.faults import (
     wait_group_drained,
 )
 from tests.support.flow import publish_checkouts
+from tests.support.stack import ServiceProcess
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +51,43 @@ async def env(
         stream_prefix=stream_prefix,
         database=postgres_database,
         workdir=tmp_path,
+        # Small batches: the replicas share the burst and each keeps fetching more, so
+        # there is always something in flight to kill or stop them in the middle of.
+        ORDERS_CONSUMER_MAX_RECORDS="20",
     )
 
 
 async def pending_by_consumer(client: aioredis.Redis, stream: str) -> dict[str, int]:
     consumers = await client.xinfo_consumers(stream, GROUP_ORDERS)
     return {c["name"].decode(): int(c["pending"]) for c in consumers}
+
+
+async def held_by(process: ServiceProcess, client: aioredis.Redis, stream: str) -> int:
+    """Entries pending on the consumers of `process` (its reader and claimer)."""
+    assert process.process is not None
+    pending = await pending_by_consumer(client, stream)
+    return sum(n for name, n in pending.items() if f"-{process.process.pid}-" in name)
+
+
+async def kill_while_holding_entries(
+    victim: ServiceProcess, client: aioredis.Redis, stream: str, timeout: float = 30
+) -> int:
+    """SIGKILL `victim` at a moment it holds fetched, unacknowledged entries; how many.
+
+    A replica working in batches holds entries only for moments: it is frozen
+    (SIGSTOP) to look, and killed if it holds some, or thawed to try again.
+    """
+    assert victim.process is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        victim.process.send_signal(signal.SIGSTOP)
+        if held := await held_by(victim, client, stream):
+            victim.kill()
+            return held
+        victim.process.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.002)
+    victim.kill()
+    return 0
 
 
 async def test_a_replica_killed_mid_run_loses_doubles_and_oversells_nothing(
@@ -72,10 +106,7 @@ async def test_a_replica_killed_mid_run_loses_doubles_and_oversells_nothing(
         await publish_checkouts(redis, streams.checkout_requested, checkouts)
         done_at_kill = await statuses.wait_count(400, timeout=60)
         victim = replicas[0]
-        assert victim.process is not None
-        victim.kill()
-        pending = await pending_by_consumer(redis, streams.checkout_requested)
-        orphaned = sum(n for name, n in pending.items() if f"-{victim.process.pid}-" in name)
+        orphaned = await kill_while_holding_entries(victim, redis, streams.checkout_requested)
         missing = await statuses.wait_final(ids, timeout=60)
         elapsed = time.monotonic() - started
         left_pending = await wait_group_drained(redis, streams, timeout=15)
@@ -112,8 +143,7 @@ async def test_a_replica_stopped_with_sigterm_during_a_burst_exits_0_and_loses_n
         stopping = time.monotonic()
         exit_code = stopped.terminate()
         stop_seconds = time.monotonic() - stopping
-        pending = await pending_by_consumer(redis, streams.checkout_requested)
-        left = sum(n for name, n in pending.items() if f"-{stopped.process.pid}-" in name)
+        left = await held_by(stopped, redis, streams.checkout_requested)
         missing = await statuses.wait_final(ids, timeout=60)
         left_pending = await wait_group_drained(redis, streams, timeout=15)
         assert (missing, left_pending) == (0, 0), logs_of(replicas)

@@ -21,7 +21,13 @@ from tests.integration.test_ops_support import (
     ops_json,
 )
 from tests.support.flow import checkout, eventually, final_statuses, statuses_by_checkout
-from tests.support.orders import count, orders_settings, product, running_orders
+from tests.support.orders import (
+    break_payments,
+    count,
+    orders_settings,
+    product,
+    running_orders,
+)
 
 T1, T2, T3 = 1_790_000_000_000, 1_790_000_060_000, 1_790_000_120_000  # one minute apart
 ISO_T2 = datetime.fromtimestamp(T2 / 1000, UTC).isoformat()
@@ -187,12 +193,7 @@ async def test_a_dead_letter_replayed_with_the_cli_after_the_fix_yields_one_orde
     async with running_orders(settings_, {"SKU-A": 10}) as orders:
         streams = orders.settings.streams
         dlq = Streams.dead_letters(streams.checkout_requested)
-        real_charge = orders.gateway.charge
-
-        async def broken_charge(*_: Any) -> Any:
-            raise RuntimeError("payment adapter bug")
-
-        monkeypatch.setattr(orders.gateway, "charge", broken_charge)
+        fix_payments = break_payments(monkeypatch, orders.gateway)
         await redis_client.xadd(streams.checkout_requested, checkout_fields(item))  # type: ignore[arg-type]
         await eventually(
             lambda: list_dead_letters(redis_client, streams.checkout_requested),
@@ -204,7 +205,7 @@ async def test_a_dead_letter_replayed_with_the_cli_after_the_fix_yields_one_orde
             == item.checkout_id
         )
 
-        monkeypatch.setattr(orders.gateway, "charge", real_charge)  # the fix is deployed
+        fix_payments()  # the fix is deployed
         first = await ops(*args, "dlq", "replay", "--yes")
         found = await final_statuses(redis_client, streams.order_status, [item.checkout_id])
         # The same dead letter comes back (restored from a backup, or set aside twice by

@@ -27,7 +27,13 @@ from services.orders.entrypoints.app import OrdersRuntime
 from tests.conftest import Database
 from tests.support.flow import checkout, eventually, final_statuses, statuses_by_checkout
 from tests.support.hostile import hostile_entries
-from tests.support.orders import count, orders_settings, product, running_orders
+from tests.support.orders import (
+    break_payments,
+    count,
+    orders_settings,
+    product,
+    running_orders,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -105,18 +111,13 @@ async def test_a_dead_letter_replayed_after_the_fix_yields_the_order_once(
     item = checkout(items=[("SKU-A", 2)])
     async with running_orders(settings_, {"SKU-A": 10}) as orders:
         stream = orders.settings.streams.checkout_requested
-        real_charge = orders.gateway.charge
-
-        async def broken_charge(*_: Any) -> Any:
-            raise RuntimeError("payment adapter bug")
-
-        monkeypatch.setattr(orders.gateway, "charge", broken_charge)
+        fix_payments = break_payments(monkeypatch, orders.gateway)
         await redis.xadd(stream, entry_of(item))  # type: ignore[arg-type]
         (letter,) = await eventually(lambda: list_dead_letters(redis, stream),
                                      until=lambda d: len(d) == 1, timeout=20)  # fmt: skip
         assert (letter.reason, letter.deliveries) == ("handler_error", 3)
 
-        monkeypatch.setattr(orders.gateway, "charge", real_charge)  # the fix is deployed
+        fix_payments()  # the fix is deployed
         fields = dict(letter.fields)
         assert await replay_dead_letters(redis, stream, reason="handler_error")
         await redis.xadd(stream, fields)  # type: ignore[arg-type]  # replayed a second time by mistake

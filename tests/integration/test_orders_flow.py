@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from contracts import OrderStatus, RejectionReason, Streams
+from contracts import CheckoutRequestedEvent, OrderStatus, RejectionReason, Streams
 from services.orders.adapters.payments import WalletBehaviour
 from services.orders.adapters.tables import OrderRow, PaymentRow
 from services.orders.entrypoints.app import OrdersRuntime
@@ -172,3 +172,68 @@ async def test_fifty_concurrent_checkouts_for_ten_units_confirm_exactly_ten(
         stock = await product(first, "HOT")
         assert (stock.available, stock.reserved, stock.sold) == (0, 0, 10)
         assert await count(second, OrderRow) == 50
+
+
+async def test_one_batch_gives_every_checkout_its_own_exact_outcome(
+    orders: OrdersRuntime, redis_client: "Redis[bytes]"
+) -> None:
+    """All of this arrives in one read of the group: one set of statements, each checkout
+    still ends as it would alone (stock in arrival order, all lines or none)."""
+    streams = streams_of(orders)
+    placed = checkout(items=[("SKU-A", 1)])
+    await publish_checkouts(redis_client, streams.checkout_requested, [placed])
+    await final_statuses(redis_client, streams.order_status, [placed.checkout_id])
+    twice = checkout(items=[("SKU-A", 1)])
+    poor = checkout(items=[("SKU-A", 1)])
+    poor_again = checkout(buyer_id=poor.buyer_id, items=[("SKU-A", 1)])
+    declines = checkout(items=[("SKU-A", 1)])
+    hangs = checkout(items=[("SKU-A", 1)])
+    batch = [
+        placed,  # delivered again: resumes, no second order
+        twice,
+        twice,  # the same checkout twice in one batch
+        checkout(items=[("SKU-B", 2)]),
+        checkout(items=[("SKU-A", 1), ("SKU-B", 2)]),  # B runs out: takes no A either
+        checkout(items=[("SKU-B", 1)]),  # smaller, later: still fits
+        checkout(items=[("NOPE", 1)]),
+        poor,
+        poor_again,  # the wallet pays for one of the two
+        declines,
+        hangs,
+    ]
+    await orders.gateway.set_wallet(poor.buyer_id, balance_minor=1500)
+    await orders.gateway.set_wallet(declines.buyer_id, behaviour=WalletBehaviour.DECLINE)
+    await orders.gateway.set_wallet(hangs.buyer_id, behaviour=WalletBehaviour.TIMEOUT)
+    events = [CheckoutRequestedEvent.new(correlation_id=c.checkout_id, producer="test", data=c)
+              for c in batch]  # fmt: skip
+
+    await orders.on_checkouts(events)
+    outcome = await final_statuses(
+        redis_client, streams.order_status, [c.checkout_id for c in batch]
+    )
+
+    final = {c.checkout_id: outcome[c.checkout_id][-1] for c in batch}
+    summary = [(final[c.checkout_id].status.value, final[c.checkout_id].detail) for c in batch]
+    assert summary == [
+        ("confirmed", None),
+        ("confirmed", None),
+        ("confirmed", None),
+        ("confirmed", None),
+        ("rejected", None),
+        ("confirmed", None),
+        ("rejected", "unknown sku NOPE"),
+        ("confirmed", None),
+        ("rejected", "insufficient_funds"),
+        ("rejected", "declined"),
+        ("rejected", "timeout"),
+    ]
+    assert final[batch[4].checkout_id].reason is RejectionReason.OUT_OF_STOCK
+    for c in batch:  # every status once, in order, whatever path the checkout took
+        assert [s.sequence for s in outcome[c.checkout_id]] == list(
+            range(1, len(outcome[c.checkout_id]) + 1)
+        )
+    assert await count(orders, OrderRow) == 10
+    a, b = await product(orders, "SKU-A"), await product(orders, "SKU-B")
+    assert (a.available, a.reserved, a.sold) == (7, 0, 3)
+    assert (b.available, b.reserved, b.sold) == (0, 0, 3)
+    assert await orders.gateway.balance(poor.buyer_id) == 500

@@ -1,9 +1,10 @@
 """Run the orders service in-process against a real Redis and database, and look inside it."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -56,3 +57,20 @@ async def product(runtime: OrdersRuntime, sku: str) -> ProductRow:
 async def count(runtime: OrdersRuntime, model: Any) -> int:
     async with async_sessionmaker(runtime.engine)() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def break_payments(monkeypatch: pytest.MonkeyPatch, gateway: Any) -> Callable[[], None]:
+    """Make every charge raise, as a bug in the payment adapter would; returns the fix."""
+    real = {name: getattr(gateway, name) for name in ("charge", "charge_many")}
+
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("payment adapter bug")
+
+    for name in real:
+        monkeypatch.setattr(gateway, name, broken)
+
+    def fix() -> None:
+        for name, method in real.items():
+            monkeypatch.setattr(gateway, name, method)
+
+    return fix

@@ -1,6 +1,8 @@
 """The order state machine and reservation rules, without any I/O."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.orders.domain import (
     IllegalTransition,
@@ -10,7 +12,9 @@ from services.orders.domain import (
     Product,
     Reason,
     Status,
+    allocate,
     price_lines,
+    units_by_sku,
 )
 
 PRODUCTS = {
@@ -125,3 +129,39 @@ def test_an_invalid_checkout_is_refused_with_why(
 ) -> None:
     with pytest.raises(InvalidCheckout, match=message):
         price_lines(items, PRODUCTS, max_quantity=10)
+
+
+def test_allocation_grants_in_arrival_order_and_never_more_than_available() -> None:
+    requests = [(n, [Line("HOT", 1, 100)]) for n in range(1000)]
+    granted, taken = allocate(requests, {"HOT": 5})
+    assert granted == {0, 1, 2, 3, 4}
+    assert taken == {"HOT": 5}
+
+
+def test_allocation_is_all_lines_or_none_and_a_later_smaller_request_may_fit() -> None:
+    requests = [
+        ("both", [Line("A", 2, 1), Line("B", 1, 1)]),
+        ("too-many-b", [Line("A", 1, 1), Line("B", 5, 1)]),  # B does not fit: takes no A
+        ("one-a", [Line("A", 1, 1)]),
+        ("unknown", [Line("C", 1, 1)]),
+    ]
+    granted, taken = allocate(requests, {"A": 3, "B": 2})
+    assert granted == {"both", "one-a"}
+    assert taken == {"A": 3, "B": 1}
+
+
+@given(
+    st.dictionaries(st.sampled_from("ABC"), st.integers(0, 20), min_size=1),
+    st.lists(
+        st.dictionaries(st.sampled_from("ABC"), st.integers(1, 5), min_size=1, max_size=3),
+        max_size=60,
+    ),
+)
+def test_allocation_never_oversells(
+    available: dict[str, int], wanted: list[dict[str, int]]
+) -> None:
+    requests = [(n, [Line(s, q, 1) for s, q in w.items()]) for n, w in enumerate(wanted)]
+    granted, taken = allocate(requests, available)
+    for sku, units in taken.items():
+        assert units <= available.get(sku, 0)
+    assert taken == units_by_sku(line for n, lines in requests if n in granted for line in lines)

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
@@ -21,7 +21,7 @@ from services.orders.adapters.snapshots import SnapshotPublisher
 from services.orders.adapters.tables import OrdersTable
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumer
-from services.orders.service import expire_overdue_reservations, place_order
+from services.orders.service import expire_overdue_reservations, place_order, place_orders
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ class OrdersRuntime:
     def __post_init__(self) -> None:
         self.uow = unit_of_work_factory(self.engine, streams=self.settings.streams)
         self.group = checkout_consumer(self.settings)
-        self.broker = build_orders_broker(self.settings, self.group, self.on_checkout)
+        self.broker = build_orders_broker(
+            self.settings, self.group, self.on_checkout, self.on_checkouts
+        )
 
     async def on_checkout(self, event: CheckoutRequestedEvent) -> None:
         with correlated(event.data.checkout_id):
@@ -52,6 +54,17 @@ class OrdersRuntime:
                 requested_at=event.occurred_at,
             )
         self.note_change(event.data.room_id, [item.sku for item in event.data.items])
+        self.wake_relay()
+
+    async def on_checkouts(self, events: Sequence[CheckoutRequestedEvent]) -> None:
+        await place_orders(
+            uow=self.uow,
+            gateway=self.gateway,
+            checkouts=[(event.data, event.occurred_at) for event in events],
+            max_quantity=self.settings.max_quantity_per_item,
+        )
+        for event in events:
+            self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
 
     def note_change(self, room_id: str, skus: list[str]) -> None:

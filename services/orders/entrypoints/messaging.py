@@ -1,6 +1,6 @@
 """The orders service's FastStream wiring: the checkout consumer group and the status channel."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.redis import RedisBroker
 
@@ -17,6 +17,7 @@ from services.common.delivery import DeliveryPolicy
 from services.orders.config import OrdersSettings
 
 CheckoutHandler = Callable[[CheckoutRequestedEvent], Awaitable[None]]
+CheckoutBatchHandler = Callable[[Sequence[CheckoutRequestedEvent]], Awaitable[None]]
 
 
 def checkout_consumer(settings: OrdersSettings, *, consumer: str = "") -> GroupConsumer:
@@ -39,9 +40,13 @@ def checkout_consumer(settings: OrdersSettings, *, consumer: str = "") -> GroupC
 
 
 def build_orders_broker(
-    settings: OrdersSettings, group: GroupConsumer, on_checkout: CheckoutHandler
+    settings: OrdersSettings,
+    group: GroupConsumer,
+    on_checkout: CheckoutHandler,
+    on_checkouts: CheckoutBatchHandler | None = None,
 ) -> RedisBroker:
-    """A broker whose `orders` group hands each checkout to `on_checkout`."""
+    """A broker whose `orders` group hands checkouts to `on_checkouts` in batches (each
+    to `on_checkout` when claimed, or when its batch failed), or one by one without it."""
     broker = build_broker(settings, description="livecart marketplace (orders)")
 
     async def on_checkout_requested(event: CheckoutRequestedEvent) -> None:
@@ -50,10 +55,13 @@ def build_orders_broker(
     group.register(
         broker,
         on_checkout_requested,
+        batch_handler=on_checkouts,
+        event_type=CheckoutRequestedEvent,
         title="orders:checkout.requested",
         description=(
-            "The marketplace consumes every accepted checkout in the `orders` group "
-            "(replicas share it; entries idle on a dead replica are claimed by a live one), "
+            "The marketplace consumes every accepted checkout in the `orders` group, in "
+            "batches (replicas share it; entries idle on a dead replica are claimed by a "
+            "live one), "
             "creates at most one order per checkout id, reserves stock, charges the buyer "
             "and stages each status in its outbox. Entries that cannot be read, or fail "
             f"{settings.max_deliveries} deliveries, go to `<stream>.dlq` with the reason."
@@ -95,5 +103,8 @@ def specification_broker() -> RedisBroker:
     async def unused(_: CheckoutRequestedEvent) -> None:
         raise NotImplementedError
 
+    async def unused_batch(_: Sequence[CheckoutRequestedEvent]) -> None:
+        raise NotImplementedError
+
     group = checkout_consumer(settings, consumer="orders-<host>-<pid>-<random>")
-    return build_orders_broker(settings, group, unused)
+    return build_orders_broker(settings, group, unused, unused_batch)
