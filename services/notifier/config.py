@@ -15,6 +15,14 @@ class NotifierSettings(TokenSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", populate_by_name=True)
 
     port: int = 8001
+    redis_max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Connections for history reads (resumes); more concurrent reads wait "
+        "for one (up to `redis_wait_seconds`) instead of failing.",
+    )
+    redis_wait_seconds: float = Field(default=10.0, gt=0)
     recent_statuses: int = Field(
         default=1000,
         ge=0,

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
 
@@ -28,7 +28,15 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     statuses = StatusHub(max_checkouts=settings.max_checkouts)
     rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
-    redis = Redis.from_url(str(settings.redis_url))
+    # A burst of reconnects resumes thousands of streams at once: they queue for a
+    # connection rather than fail (a plain pool refuses the 101st with an error).
+    redis = Redis.from_pool(  # owns the pool: closing the client closes it
+        BlockingConnectionPool.from_url(
+            str(settings.redis_url),
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_wait_seconds,
+        )
+    )
     history = RedisBuyerHistory(redis, settings.streams)
 
     @asynccontextmanager

@@ -1,5 +1,6 @@
 """The notifier's buyer streams against real Redis: tokens, history then live, resume, gaps."""
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -212,3 +213,23 @@ async def test_metrics_count_open_connections_and_time_tap_to_final(
         "tap to final observed",
     )
     await wait_until(lambda: sample("livecart_sse_connections", kind="buyer") == 0, "closed")
+
+
+async def test_a_burst_of_resumes_waits_for_redis_connections_instead_of_failing(
+    notifiers: Notifiers, settings: NotifierSettings, relay: Relay
+) -> None:
+    """Twenty buyers reconnect at once to a notifier allowed two Redis connections: each
+    resume waits its turn for one, and every buyer gets exactly what was missed."""
+    narrow = await notifiers.start(settings.model_copy(update={"redis_max_connections": 2}))
+    buyers = [new_id("buyer") for _ in range(20)]
+    paths = {buyer: await relay.happy_path(new_id("co"), buyer) for buyer in buyers}
+
+    async def resume(buyer: str) -> list[str | None]:
+        headers = {**bearer(buyer), "Last-Event-ID": paths[buyer][0]}
+        async with aconnect_sse(narrow.client, "GET", ME, headers=headers) as source:
+            assert source.response.status_code == 200
+            return [e.id for e in await take(browser_events(source), 3)]
+
+    resumed = await asyncio.gather(*(resume(buyer) for buyer in buyers))
+
+    assert resumed == [paths[buyer][1:] for buyer in buyers]
