@@ -1,9 +1,16 @@
-"""`make bench`: livecart's order path against the raw ceiling, measured in the same run.
+"""`make bench`: livecart against its ceilings, each measured in the same run.
 
-1. baseline — plain redis-py + asyncpg, batched (tests/load/baseline.py);
-2. livecart — the orders service as a real process on PostgreSQL: checkouts XADDed
-   in the storefront's wire format, timed until every one has a final status.
-Prints progress, a one-line summary with the ratio, and writes a JSON result file.
+Parts (`--parts`, all by default, in this order):
+- order: the orders service as a real process on PostgreSQL, checkouts XADDed in the
+  storefront's wire format until every one has a final status, against a plain
+  redis-py + asyncpg batched pipeline doing the same writes (tests/load/baseline.py);
+  the ratio is the headline figure;
+- accept: the storefront's accept path over HTTP against a bare FastAPI + one XADD
+  endpoint (tests/load/accept.py);
+- flash, steady: the whole stack driven by buyers over HTTP, finals seen on SSE
+  (tests/load/stack_load.py): N taps on one hot sku, and an open-loop rate;
+- fanout: one room of one notifier with thousands of SSE viewers (tests/load/fanout.py).
+Prints progress and one line per part, writes a JSON result file.
 """
 
 import argparse
@@ -24,7 +31,10 @@ from contracts import Streams
 from infra.local.redis_server import free_port
 from services.common.db import make_engine
 from services.orders.seed import ProductStock, seed_products
+from tests.load.accept import measure_accept_path
 from tests.load.baseline import run_baseline
+from tests.load.fanout import measure_fanout
+from tests.load.stack_load import measure_stack
 from tests.support.flow import checkout, publish_checkouts, statuses_by_checkout
 from tests.support.services import LOCAL_POSTGRES
 from tests.support.stack import ROOT, ServiceProcess
@@ -98,7 +108,7 @@ async def _wait_for_finals(redis: Redis, stream: str, expected: int, timeout: fl
     return finals
 
 
-async def main(args: argparse.Namespace) -> int:
+async def order_path(args: argparse.Namespace) -> dict[str, Any]:
     dsn = os.environ.get("BENCH_DATABASE_URL", LOCAL_POSTGRES)
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(dsn)
@@ -121,31 +131,110 @@ async def main(args: argparse.Namespace) -> int:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()
     ratio = live["per_second"] / base.per_second
-    result = {
-        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
-        "command": "make bench",
+    return {
         "events": args.events,
         "skus": args.skus,
         "stock": args.stock,
         "baseline_per_second": base.per_second,
         "livecart": live,
         "ratio": ratio,
+        "oversold": live["oversold"],
+        "lost": live["lost"],
+        "summary": (
+            f"order path {live['per_second']:,.0f}/s vs baseline {base.per_second:,.0f}/s "
+            f"= {ratio:.0%}; oversold {live['oversold']}, lost {live['lost']}"
+        ),
+    }
+
+
+async def accept_path(args: argparse.Namespace) -> dict[str, Any]:
+    say(f"accept path: {args.taps} taps from {args.concurrency} keep-alive clients")
+    result = await measure_accept_path(
+        redis_url=args.redis_url, taps=args.taps, concurrency=args.concurrency, progress=say
+    )
+    sf, bare = result["storefront"], result["bare"]
+    result["summary"] = (
+        f"accept path {sf['accepted_per_second']:,.0f}/s (p50 {sf['p50_ms']} ms, p99 "
+        f"{sf['p99_ms']} ms) vs bare FastAPI + XADD {bare['accepted_per_second']:,.0f}/s "
+        f"= {result['ratio']:.0%}"
+    )
+    return result
+
+
+async def stack_shape(args: argparse.Namespace, shape: str) -> dict[str, Any]:
+    dsn = os.environ.get("BENCH_DATABASE_URL", LOCAL_POSTGRES)
+    params: dict[str, Any] = (
+        {"taps": args.flash_taps, "units": args.flash_units}
+        if shape == "flash"
+        else {"rate": args.rate, "seconds": args.seconds}
+    )
+    say(f"whole stack, {shape}: {params}")
+    return await measure_stack(
+        shape=shape,
+        redis_url=args.redis_url,
+        dsn=dsn,
+        progress=lambda text: say(f"  {text}"),
+        **params,
+    )
+
+
+async def fanout(args: argparse.Namespace) -> dict[str, Any]:
+    say(f"fan-out: {args.viewers} SSE viewers in one room of one notifier")
+    result = await measure_fanout(
+        redis_url=args.redis_url, viewers=args.viewers, events=20, progress=say
+    )
+    latency = result["latency_ms"]
+    result["summary"] = (
+        f"fan-out {result['connected']}/{result['viewers']} viewers, push p50 "
+        f"{latency['p50']} ms p99 {latency['p99']} ms, {result['pushes_missed']} missed, "
+        f"{result['rss_kib_per_connection']} KiB per connection"
+    )
+    return result
+
+
+async def main(args: argparse.Namespace) -> int:
+    runs = {
+        "order": order_path,
+        "accept": accept_path,
+        "flash": lambda a: stack_shape(a, "flash"),
+        "steady": lambda a: stack_shape(a, "steady"),
+        "fanout": fanout,
+    }
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if unknown := [p for p in parts if p not in runs]:
+        raise SystemExit(f"unknown parts {unknown}: choose from {', '.join(runs)}")
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results: dict[str, Any] = {}
+    for part in parts:
+        results[part] = await runs[part](args)
+        say(f"{part}: {results[part]['summary']}")
+    result = {
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "command": "make bench" + (f" ARGS='{' '.join(sys.argv[1:])}'" if sys.argv[1:] else ""),
+        "started": started,
+        **results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"livecart order path {live['per_second']:,.0f}/s vs baseline {base.per_second:,.0f}/s "
-        f"= {ratio:.0%}; oversold {live['oversold']}, lost {live['lost']} -> {args.out}"
-    )
-    return 0 if live["oversold"] == 0 and live["lost"] == 0 else 1
+    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print("; ".join(results[part]["summary"] for part in parts) + f" -> {args.out}")
+    bad = [p for p in parts if results[p].get("oversold") or results[p].get("lost")]
+    return 1 if bad else 0
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--skus", type=int, default=20)
-    parser.add_argument("--stock", type=int, default=100)
-    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--parts", default="order,accept,flash,steady,fanout")
+    parser.add_argument("--events", type=int, default=10_000, help="order: checkouts")
+    parser.add_argument("--skus", type=int, default=20, help="order: skus")
+    parser.add_argument("--stock", type=int, default=100, help="order: units per sku")
+    parser.add_argument("--timeout", type=float, default=300, help="order: for every final")
+    parser.add_argument("--taps", type=int, default=10_000, help="accept: taps")
+    parser.add_argument("--concurrency", type=int, default=200, help="accept: clients")
+    parser.add_argument("--flash-taps", type=int, default=10_000)
+    parser.add_argument("--flash-units", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=1000.0, help="steady: taps/s offered")
+    parser.add_argument("--seconds", type=float, default=10.0, help="steady: duration")
+    parser.add_argument("--viewers", type=int, default=10_000, help="fanout: SSE viewers")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
