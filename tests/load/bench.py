@@ -58,18 +58,23 @@ async def livecart_order_path(args: argparse.Namespace, dsn: str, schema: str) -
         LIVECART_STREAM_PREFIX=prefix,
         ORDERS_DATABASE_URL=url,
         ORDERS_DATABASE_SCHEMA=schema,
-        ORDERS_PORT=str(free_port()),
         PYTHONUNBUFFERED="1",
     )
-    orders = ServiceProcess(
-        "orders", int(env["ORDERS_PORT"]), env, ROOT / "run" / "bench" / "orders.log"
-    )
-    orders.log.parent.mkdir(parents=True, exist_ok=True)
+    replicas = [
+        ServiceProcess(
+            "orders", port, {**env, "ORDERS_PORT": str(port)},
+            ROOT / "run" / "bench" / f"orders-{n}.log",
+        )
+        for n, port in enumerate(free_port() for _ in range(args.orders_replicas))
+    ]  # fmt: skip
+    replicas[0].log.parent.mkdir(parents=True, exist_ok=True)
     redis = Redis.from_url(args.redis_url)
     items = [checkout(items=[(f"SKU-{n % args.skus}", 1)]) for n in range(args.events)]
     try:
-        orders.start()
-        orders.wait_ready()
+        for orders in replicas:
+            orders.start()
+        for orders in replicas:
+            orders.wait_ready()
         started = time.perf_counter()
         for start in range(0, len(items), 1000):
             await publish_checkouts(redis, streams.checkout_requested, items[start : start + 1000])
@@ -77,7 +82,10 @@ async def livecart_order_path(args: argparse.Namespace, dsn: str, schema: str) -
         seconds = time.perf_counter() - started
         statuses = await statuses_by_checkout(redis, streams.order_status)
     finally:
-        orders.terminate()
+        for orders in replicas:
+            orders.stop_soon()
+        for orders in replicas:
+            orders.terminate()
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
         if keys:
             await redis.delete(*keys)
@@ -124,7 +132,7 @@ async def order_path(args: argparse.Namespace) -> dict[str, Any]:
             stock_per_sku=args.stock,
         )
         say(f"  {base.per_second:,.0f} checkouts/s ({base.confirmed} confirmed)")
-        say(f"livecart order path: {args.events} checkouts through the orders service")
+        say(f"livecart order path: {args.events} checkouts, {args.orders_replicas} replica(s)")
         live = await livecart_order_path(args, dsn, schema)
         say(f"  {live['per_second']:,.0f} checkouts/s {live['outcomes']}")
     finally:
@@ -133,6 +141,7 @@ async def order_path(args: argparse.Namespace) -> dict[str, Any]:
     ratio = live["per_second"] / base.per_second
     return {
         "events": args.events,
+        "orders_replicas": args.orders_replicas,
         "skus": args.skus,
         "stock": args.stock,
         "baseline_per_second": base.per_second,
@@ -228,6 +237,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--skus", type=int, default=20, help="order: skus")
     parser.add_argument("--stock", type=int, default=100, help="order: units per sku")
     parser.add_argument("--timeout", type=float, default=300, help="order: for every final")
+    parser.add_argument("--orders-replicas", type=int, default=1, help="order: replicas")
     parser.add_argument("--taps", type=int, default=10_000, help="accept: taps")
     parser.add_argument("--concurrency", type=int, default=200, help="accept: clients")
     parser.add_argument("--flash-taps", type=int, default=10_000)

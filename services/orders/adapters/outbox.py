@@ -62,6 +62,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             pipe = self._redis.pipeline(transaction=False)
+            histories: set[str] = set()
             for _, stream, history, payload in rows:
                 pipe.xadd(stream, {DATA_FIELD: payload})
                 if history:
@@ -71,7 +72,9 @@ class OutboxRelay:
                         maxlen=self._history_maxlen,
                         approximate=True,
                     )
-                    pipe.expire(history, self._history_ttl)
+                    histories.add(history)
+            for history in histories:  # once per buyer per batch, after its last XADD
+                pipe.expire(history, self._history_ttl)
             await pipe.execute()
             await session.execute(
                 update(OutboxRow)
