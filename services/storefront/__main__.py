@@ -6,31 +6,15 @@ import asyncio
 
 from sqlalchemy.engine import make_url
 
-from services.common.db import make_engine
 from services.common.serve import serve_workers
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints.app import create_app
-from services.storefront.seed import seed_showcase
+from services.storefront.seed import seed_demo
 
 
-async def seed_demo(settings: StorefrontSettings) -> str:
-    """Seed the demo of `make up` (infra/local/demo.py) into the storefront's database."""
-    # Imported here: the demo data is a development tool, not part of the service.
-    from infra.local import demo
-
-    engine = make_engine(settings.database_url, schema=settings.database_schema)
-    try:
-        await seed_showcase(
-            engine,
-            seller_id=demo.DEMO_SELLER_ID,
-            seller_name=demo.DEMO_SELLER_NAME,
-            room_id=demo.DEMO_ROOM_ID,
-            room_title=demo.DEMO_ROOM_TITLE,
-            products=demo.DEMO_PRODUCTS,
-        )
-    finally:
-        await engine.dispose()
-    return demo.DEMO_ROOM_ID
+async def seed_demo_room(settings: StorefrontSettings) -> str:
+    """Seed the demo of `make up` into the storefront's database."""
+    return await seed_demo(settings.database_url, schema=settings.database_schema)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = StorefrontSettings()
     if args.command == "seed-demo":
-        room_id = asyncio.run(seed_demo(settings))
+        room_id = asyncio.run(seed_demo_room(settings))
         database = make_url(settings.database_url).render_as_string(hide_password=True)
         print(f"storefront: seeded room {room_id!r} into {database}")
         return

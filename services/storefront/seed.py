@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.common.db import create_tables
+from services.common.db import create_tables, make_engine
 from services.storefront.adapters.tables import (
     PinnedProductRow,
     RoomRow,
@@ -69,3 +69,23 @@ def _row(room_id: str, position: int, product: ShowcaseProduct) -> PinnedProduct
         max_per_checkout=product.max_per_checkout,
         position=position,
     )
+
+
+async def seed_demo(database_url: str, *, schema: str | None = None) -> str:
+    """Seed the demo of `make up` (infra/local/demo.py) into the storefront database at
+    `database_url`; the demo room's id."""
+    from infra.local import demo  # a development tool, not part of the service
+
+    engine = make_engine(database_url, schema=schema)
+    try:
+        await seed_showcase(
+            engine,
+            seller_id=demo.DEMO_SELLER_ID,
+            seller_name=demo.DEMO_SELLER_NAME,
+            room_id=demo.DEMO_ROOM_ID,
+            room_title=demo.DEMO_ROOM_TITLE,
+            products=demo.DEMO_PRODUCTS,
+        )
+    finally:
+        await engine.dispose()
+    return demo.DEMO_ROOM_ID

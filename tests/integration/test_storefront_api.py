@@ -12,11 +12,10 @@ import redis.asyncio as aioredis
 from contracts import CheckoutRequestedEvent, decode_entry
 from infra.local import demo
 from infra.local.redis_server import free_port
-from services.common.db import make_engine
 from services.storefront.config import StorefrontSettings
 from services.storefront.domain import derive_checkout_id
 from services.storefront.entrypoints.app import create_app
-from services.storefront.seed import seed_showcase
+from services.storefront.seed import seed_demo
 from tests.conftest import Database, random_id
 
 HOODIE = demo.DEMO_PRODUCTS[0]
@@ -38,18 +37,7 @@ class Storefront:
 async def running_storefront(settings: StorefrontSettings) -> AsyncIterator[Storefront]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        engine = make_engine(settings.database_url)
-        try:
-            await seed_showcase(
-                engine,
-                seller_id=demo.DEMO_SELLER_ID,
-                seller_name=demo.DEMO_SELLER_NAME,
-                room_id=demo.DEMO_ROOM_ID,
-                room_title=demo.DEMO_ROOM_TITLE,
-                products=demo.DEMO_PRODUCTS,
-            )
-        finally:
-            await engine.dispose()
+        await seed_demo(settings.database_url)
         transport = httpx.ASGITransport(app=app)
         # Cookies are dropped: each test says which token it sends.
         async with httpx.AsyncClient(

@@ -10,8 +10,7 @@ import pytest
 
 from infra.local import demo
 from infra.local.redis_server import free_port
-from services.common.db import make_engine
-from services.storefront.seed import seed_showcase
+from services.storefront.seed import seed_demo
 from tests.support.stack import ServiceProcess, service_env
 
 pytestmark = pytest.mark.slow
@@ -22,18 +21,7 @@ ACCEPTED = re.compile(r'^livecart_checkouts_total\{outcome="accepted",reason=""\
 
 
 async def seeded(env: dict[str, str]) -> None:
-    engine = make_engine(env["STOREFRONT_DATABASE_URL"])
-    try:
-        await seed_showcase(
-            engine,
-            seller_id=demo.DEMO_SELLER_ID,
-            seller_name=demo.DEMO_SELLER_NAME,
-            room_id=demo.DEMO_ROOM_ID,
-            room_title=demo.DEMO_ROOM_TITLE,
-            products=demo.DEMO_PRODUCTS,
-        )
-    finally:
-        await engine.dispose()
+    await seed_demo(env["STOREFRONT_DATABASE_URL"])
 
 
 async def accepted_on_metrics(base_url: str) -> float:

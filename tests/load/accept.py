@@ -31,9 +31,8 @@ from contracts import Streams
 from infra.local import demo
 from infra.local.processes import start_background
 from infra.local.redis_server import free_port
-from services.common.db import make_engine
 from services.storefront.config import StorefrontSettings
-from services.storefront.seed import seed_showcase
+from services.storefront.seed import seed_demo
 from tests.support.stack import ROOT, ServiceProcess, service_env
 
 Progress = Callable[[str], None]
@@ -333,20 +332,7 @@ def _env(
 
 async def _seed(env: Mapping[str, str]) -> None:
     """The demo room and its pinned products in the storefront's own database."""
-    engine = make_engine(
-        env["STOREFRONT_DATABASE_URL"], schema=env.get("STOREFRONT_DATABASE_SCHEMA")
-    )
-    try:
-        await seed_showcase(
-            engine,
-            seller_id=demo.DEMO_SELLER_ID,
-            seller_name=demo.DEMO_SELLER_NAME,
-            room_id=demo.DEMO_ROOM_ID,
-            room_title=demo.DEMO_ROOM_TITLE,
-            products=demo.DEMO_PRODUCTS,
-        )
-    finally:
-        await engine.dispose()
+    await seed_demo(env["STOREFRONT_DATABASE_URL"], schema=env.get("STOREFRONT_DATABASE_SCHEMA"))
 
 
 def say(text: str) -> None:
