@@ -1,11 +1,12 @@
 """The storefront's settings (env prefix `STOREFRONT_`; the buyer-token secret is shared)."""
 
 import os
+import zlib
 from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.common.settings import TokenSettings
 
@@ -39,6 +40,15 @@ class StorefrontSettings(TokenSettings):
         ),
         description="Base URL of the notifier as the buyer's browser reaches it (SSE).",
     )
+    notifier_public_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            "NOTIFIER_PUBLIC_URLS", "STOREFRONT_NOTIFIER_PUBLIC_URLS", "notifier_public_urls"
+        ),
+        description="Several notifier replicas without a load balancer in front (comma-"
+        "separated): each buyer is sent to one of them, always the same. Any replica can "
+        "resume any buyer (the history is in Redis). Empty: `notifier_public_url` only.",
+    )
     max_body_bytes: int = Field(
         default=16 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
@@ -62,28 +72,48 @@ class StorefrontSettings(TokenSettings):
             return os.cpu_count() or 1
         return self.workers
 
+    @field_validator("notifier_public_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
     @property
     def notifier_origin(self) -> str:
-        """`scheme://host[:port]` of the notifier, for the page's Content-Security-Policy."""
-        parts = urlsplit(self.notifier_public_url)
-        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+        """`scheme://host[:port]` of every notifier (space-separated), for the page's
+        Content-Security-Policy."""
+        origins = dict.fromkeys(_origin(url) for url in self._every_notifier)
+        return " ".join(origin for origin in origins if origin)
 
-    def events_url(self, checkout_id: str, *, token: str) -> str:
+    def events_url(self, checkout_id: str, *, token: str, buyer_id: str) -> str:
         """The notifier's SSE URL for one checkout, ready for EventSource (token in the query)."""
-        return f"{self._notifier}/events/checkouts/{quote(checkout_id)}?token={quote(token)}"
+        base = self.notifier_for(buyer_id)
+        return f"{base}/events/checkouts/{quote(checkout_id)}?token={quote(token)}"
 
-    def buyer_events_url(self, *, token: str) -> str:
+    def buyer_events_url(self, *, token: str, buyer_id: str) -> str:
         """The notifier's SSE URL of every status of the token's buyer."""
-        return f"{self._notifier}/events/buyers/me?token={quote(token)}"
+        return f"{self.notifier_for(buyer_id)}/events/buyers/me?token={quote(token)}"
 
-    @property
-    def _notifier(self) -> str:
-        return self.notifier_public_url.rstrip("/")
+    def notifier_for(self, buyer_id: str) -> str:
+        """The notifier base URL `buyer_id` is sent to: always the same one for a buyer, in
+        every storefront process (crc32, not the per-process salted `hash`)."""
+        urls = self.notifier_public_urls or [self.notifier_public_url]
+        return urls[zlib.crc32(buyer_id.encode()) % len(urls)].rstrip("/")
 
     def development_defaults_in_use(self) -> list[str]:
         problems = super().development_defaults_in_use()
         if self.database_url.startswith("sqlite"):
             problems.append("STOREFRONT_DATABASE_URL is SQLite (use PostgreSQL)")
-        if "localhost" in self.notifier_public_url or "127.0.0.1" in self.notifier_public_url:
+        if any("localhost" in url or "127.0.0.1" in url for url in self._every_notifier):
             problems.append("NOTIFIER_PUBLIC_URL points at localhost (browsers cannot reach it)")
         return problems
+
+    @property
+    def _every_notifier(self) -> list[str]:
+        return [self.notifier_public_url, *self.notifier_public_urls]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""

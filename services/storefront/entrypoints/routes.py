@@ -50,6 +50,8 @@ async def create_checkout(body: CheckoutIn, buyer: Buyer, deps: Deps) -> Checkou
     )
     return CheckoutAccepted(
         checkout_id=accepted.checkout_id,
-        events_url=deps.settings.events_url(accepted.checkout_id, token=buyer.token),
-        buyer_events_url=deps.settings.buyer_events_url(token=buyer.token),
+        events_url=deps.settings.events_url(
+            accepted.checkout_id, token=buyer.token, buyer_id=buyer.buyer_id
+        ),
+        buyer_events_url=deps.settings.buyer_events_url(token=buyer.token, buyer_id=buyer.buyer_id),
     )
