@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from faststream import Context
 from faststream.middlewares import ExceptionMiddleware
 from faststream.redis import RedisBroker, StreamSub
-from faststream.redis.annotations import RedisStreamMessage
 from pydantic import ValidationError
 
 from contracts import (
@@ -67,9 +66,12 @@ def build_broker(
     streams = settings.streams
     newest_at_start = EntryId.parse(start.newest_status)
 
-    async def on_order_status(event: OrderStatusChangedEvent, message: RedisStreamMessage) -> None:
+    async def on_order_status(event: OrderStatusChangedEvent) -> None:
         """Ring the buyer's connections; a confirmed order goes onto its room's ticker.
         What was already there at start is only remembered: it is not news."""
+        # From the context, not a `message: RedisStreamMessage` parameter: FastDepends
+        # resolves such a parameter in a worker thread, a thread hop per status.
+        message = broker.context.get_local("message")
         news = EntryId.parse(message.raw_message["message_ids"][0]) > newest_at_start
         fresh = statuses.publish(event_id=event.event_id, status=event.data, ring=news)
         if fresh and news and event.data.is_final and event.data.requested_at is not None:
