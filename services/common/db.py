@@ -1,18 +1,31 @@
 """Async SQLAlchemy engines for SQLite (default) and PostgreSQL, set up the same way everywhere."""
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import event
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, MetaData, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
-    """An engine for `url`; `schema` sets PostgreSQL's search_path (tests use one per test)."""
+def make_engine(
+    url: str, *, schema: str | None = None, pool_size: int = 10, max_overflow: int | None = None
+) -> AsyncEngine:
+    """An engine for `url`; `schema` sets PostgreSQL's search_path (tests use one per test).
+
+    PostgreSQL keeps up to `pool_size` connections open and opens up to `max_overflow`
+    (default: `pool_size`) more under load; SQLite ignores both.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -23,7 +36,7 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> 
         url,
         connect_args=connect_args,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
     )
@@ -65,3 +78,117 @@ async def create_tables(engine: AsyncEngine, metadata: Any = None) -> None:
     """Create the tables of `metadata` (default: every SQLModel table imported so far)."""
     async with engine.begin() as conn:
         await conn.run_sync((metadata or SQLModel.metadata).create_all)
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The database is not at the schema revision this code was written for."""
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """One service's Alembic environment (its own scripts and version table) and the
+    metadata its head revision must match. Config lives here, not in an alembic.ini."""
+
+    service: str
+    script_location: Path
+    metadata: MetaData
+
+    @property
+    def head(self) -> str:
+        head = ScriptDirectory(str(self.script_location)).get_current_head()
+        if head is None:
+            raise DatabaseNotMigrated(f"{self.script_location} holds no revision")
+        return head
+
+    def config(self, connection: Connection) -> Config:
+        """An Alembic config whose env.py migrates on `connection`, in its transaction."""
+        config = Config()
+        config.set_main_option("script_location", str(self.script_location))
+        config.attributes["connection"] = connection
+        return config
+
+    async def upgrade(self, engine: AsyncEngine, revision: str = "head") -> None:
+        """Migrate to `revision` in one transaction (PostgreSQL and SQLite both roll DDL back)."""
+        async with engine.begin() as conn:
+            await conn.run_sync(self._upgrade, revision)
+
+    async def downgrade(self, engine: AsyncEngine, revision: str = "base") -> None:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(self.config(c), revision))
+
+    async def current(self, engine: AsyncEngine) -> str | None:
+        """The database's revision; None when it has no version table (or an empty one)."""
+        async with engine.connect() as conn:
+            return await conn.run_sync(_revision)
+
+    async def check(self, engine: AsyncEngine) -> None:
+        """Refuse (DatabaseNotMigrated, saying what to run) unless the database is at head."""
+        current, head = await self.current(engine), self.head
+        if current != head:
+            raise DatabaseNotMigrated(
+                f"the {self.service} database is at revision {current or 'none'}, this code "
+                f"needs {head}: run `python -m services.{self.service} migrate` first"
+            )
+
+    async def prepare(self, engine: AsyncEngine, *, production: bool) -> None:
+        """At start-up. Production only checks: migrating is a deploy step of its own, not
+        something each replica races to do. Development migrates, as create_all used to."""
+        await (self.check(engine) if production else self.upgrade(engine))
+
+    def differences(self, conn: Connection) -> list[Any]:
+        """What autogenerate would change to make the database match the models."""
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, self.metadata))
+
+    def _upgrade(self, conn: Connection, revision: str) -> None:
+        if conn.dialect.name == "postgresql":
+            # Replicas starting together in development migrate one after the other.
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext('livecart-migrations:' || current_schema()))"
+            )
+        if _revision(conn) is None and set(inspect(conn).get_table_names()) & set(
+            self.metadata.tables
+        ):
+            self._adopt(conn)
+        else:
+            command.upgrade(self.config(conn), revision)
+
+    def _adopt(self, conn: Connection) -> None:
+        # Tables made by create_all before migrations existed (or by a test's seed): take
+        # them as head when they match the models exactly, rather than fail on CREATE TABLE.
+        differences = self.differences(conn)
+        if differences:
+            raise DatabaseNotMigrated(
+                f"the {self.service} database has tables but no migration revision, and they "
+                f"differ from the models: {differences[:3]}; migrate it by hand or start afresh"
+            )
+        command.stamp(self.config(conn), "head")
+
+
+def _revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def run_migrations(metadata: MetaData) -> None:
+    """The body of each service's env.py: migrate on the connection `Migrations` handed over."""
+    from alembic import context  # a proxy that exists only while Alembic runs an env.py
+
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations with `python -m services.<service> migrate`")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        render_as_batch=True,  # SQLite alters a table by copying it; PostgreSQL just alters
+        render_item=_render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
+    # Revisions spell plain SQLAlchemy types, so they never import SQLModel.
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    return False
