@@ -1,7 +1,8 @@
 """Run livecart on this machine: `python -m infra.local.stack up|down|logs|status`.
 
-`up` finds or starts Redis, seeds the demo, starts every service in the background and
-waits until each is ready; `down` stops what `up` started. State lives under `run/`.
+`up` finds or starts Redis, seeds the demo, starts every service in the background (as many
+processes of each as `SCALE_<SERVICE>` says, see stack_replicas.py) and waits until each is
+ready; `down` stops what `up` started. State lives under `run/`.
 """
 
 import argparse
@@ -40,39 +41,56 @@ from infra.local.stack_config import (
     summary,
 )
 from infra.local.stack_redis import REDIS_MARKER, ensure_redis
+from infra.local.stack_replicas import (
+    Replica,
+    load_replicas,
+    plan_replicas,
+    recorded_processes,
+    save_replicas,
+    shared_sqlite_note,
+    urls_by_service,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = RunPaths(ROOT / "run")
+REPLICAS_FILE = PATHS.root / "replicas.json"
 READY_TIMEOUT = 30.0
 SEED_TIMEOUT = 120.0
 
 
 def up() -> None:
     ports = resolve_ports(os.environ)
+    replicas = plan_replicas(os.environ)
     missing = missing_entry_points(ROOT)
     if missing:
         raise StackError(f"not written yet, so there is nothing to run: {', '.join(missing)}")
-    check_ports_free(ports)
+    check_ports_free(replicas)
     started: Started = []
     prefix = os.environ.get("LIVECART_STREAM_PREFIX") or DEFAULT_PREFIX
+    urls = urls_by_service(replicas)
     try:
         access = ensure_redis(PATHS, os.environ, started, stream_prefix=prefix)
         env = service_environment(
-            os.environ, redis_url=access.url, ports=ports, service_urls=access.service_urls
-        )
+            os.environ, redis_url=access.url, ports=ports, service_urls=access.service_urls,
+            notifier_urls=urls["notifier"],
+        )  # fmt: skip
         for service in SERVICES:
             if service.seeds_demo:
                 seed(service, env)
-        processes = {s.name: start_service(s, ports[s.name], env, started) for s in SERVICES}
-        deadline = time.monotonic() + READY_TIMEOUT
-        for service in SERVICES:
-            wait_ready(service, ports[service.name], processes[service.name], deadline)
+        save_replicas(REPLICAS_FILE, replicas)
+        processes = [start_service(r, env, started) for r in replicas]
+        # Processes start side by side on few cores: more of them take longer to be ready.
+        deadline = time.monotonic() + READY_TIMEOUT + 10.0 * (len(replicas) - len(SERVICES))
+        for replica, process in zip(replicas, processes, strict=True):
+            wait_ready(replica, process, deadline)
     except BaseException:  # Ctrl-C and a closed stdout included: leave nothing half-started
         undo(started)
         raise
     operations = operations_hint(access, stream_prefix=prefix)
+    if note := shared_sqlite_note(env, replicas):
+        print(note)
     print(summary(ports=ports, redis_url=access.url, stream_prefix=prefix, logs=PATHS.logs,
-                  operations=operations))  # fmt: skip
+                  operations=operations, replica_urls=urls))  # fmt: skip
 
 
 def undo(started: Started) -> None:
@@ -84,14 +102,14 @@ def undo(started: Started) -> None:
             print(f"Stopped {name} (pid {pid}), started by this run", file=sys.stderr)
 
 
-def check_ports_free(ports: dict[str, int]) -> None:
+def check_ports_free(replicas: list[Replica]) -> None:
     """Fail before starting anything when a port is held by a program `up` did not start."""
-    for service in SERVICES:
-        pid = read_pid(PATHS.pid(service.name))
-        if not (pid and is_running(pid, service.module)) and port_in_use(ports[service.name]):
+    for replica in replicas:
+        pid = read_pid(PATHS.pid(replica.name))
+        if not (pid and is_running(pid, replica.service.module)) and port_in_use(replica.port):
             raise StackError(
-                f"port {ports[service.name]} for {service.name} is taken by another program; "
-                f"free it or set {service.port_variable}"
+                f"port {replica.port} for {replica.name} is taken by another program; "
+                f"free it or set {replica.service.port_variable}"
             )
 
 
@@ -123,47 +141,49 @@ def seed(service: Service, env: dict[str, str]) -> None:
 
 
 def start_service(
-    service: Service, port: int, env: dict[str, str], started: Started
+    replica: Replica, env: dict[str, str], started: Started
 ) -> "subprocess.Popen[bytes] | None":
-    """Start `service` unless it already runs; None when it was left as it was."""
-    pid = read_pid(PATHS.pid(service.name))
-    if pid and is_running(pid, service.module):
-        print(f"{service.name} is already running (pid {pid}); leaving it as it is")
+    """Start `replica` unless it already runs; None when it was left as it was."""
+    name, module = replica.name, replica.service.module
+    pid = read_pid(PATHS.pid(name))
+    if pid and is_running(pid, module):
+        print(f"{name} is already running (pid {pid}); leaving it as it is")
         return None
-    command = [sys.executable, "-m", service.module]
-    process = start_background(command, cwd=ROOT, env=env, log=PATHS.log(service.name))
-    write_pid(PATHS.pid(service.name), process.pid)
-    started.append((service.name, service.module, process.pid))
-    print(f"Started {service.name} (pid {process.pid}) on port {port}")
+    command = [sys.executable, "-m", module]
+    process = start_background(command, cwd=ROOT, env=replica.environment(env), log=PATHS.log(name))
+    write_pid(PATHS.pid(name), process.pid)
+    started.append((name, module, process.pid))
+    print(f"Started {name} (pid {process.pid}) on port {replica.port}")
     return process
 
 
 def wait_ready(
-    service: Service, port: int, process: "subprocess.Popen[bytes] | None", deadline: float
+    replica: Replica, process: "subprocess.Popen[bytes] | None", deadline: float
 ) -> None:
-    base = f"http://127.0.0.1:{port}"
-    log = PATHS.log(service.name)
+    name = replica.name
+    base = f"http://127.0.0.1:{replica.port}"
+    log = PATHS.log(name)
     answers: tuple[int | None, int | None] = (None, None)
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise StackError(
-                f"{service.name} exited with code {process.returncode}; "
-                f"last lines of {log}:\n{tail(log)}"
+                f"{name} exited with code {process.returncode}; last lines of {log}:\n{tail(log)}"
             )
         answers = (http_status(f"{base}/health"), http_status(f"{base}/ready"))
         if answers == (200, 200):
-            print(f"{service.name} is ready on {base}")
+            print(f"{name} is ready on {base}")
             return
         time.sleep(0.25)
     raise StackError(
-        f"{service.name} was not ready within {READY_TIMEOUT:.0f}s (last answers: /health "
+        f"{name} was not ready within {READY_TIMEOUT:.0f}s (last answers: /health "
         f"{answers[0] or 'none'}, /ready {answers[1] or 'none'}); last lines of {log}:\n{tail(log)}"
     )
 
 
 def down() -> None:
     stopped = []
-    targets = [(s.name, s.module) for s in reversed(SERVICES)] + [("redis", REDIS_MARKER)]
+    processes = recorded_processes(sorted(PATHS.pids.glob("*.pid")))
+    targets = [(name, s.module) for name, s in processes] + [("redis", REDIS_MARKER)]
     for name, marker in targets:
         pid = read_pid(PATHS.pid(name))
         if pid and is_running(pid, marker):
@@ -172,6 +192,7 @@ def down() -> None:
         PATHS.pid(name).unlink(missing_ok=True)
     PATHS.redis_url_file.unlink(missing_ok=True)
     PATHS.acl_prefix_file.unlink(missing_ok=True)
+    REPLICAS_FILE.unlink(missing_ok=True)
     print(
         "Stopped " + ", ".join(stopped)
         if stopped
@@ -190,19 +211,20 @@ def logs() -> None:
 
 
 def status() -> None:
-    ports = resolve_ports(os.environ)
-    for service in SERVICES:
-        pid = read_pid(PATHS.pid(service.name))
-        alive = pid is not None and is_running(pid, service.module)
-        ready = http_status(f"http://127.0.0.1:{ports[service.name]}/ready") if alive else None
+    """Every process the last `up` started (or would start), then Redis."""
+    for replica in load_replicas(REPLICAS_FILE) or plan_replicas(os.environ):
+        pid = read_pid(PATHS.pid(replica.name))
+        alive = pid is not None and is_running(pid, replica.service.module)
+        ready = http_status(f"http://127.0.0.1:{replica.port}/ready") if alive else None
         state = "running" if alive else "stopped"
-        print(f"{service.name:<11} pid {pid or '-'!s:<8} {state:<8} /ready {ready or '-'}")
+        print(f"{replica.name:<13} pid {pid or '-'!s:<8} {state:<8} port {replica.port:<6} "
+              f"/ready {ready or '-'}")  # fmt: skip
     pid = read_pid(PATHS.pid("redis"))
     if pid and is_running(pid, REDIS_MARKER):
-        print(f"{'redis':<11} pid {pid!s:<8} running  (private, data in {PATHS.redis_data})")
+        print(f"{'redis':<13} pid {pid!s:<8} running  (private, data in {PATHS.redis_data})")
     else:
         url = requested_redis_url(os.environ)
-        print(f"{'redis':<11} {url} {'answers' if redis_answers(url) else 'does not answer'}")
+        print(f"{'redis':<13} {url} {'answers' if redis_answers(url) else 'does not answer'}")
 
 
 COMMANDS = {"up": up, "down": down, "logs": logs, "status": status}

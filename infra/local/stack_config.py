@@ -125,10 +125,12 @@ def service_environment(
     redis_url: str,
     ports: Mapping[str, int],
     service_urls: Mapping[str, str] | None = None,
+    notifier_urls: Sequence[str] = (),
 ) -> dict[str, str]:
     """The environment every service and seed command gets: the caller's, plus the Redis in
     use (and each service's own ACL user's URL, `<SERVICE>_REDIS_URL`, when there is an ACL),
-    every port, and where browsers reach the notifier (unless already set)."""
+    every (first replica's) port, and where browsers reach the notifier (unless already set):
+    with several `notifier_urls`, the storefront sends each buyer to one of them."""
     env = dict(environ)
     env["REDIS_URL"] = redis_url
     if service_urls:
@@ -138,6 +140,10 @@ def service_environment(
         env.update(service_urls)
     for service in SERVICES:
         env[service.port_variable] = str(ports[service.name])
+    if len(notifier_urls) > 1 and not (
+        environ.get("NOTIFIER_PUBLIC_URL") or environ.get("NOTIFIER_PUBLIC_URLS")
+    ):
+        env["NOTIFIER_PUBLIC_URLS"] = ",".join(notifier_urls)
     env.setdefault("NOTIFIER_PUBLIC_URL", f"http://localhost:{ports['notifier']}")
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -156,9 +162,11 @@ def summary(
     stream_prefix: str,
     logs: Path,
     operations: Sequence[str] = (),
+    replica_urls: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """What `up` prints once every service is ready; `operations`: lines about the Redis ACL
-    and livecart-ops (see stack_acl.operations_hint)."""
+    and livecart-ops (see stack_acl.operations_hint); `replica_urls`: every process of each
+    service, when some run more than one."""
     store = f"http://localhost:{ports['storefront']}"
     notifier = f"http://localhost:{ports['notifier']}"
     orders = f"http://localhost:{ports['orders']}"
@@ -177,6 +185,7 @@ def summary(
             f"  storefront API   {store}/api/rooms/{DEMO_ROOM_ID}",
             f"  notifier (SSE)   {notifier}/events/checkouts/<checkout_id>",
             f"  orders           {orders}/health  {orders}/metrics",
+            *replica_lines(replica_urls or {}),
             f"  Redis            {redis_url}  (stream prefix {stream_prefix!r})",
             f"  logs             {logs}/  (make logs)",
             *operations,
@@ -190,3 +199,19 @@ def summary(
             "Stop everything with: make down",
         ]
     )
+
+
+REPLICA_NOTES = {
+    "storefront": "stateless, any of them",
+    "notifier": "the storefront sends each buyer to one; any resumes any buyer",
+    "orders": "one consumer group; each /metrics counts its own",
+}
+
+
+def replica_lines(replica_urls: Mapping[str, Sequence[str]]) -> list[str]:
+    """One line per service that runs more than one process, listing every process."""
+    return [
+        f"  {name} x{len(urls)}".ljust(19) + " ".join(urls) + f"  ({REPLICA_NOTES.get(name, '')})"
+        for name, urls in replica_urls.items()
+        if len(urls) > 1
+    ]

@@ -18,6 +18,16 @@ from infra.local.stack_config import (
     service_environment,
     summary,
 )
+from infra.local.stack_replicas import (
+    Replica,
+    load_replicas,
+    plan_replicas,
+    recorded_processes,
+    resolve_scale,
+    save_replicas,
+    shared_sqlite_note,
+    urls_by_service,
+)
 
 DEFAULT_PORTS = {"storefront": 8000, "notifier": 8001, "orders": 8002}
 
@@ -112,3 +122,135 @@ def test_all_local_state_lives_under_run() -> None:
         "services.orders",
         "services.notifier",
     }
+
+
+# ---- replicas: `make up SCALE_ORDERS=3 SCALE_NOTIFIER=2 SCALE_STOREFRONT=2` ---------------
+
+
+def names_and_ports(replicas: list[Replica]) -> list[tuple[str, int]]:
+    return [(r.name, r.port) for r in replicas]
+
+
+def test_one_process_per_service_when_no_scale_is_set() -> None:
+    assert resolve_scale({}) == {"storefront": 1, "notifier": 1, "orders": 1}
+    assert names_and_ports(plan_replicas({})) == [
+        ("orders", 8002),
+        ("notifier", 8001),
+        ("storefront", 8000),
+    ]
+
+
+def test_replica_k_listens_ten_ports_up_per_replica_and_is_named_after_its_number() -> None:
+    environ = {"SCALE_ORDERS": "3", "SCALE_NOTIFIER": "2", "SCALE_STOREFRONT": "2"}
+    assert names_and_ports(plan_replicas(environ)) == [
+        ("orders", 8002),
+        ("orders-2", 8012),
+        ("orders-3", 8022),
+        ("notifier", 8001),
+        ("notifier-2", 8011),
+        ("storefront", 8000),
+        ("storefront-2", 8010),
+    ]
+
+
+def test_replicas_follow_a_moved_port() -> None:
+    replicas = plan_replicas({"ORDERS_PORT": "9000", "SCALE_ORDERS": "2"})
+    assert [r.port for r in replicas if r.service.name == "orders"] == [9000, 9010]
+
+
+@pytest.mark.parametrize("value", ["0", "10", "two", "-1", "1.5"])
+def test_a_scale_that_is_not_a_process_count_is_refused_with_its_variable_named(
+    value: str,
+) -> None:
+    with pytest.raises(ConfigError, match="SCALE_NOTIFIER"):
+        plan_replicas({"SCALE_NOTIFIER": value})
+
+
+def test_replicas_that_would_share_a_port_are_refused() -> None:
+    with pytest.raises(ConfigError, match="notifier-2 and orders would share port 8011"):
+        plan_replicas({"ORDERS_PORT": "8011", "SCALE_NOTIFIER": "2"})
+    with pytest.raises(ConfigError, match="past 65535"):
+        plan_replicas({"ORDERS_PORT": "65530", "SCALE_ORDERS": "2"})
+
+
+def test_each_replica_gets_its_own_port_in_the_shared_environment() -> None:
+    orders_2 = plan_replicas({"SCALE_ORDERS": "2"})[1]
+    env = orders_2.environment({"ORDERS_PORT": "8002", "REDIS_URL": "redis://r/0"})
+    assert env == {"ORDERS_PORT": "8012", "REDIS_URL": "redis://r/0"}
+
+
+def test_the_storefront_is_told_every_notifier_when_there_are_several() -> None:
+    urls = ["http://localhost:8001", "http://localhost:8011"]
+    env = service_environment(
+        {}, redis_url=DEFAULT_REDIS_URL, ports=DEFAULT_PORTS, notifier_urls=urls
+    )
+    assert env["NOTIFIER_PUBLIC_URLS"] == "http://localhost:8001,http://localhost:8011"
+    assert env["NOTIFIER_PUBLIC_URL"] == "http://localhost:8001"
+    one = service_environment(
+        {}, redis_url=DEFAULT_REDIS_URL, ports=DEFAULT_PORTS, notifier_urls=urls[:1]
+    )
+    assert "NOTIFIER_PUBLIC_URLS" not in one
+
+
+def test_a_notifier_url_set_by_the_caller_wins_over_the_local_replicas() -> None:
+    urls = ["http://localhost:8001", "http://localhost:8011"]
+    for caller in (
+        {"NOTIFIER_PUBLIC_URL": "https://live.example/notify"},
+        {"NOTIFIER_PUBLIC_URLS": "https://a.example,https://b.example"},
+    ):
+        env = service_environment(
+            caller, redis_url=DEFAULT_REDIS_URL, ports=DEFAULT_PORTS, notifier_urls=urls
+        )
+        assert env.get("NOTIFIER_PUBLIC_URLS") == caller.get("NOTIFIER_PUBLIC_URLS")
+
+
+def test_the_summary_lists_every_replica_of_a_scaled_service() -> None:
+    replicas = plan_replicas({"SCALE_ORDERS": "3", "SCALE_NOTIFIER": "2"})
+    text = summary(
+        ports=DEFAULT_PORTS, redis_url="redis://x:1/0", stream_prefix="lc", logs=Path("/r/logs"),
+        replica_urls=urls_by_service(replicas),
+    )  # fmt: skip
+    orders_line = next(line for line in text.splitlines() if "orders x3" in line)
+    for port in (8002, 8012, 8022):
+        assert f"http://localhost:{port}" in orders_line
+    notifier_line = next(line for line in text.splitlines() if "notifier x2" in line)
+    assert "http://localhost:8011" in notifier_line
+    assert "storefront x" not in text, "a service with one process keeps its usual lines only"
+
+
+def test_status_finds_the_replicas_the_last_up_recorded(tmp_path: Path) -> None:
+    record = tmp_path / "replicas.json"
+    assert load_replicas(record) is None
+    replicas = plan_replicas({"SCALE_ORDERS": "3", "ORDERS_PORT": "9002"})
+    save_replicas(record, replicas)
+    assert load_replicas(record) == replicas
+    record.write_text("not json")
+    assert load_replicas(record) is None
+
+
+def test_down_stops_every_recorded_process_storefronts_first_newest_replica_first() -> None:
+    files = [
+        Path(f"/run/pids/{name}.pid")
+        for name in ("orders", "orders-3", "orders-2", "notifier", "redis", "storefront",
+                     "notifier-2", "orders-x", "ordersmith")
+    ]  # fmt: skip
+    assert [name for name, _ in recorded_processes(files)] == [
+        "storefront",
+        "notifier-2",
+        "notifier",
+        "orders-3",
+        "orders-2",
+        "orders",
+    ]
+
+
+def test_up_says_when_orders_replicas_share_one_sqlite_file() -> None:
+    three = plan_replicas({"SCALE_ORDERS": "3"})
+    note = shared_sqlite_note({}, three)
+    assert note is not None
+    assert "3 orders processes share the SQLite file run/orders.db" in note
+    assert "postgresql+asyncpg://" in note
+    postgres = {"ORDERS_DATABASE_URL": "postgresql+asyncpg://lc@db/orders"}
+    assert shared_sqlite_note(postgres, three) is None
+    assert shared_sqlite_note({"DATABASE_URL": "postgresql+asyncpg://lc@db/x"}, three) is None
+    assert shared_sqlite_note({}, plan_replicas({})) is None
