@@ -212,13 +212,23 @@ def logs() -> None:
 
 def status() -> None:
     """Every process the last `up` started (or would start), then Redis."""
-    for replica in load_replicas(REPLICAS_FILE) or plan_replicas(os.environ):
+    replicas = load_replicas(REPLICAS_FILE) or plan_replicas(os.environ)
+    for replica in replicas:
         pid = read_pid(PATHS.pid(replica.name))
         alive = pid is not None and is_running(pid, replica.service.module)
         ready = http_status(f"http://127.0.0.1:{replica.port}/ready") if alive else None
         state = "running" if alive else "stopped"
         print(f"{replica.name:<13} pid {pid or '-'!s:<8} {state:<8} port {replica.port:<6} "
               f"/ready {ready or '-'}")  # fmt: skip
+    # e.g. orders-3 of an earlier `up SCALE_ORDERS=3`, still running after `up SCALE_ORDERS=1`
+    known = {replica.name for replica in replicas}
+    for name, service in recorded_processes(sorted(PATHS.pids.glob("*.pid"))):
+        pid = read_pid(PATHS.pid(name))
+        if name not in known and pid and is_running(pid, service.module):
+            print(
+                f"{name:<13} pid {pid!s:<8} running  (an earlier `make up` started it; "
+                "`make down` stops it)"
+            )
     pid = read_pid(PATHS.pid("redis"))
     if pid and is_running(pid, REDIS_MARKER):
         print(f"{'redis':<13} pid {pid!s:<8} running  (private, data in {PATHS.redis_data})")
