@@ -53,7 +53,8 @@ SECRET_PLACEHOLDERS = {
 
 def shutdown_bound_seconds() -> float:
     """uvicorn's wait for open responses, then the broker's wait for in-flight handlers."""
-    broker = build_broker(ServiceSettings(), description="shutdown bound")
+    # model_construct: defaults only, whatever this process's environment says.
+    broker = build_broker(ServiceSettings.model_construct(), description="shutdown bound")
     return GRACEFUL_SHUTDOWN_SECONDS + float(broker.config.graceful_timeout)
 
 
