@@ -179,3 +179,27 @@ def test_redis_keeps_an_append_only_file_and_loads_the_rendered_acl_users() -> N
     assert services["redis"]["depends_on"]["redis-acl"] == {
         "condition": "service_completed_successfully"
     }
+
+
+def test_the_image_runs_a_service_as_a_non_root_user_with_nothing_secret_in_it() -> None:
+    dockerfile = (ROOT / "infra" / "Dockerfile").read_text()
+    shipped = dockerfile.split("\nFROM ")[-1]  # the last stage is the image
+    user = re.search(r"^USER (\d+)(?::\d+)?$", shipped, re.M)
+    assert user, "the image names a numeric USER"
+    assert int(user[1]) != 0
+    assert not re.search(r"(PASSWORD|SECRET|TOKEN|_URL)\w*=", dockerfile, re.I)
+    command = re.search(r"^CMD (\[.+\])$", shipped, re.M)
+    assert command, "the image has a CMD in exec form"
+    service_of(json.loads(command[1]))
+    # Every file the image copies exists and is let through the build context's ignore file.
+    allowed = {
+        line[1:].rstrip("/")
+        for line in (ROOT / "infra" / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copies = re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+) \S+$", dockerfile, re.M)
+    sources = [source.rstrip("/") for line in copies for source in line.split()]
+    assert "services" in sources
+    for source in sources:
+        assert (ROOT / source).exists(), source
+        assert source in allowed, f"{source} is ignored by infra/Dockerfile.dockerignore"
