@@ -104,8 +104,35 @@ class Migrations:
         """An Alembic config whose env.py migrates on `connection`, in its transaction."""
         config = Config()
         config.set_main_option("script_location", str(self.script_location))
+        # A valid module name (mypy checks revisions), and one that says whose it is.
+        config.set_main_option("file_template", f"{self.service}_%%(rev)s_%%(slug)s")
         config.attributes["connection"] = connection
         return config
+
+    async def migrate(self, url: str, *, schema: str | None = None) -> str:
+        """`python -m services.<service> migrate`: bring the database to head; what it did."""
+        engine = make_engine(url, schema=schema)
+        try:
+            before = await self.current(engine)
+            await self.upgrade(engine)
+            after = await self.current(engine)
+        finally:
+            await engine.dispose()
+        where = make_url(url).render_as_string(hide_password=True)
+        where += f" (schema {schema})" if schema else ""
+        return f"{self.service}: {where} is at revision {after} (was {before or 'none'})"
+
+    async def new_revision(self, url: str, message: str, *, schema: str | None = None) -> None:
+        """Autogenerate the next revision from the models' changes (review it by hand)."""
+        engine = make_engine(url, schema=schema)
+        try:
+            await self.upgrade(engine)
+            async with engine.begin() as conn:
+                await conn.run_sync(
+                    lambda c: command.revision(self.config(c), message, autogenerate=True)
+                )
+        finally:
+            await engine.dispose()
 
     async def upgrade(self, engine: AsyncEngine, revision: str = "head") -> None:
         """Migrate to `revision` in one transaction (PostgreSQL and SQLite both roll DDL back)."""

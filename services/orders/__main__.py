@@ -1,4 +1,6 @@
-"""`python -m services.orders` serves the orders service; `... seed-demo` seeds demo stock."""
+"""`python -m services.orders` serves the orders service; `... migrate` brings its database to
+the newest schema; `... new-migration MESSAGE` drafts the next revision from the models;
+`... seed-demo` seeds demo stock."""
 
 import asyncio
 import sys
@@ -6,8 +8,10 @@ import sys
 from services.common.db import make_engine
 from services.common.serve import serve
 from services.orders.config import OrdersSettings
-from services.orders.entrypoints.app import create_app
+from services.orders.migrations import ORDERS_MIGRATIONS
 from services.orders.seed import ProductStock, seed_products
+
+USAGE = "usage: python -m services.orders [serve|migrate|new-migration MESSAGE|seed-demo]"
 
 
 async def _seed_demo(settings: OrdersSettings) -> None:
@@ -15,6 +19,7 @@ async def _seed_demo(settings: OrdersSettings) -> None:
 
     engine = make_engine(settings.database_url, schema=settings.database_schema)
     try:
+        await ORDERS_MIGRATIONS.upgrade(engine)
         await seed_products(
             engine,
             (
@@ -29,16 +34,21 @@ async def _seed_demo(settings: OrdersSettings) -> None:
 
 def main(argv: list[str]) -> int:
     settings = OrdersSettings()
-    command = argv[0] if argv else "serve"
-    if command == "seed-demo":
+    command, *rest = argv or ["serve"]
+    url, schema = settings.database_url, settings.database_schema
+    if command == "seed-demo" and not rest:
         asyncio.run(_seed_demo(settings))
-        return 0
-    if command != "serve":
-        print(
-            f"usage: python -m services.orders [serve|seed-demo], not {command!r}", file=sys.stderr
-        )
+    elif command == "migrate" and not rest:
+        print(asyncio.run(ORDERS_MIGRATIONS.migrate(url, schema=schema)))
+    elif command == "new-migration" and len(rest) == 1:
+        asyncio.run(ORDERS_MIGRATIONS.new_revision(url, rest[0], schema=schema))
+    elif command == "serve" and not rest:
+        from services.orders.entrypoints.app import create_app  # the rest need none of it
+
+        serve(create_app(settings), settings, port=settings.port)
+    else:
+        print(f"{USAGE}, not {' '.join(argv)!r}", file=sys.stderr)
         return 2
-    serve(create_app(settings), settings, port=settings.port)
     return 0
 
 

@@ -18,6 +18,20 @@ class OrdersSettings(ConsumerSettings):
     database_schema: str | None = Field(
         default=None, description="PostgreSQL search_path (one schema per test, or per tenant)."
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections each replica keeps open (SQLite ignores it). Keep "
+        "replicas * (pool size + max overflow) under the server's max_connections.",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=500,
+        description="PostgreSQL connections a replica may open beyond the pool under load "
+        "(closed again when returned); a request waits when both are in use.",
+    )
     consumer_max_records: int = Field(
         default=500,
         ge=1,

@@ -33,6 +33,20 @@ class StorefrontSettings(TokenSettings):
     database_schema: str | None = Field(
         default=None, description="PostgreSQL search_path; tests give each test its own."
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="PostgreSQL connections each worker process keeps open (SQLite ignores "
+        "it). Keep replicas * workers * (pool size + max overflow) under max_connections.",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=500,
+        description="PostgreSQL connections a worker may open beyond the pool under load "
+        "(closed again when returned); a request waits when both are in use.",
+    )
     notifier_public_url: str = Field(
         default="http://localhost:8001",
         validation_alias=AliasChoices(

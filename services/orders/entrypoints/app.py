@@ -11,16 +11,16 @@ from faststream.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import CheckoutRequestedEvent
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.logs import correlated
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
 from services.orders.adapters.snapshots import SnapshotPublisher
-from services.orders.adapters.tables import OrdersTable
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumer
+from services.orders.migrations import ORDERS_MIGRATIONS
 from services.orders.service import expire_overdue_reservations, place_order, place_orders
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ class OrdersRuntime:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        await create_tables(self.engine, OrdersTable.metadata)
+        # Production refuses a database not at head; development migrates it (see Migrations).
+        await ORDERS_MIGRATIONS.prepare(self.engine, production=self.settings.is_production)
         client = await self.broker.connect()
         await self.group.ensure_group(client)
         self.relay = OutboxRelay(
@@ -147,7 +148,12 @@ class OrdersRuntime:
 
 
 def build_runtime(settings: OrdersSettings) -> OrdersRuntime:
-    engine = make_engine(settings.database_url, schema=settings.database_schema)
+    engine = make_engine(
+        settings.database_url,
+        schema=settings.database_schema,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     gateway = SandboxWalletGateway(
         engine,
         demo_balance_minor=settings.demo_wallet_balance_minor,

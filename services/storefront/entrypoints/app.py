@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from contracts import ProductSnapshot
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.serve import metrics_app
 from services.storefront import service
@@ -19,7 +19,6 @@ from services.storefront.adapters.repository import (
     SqlRoomRepository,
     SqlShowcaseWriter,
 )
-from services.storefront.adapters.tables import storefront_metadata
 from services.storefront.adapters.tokens import RememberedTokens
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints import pages, routes, sessions
@@ -28,15 +27,22 @@ from services.storefront.entrypoints.deps import StorefrontDeps
 from services.storefront.entrypoints.errors import install_error_handlers
 from services.storefront.entrypoints.messaging import build_broker
 from services.storefront.live_catalog import LiveCatalog
+from services.storefront.migrations import STOREFRONT_MIGRATIONS
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     """The storefront app. Builds its engine but connects nothing until the lifespan starts,
-    which creates the tables, finds where to read the catalog from, and starts the broker."""
+    which migrates (or checks) the database, finds where to read the catalog from, and
+    starts the broker."""
     settings = settings or StorefrontSettings()
-    engine = make_engine(settings.database_url, schema=settings.database_schema)
+    engine = make_engine(
+        settings.database_url,
+        schema=settings.database_schema,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     catalog = LiveCatalog()
     showcase = SqlShowcaseWriter(engine)
     rooms = CachedRoomReader(SqlRoomRepository(engine), ttl=settings.room_cache_seconds)
@@ -46,7 +52,8 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await create_tables(engine, storefront_metadata)
+        # Production refuses a database not at head; development migrates it (see Migrations).
+        await STOREFRONT_MIGRATIONS.prepare(engine, production=settings.is_production)
         # The reader's start is found now (newest entries), so the broker is built here.
         messaging = build_broker(
             settings,
