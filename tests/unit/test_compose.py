@@ -179,6 +179,9 @@ def test_redis_keeps_an_append_only_file_and_loads_the_rendered_acl_users() -> N
     assert services["redis"]["depends_on"]["redis-acl"] == {
         "condition": "service_completed_successfully"
     }
+    binds = [v.split(":")[0] for spec in services.values() for v in spec.get("volumes", [])]
+    for source in (b for b in binds if b.startswith(".")):
+        assert (COMPOSE.parent / source).is_file(), f"{source} (relative to infra/) is missing"
 
 
 def test_the_image_runs_a_service_as_a_non_root_user_with_nothing_secret_in_it() -> None:
