@@ -9,7 +9,7 @@ STACK := $(VENV_PYTHON) -m infra.local.stack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down logs status test lint audit bench asyncapi clean
+.PHONY: help venv up down logs status test lint audit bench asyncapi clean compose-up compose-down manifests
 
 help: ## List the commands
 	@echo "livecart: make <target>   (PYTHON=$(PYTHON), VENV=$(VENV))"
@@ -31,7 +31,7 @@ $(VENV_STAMP): pyproject.toml
 	$(VENV_PYTHON) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-up: $(VENV_STAMP) ## Start Redis (if needed), seed the demo, start every service, print the URLs
+up: $(VENV_STAMP) ## Start Redis (if needed), seed the demo, start every service, print the URLs (replicas: SCALE_ORDERS=3 SCALE_NOTIFIER=2)
 	$(STACK) up
 
 down: $(VENV_STAMP) ## Stop everything `make up` started
@@ -61,8 +61,23 @@ audit: $(VENV_STAMP) ## The separation audit of the stack `make up` started (rep
 		$(VENV)/bin/livecart-ops audit --skip redis-acl --markdown run/audit.md; \
 	fi
 
-bench: $(VENV_STAMP) ## Benchmarks: livecart's order path against a plain redis-py + asyncpg baseline
+bench: $(VENV_STAMP) ## Benchmarks (about 6 min): order path, accept path, flash, steady, fan-out, each vs its ceiling
 	$(VENV_PYTHON) -m tests.load.bench $(ARGS)
+
+COMPOSE = docker compose --env-file run/compose.env -f infra/compose.yaml
+
+compose-up: $(VENV_STAMP) ## Build the image; run Redis, PostgreSQL and the services in Docker
+	@docker compose version >/dev/null 2>&1 || { \
+		echo "make compose-up needs a Docker engine with the compose plugin (docker compose version);"; \
+		echo "make up runs livecart without Docker."; exit 1; }
+	$(VENV_PYTHON) -m infra.compose.new_env run/compose.env
+	$(COMPOSE) up --build --detach --wait storefront orders notifier
+
+compose-down: ## Stop the compose stack (volumes stay; ARGS=-v deletes them)
+	$(COMPOSE) down $(ARGS)
+
+manifests: $(VENV_STAMP) ## Validate infra/compose.yaml and infra/k8s offline
+	$(VENV)/bin/pytest -q tests/unit/test_manifests.py tests/unit/test_compose.py
 
 asyncapi: $(VENV_STAMP) ## Regenerate the AsyncAPI document under contracts/
 	$(VENV_PYTHON) -m infra.asyncapi
