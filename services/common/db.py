@@ -128,9 +128,7 @@ class Migrations:
         try:
             await self.upgrade(engine)
             async with engine.begin() as conn:
-                await conn.run_sync(
-                    lambda c: command.revision(self.config(c), message, autogenerate=True)
-                )
+                await conn.run_sync(self._draft, message)
         finally:
             await engine.dispose()
 
@@ -166,6 +164,18 @@ class Migrations:
         """What autogenerate would change to make the database match the models."""
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(context, self.metadata))
+
+    def _draft(self, conn: Connection, message: str) -> None:
+        config = self.config(conn)
+        # Drafts come out as `make lint` wants them (ruff is a dev tool, as drafting is).
+        for key, value in {
+            "hooks": "ruff",
+            "ruff.type": "module",
+            "ruff.module": "ruff",
+            "ruff.options": "format REVISION_SCRIPT_FILENAME",
+        }.items():
+            config.set_section_option("post_write_hooks", key, value)
+        command.revision(config, message, autogenerate=True)
 
     def _upgrade(self, conn: Connection, revision: str) -> None:
         if conn.dialect.name == "postgresql":
