@@ -181,7 +181,8 @@ class Migrations:
         if conn.dialect.name == "postgresql":
             # Replicas starting together in development migrate one after the other.
             conn.exec_driver_sql(
-                "SELECT pg_advisory_xact_lock(hashtext('livecart-migrations:' || current_schema()))"
+                "SELECT pg_advisory_xact_lock(hashtext("
+                "'livecart-migrations:' || coalesce(current_schema(), '')))"
             )
         if _revision(conn) is None and set(inspect(conn).get_table_names()) & set(
             self.metadata.tables
