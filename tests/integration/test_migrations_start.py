@@ -176,3 +176,17 @@ async def test_pool_settings_reach_the_engines(
     finally:
         await orders.dispose()
         await storefront.dispose()
+
+
+async def test_replicas_starting_at_once_migrate_one_after_the_other(database: Database) -> None:
+    engines = [make_engine(database.url, schema=database.schema) for _ in range(4)]
+    try:
+        results = await asyncio.gather(
+            *(ORDERS_MIGRATIONS.prepare(engine, production=False) for engine in engines),
+            return_exceptions=True,
+        )
+        assert results == [None] * len(engines)
+        assert await ORDERS_MIGRATIONS.current(engines[0]) == ORDERS_MIGRATIONS.head
+    finally:
+        for engine in engines:
+            await engine.dispose()
