@@ -201,6 +201,11 @@ class GroupConsumer:
                 await self.upkeep(broker, client)
                 await self.sample_metrics(client)
             except (RedisError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # redis-py can turn a cancel that lands mid-command into a connection
+                    # error: the cancel must still end the loop, or shutdown waits forever.
+                    raise asyncio.CancelledError from exc
                 log.warning("%s/%s upkeep failed: %r", self.stream, self.group, exc)
 
 
