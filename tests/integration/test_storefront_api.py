@@ -1,6 +1,7 @@
 """The storefront's HTTP API against real Redis and a real SQLite database."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -15,6 +16,7 @@ from infra.local.redis_server import free_port
 from services.storefront.config import StorefrontSettings
 from services.storefront.domain import derive_checkout_id
 from services.storefront.entrypoints.app import create_app
+from services.storefront.entrypoints.sessions import BUYER_COOKIE
 from services.storefront.seed import seed_demo
 from tests.conftest import Database, random_id
 
@@ -346,3 +348,30 @@ async def test_every_checkout_attempt_is_counted_by_outcome(storefront: Storefro
         ("rejected", "unauthenticated"): 1,
         ("rejected", "too_large"): 1,
     }
+
+
+async def test_with_several_notifiers_the_room_page_streams_from_the_buyers_own(
+    redis_url: str, stream_prefix: str, sqlite_database: Database
+) -> None:
+    """Viewers spread over the notifier replicas: the page's live stream goes where the
+    buyer's checkout events go, the same notifier on every visit."""
+    notifiers = ["http://notifier-a.test", "http://notifier-b.test"]
+    settings = StorefrontSettings(
+        redis_url=redis_url,
+        stream_prefix=stream_prefix,
+        database_url=sqlite_database.url,
+        notifier_public_urls=notifiers,
+    )
+    async for storefront in running_storefront(settings):
+        seen: dict[str, str] = {}
+        for _ in range(12):
+            buyer_id, headers = await storefront.session()
+            token = headers["Authorization"].removeprefix("Bearer ")
+            storefront.client.cookies.set(BUYER_COOKIE, token)
+            for _visit in range(2):
+                page = await storefront.client.get("/rooms/demo")
+                chosen = re.search(r'data-notifier-url="([^"]+)"', page.text)
+                assert chosen is not None
+                assert seen.setdefault(buyer_id, chosen[1]) == chosen[1]
+            assert seen[buyer_id] == settings.notifier_for(buyer_id)
+        assert set(seen.values()) == set(notifiers)

@@ -29,10 +29,14 @@ async def room_page(request: Request, room_id: str, deps: Deps) -> HTMLResponse:
     """The live room. Every visit (re)issues the buyer cookie: the same buyer while the
     token is valid (the session slides on), a new one otherwise, so a first-time visitor
     can buy at once."""
-    page = await _render(request, deps, "room.html", room_id)
-    if page.status_code == 200 and request.method == "GET":
-        token = request.cookies.get(BUYER_COOKIE)
-        session = sessions.resume_session(tokens=deps.tokens, token=token)
+    if request.method != "GET":
+        return await _render(request, deps, "room.html", room_id)
+    session = sessions.resume_session(tokens=deps.tokens, token=request.cookies.get(BUYER_COOKIE))
+    # The room's live stream goes to the buyer's own notifier (the one their checkouts'
+    # events_url names), so viewers spread over the notifier replicas.
+    notifier = deps.settings.notifier_for(session.buyer_id)
+    page = await _render(request, deps, "room.html", room_id, notifier_url=notifier)
+    if page.status_code == 200:
         set_buyer_cookie(page, session, deps.settings)
     return page
 
@@ -45,7 +49,9 @@ async def dashboard_page(request: Request, room_id: str, deps: Deps) -> HTMLResp
     return await _render(request, deps, "dashboard.html", room_id)
 
 
-async def _render(request: Request, deps: Deps, template: str, room_id: str) -> HTMLResponse:
+async def _render(
+    request: Request, deps: Deps, template: str, room_id: str, *, notifier_url: str | None = None
+) -> HTMLResponse:
     headers = {
         "Content-Security-Policy": _content_security_policy(deps.settings.notifier_origin),
         # Per visitor (buyer cookie) and live: never from a shared cache.
@@ -60,7 +66,7 @@ async def _render(request: Request, deps: Deps, template: str, room_id: str) -> 
     context = {
         "room": live.room,
         "live": live,
-        "notifier_url": deps.settings.notifier_public_url.rstrip("/"),
+        "notifier_url": notifier_url or deps.settings.notifier_public_url.rstrip("/"),
     }
     return templates.TemplateResponse(request, template, context, headers=headers)
 
