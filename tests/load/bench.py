@@ -118,15 +118,18 @@ async def _wait_for_finals(redis: Redis, stream: str, expected: int, timeout: fl
 
 async def order_path(args: argparse.Namespace) -> dict[str, Any]:
     dsn = os.environ.get("BENCH_DATABASE_URL", LOCAL_POSTGRES)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    run = uuid.uuid4().hex[:8]
+    # A schema each: the orders service refuses a database holding tables it does not own.
+    schema, base_schema = f"bench_{run}", f"bench_base_{run}"
     admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    for name in (schema, base_schema):
+        await admin.execute(f'CREATE SCHEMA "{name}"')
     try:
         say(f"baseline: {args.events} checkouts, plain redis-py + asyncpg, batches of 100")
         base = await run_baseline(
             redis_url=args.redis_url,
             dsn=dsn,
-            schema=schema,
+            schema=base_schema,
             events=args.events,
             skus=args.skus,
             stock_per_sku=args.stock,
@@ -136,7 +139,8 @@ async def order_path(args: argparse.Namespace) -> dict[str, Any]:
         live = await livecart_order_path(args, dsn, schema)
         say(f"  {live['per_second']:,.0f} checkouts/s {live['outcomes']}")
     finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        for name in (schema, base_schema):
+            await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
         await admin.close()
     ratio = live["per_second"] / base.per_second
     return {
