@@ -115,8 +115,10 @@ class GroupConsumer:
                 parser=_unparsed_batch,
                 decoder=_raw_batch,
                 ack_policy=AckPolicy.MANUAL,
-                title=title,
-                description=description,
+                title=f"{title}:batches",
+                # Its handler takes raw entries, so FastStream cannot tell their schema:
+                # the claimer below (same stream, same group, typed) documents the channel.
+                include_in_schema=False,
             )(batches.consume)
             broker.include_router(self.batch_router)
         else:
@@ -140,8 +142,11 @@ class GroupConsumer:
                 min_idle_time=self.claim_idle_ms,
                 polling_interval=min(self.claim_idle_ms, 1000),
             ),
-            title=f"{title}:claimer",
-            include_in_schema=False,
+            **(
+                {"title": title, "description": description}
+                if batch_handler is not None
+                else {"title": f"{title}:claimer", "include_in_schema": False}
+            ),
         )
         claimer(handler)
         broker.include_router(self.router)
