@@ -4,10 +4,14 @@ import logging
 import os
 import socket
 import uuid
+from typing import Annotated, Any
 
+from faststream import Context
+from faststream.middlewares import ExceptionMiddleware
 from faststream.redis import RedisBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import REGISTRY
+from pydantic import ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,6 +22,8 @@ from services.common.tracing import tracing_middlewares
 from services.common.wire import JsonEnvelopeFormat
 
 CONNECTION_RETRIES = 5
+
+log = logging.getLogger(__name__)
 
 
 def unique_consumer_name(service: str) -> str:
@@ -46,3 +52,30 @@ def build_broker(settings: ServiceSettings, *, description: str) -> RedisBroker:
         # FastStream logs every message at this level: keep it off the INFO hot path.
         log_level=logging.DEBUG,
     )
+
+
+def skip_malformed_entries(broker: RedisBroker) -> None:
+    """For readers without a group: an entry that cannot be read is logged with its
+    stream and id and skipped; it never stops the reader. (ValueError covers undecodable
+    JSON, bad UTF-8 and pydantic's ValidationError.)"""
+    broker.add_middleware(ExceptionMiddleware(handlers={ValueError: _skip_malformed_entry}))
+
+
+async def _skip_malformed_entry(
+    exc: ValueError, message: Annotated[Any, Context("message")]
+) -> None:
+    # A bad entry is the producer's bug: a warning with the entry id is enough to
+    # find it with XRANGE.
+    raw = getattr(message, "raw_message", message)
+    entry_ids = raw.get("message_ids") if isinstance(raw, dict) else None
+    entry_id = entry_ids[0].decode() if entry_ids else "?"
+    channel = raw.get("channel", "?") if isinstance(raw, dict) else "?"
+    log.warning("skipped malformed %s entry %s: %s", channel, entry_id, _reason(exc))
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{first['type']} at {where}: {first['msg']}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

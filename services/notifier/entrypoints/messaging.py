@@ -5,13 +5,7 @@ acknowledged because nothing durable is done with it. Each starts at the newest 
 hundred entries (see adapters/reader_start.py), not at the start of the stream.
 """
 
-import logging
-from typing import Annotated, Any
-
-from faststream import Context
-from faststream.middlewares import ExceptionMiddleware
 from faststream.redis import RedisBroker, StreamSub
-from pydantic import ValidationError
 
 from contracts import (
     CatalogChangedEvent,
@@ -21,14 +15,13 @@ from contracts import (
     utc_now,
 )
 from services.common.broker import build_broker as build_service_broker
+from services.common.broker import skip_malformed_entries
 from services.common.metrics import TAP_TO_FINAL
 from services.notifier.adapters.reader_start import ReaderStart
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
 from services.notifier.records import EntryId
 from services.notifier.rooms import RoomHub
-
-log = logging.getLogger(__name__)
 
 MAX_RECORDS = 100
 
@@ -61,8 +54,7 @@ def build_broker(
 ) -> RedisBroker:
     """A broker with the three readers feeding `statuses` and `rooms`; it connects on start."""
     broker = build_service_broker(settings, description=BROKER_DESCRIPTION)
-    # ValueError covers undecodable JSON, bad UTF-8 and pydantic's ValidationError.
-    broker.add_middleware(ExceptionMiddleware(handlers={ValueError: _skip_malformed_entry}))
+    skip_malformed_entries(broker)
     streams = settings.streams
     newest_at_start = EntryId.parse(start.newest_status)
 
@@ -109,23 +101,3 @@ def specification_broker() -> RedisBroker:
     # contract, not whichever deployment happens to generate it.
     settings = NotifierSettings.model_construct()
     return build_broker(settings, statuses=StatusHub(), rooms=RoomHub(), start=ReaderStart())
-
-
-async def _skip_malformed_entry(
-    exc: ValueError, message: Annotated[Any, Context("message")]
-) -> None:
-    # A bad entry must not stop the reader, and it is the producer's bug, not
-    # ours: a warning with the entry id is enough to find it with XRANGE.
-    raw = getattr(message, "raw_message", message)
-    entry_ids = raw.get("message_ids") if isinstance(raw, dict) else None
-    entry_id = entry_ids[0].decode() if entry_ids else "?"
-    channel = raw.get("channel", "?") if isinstance(raw, dict) else "?"
-    log.warning("skipped malformed %s entry %s: %s", channel, entry_id, _reason(exc))
-
-
-def _reason(exc: ValueError) -> str:
-    if isinstance(exc, ValidationError) and exc.errors():
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{first['type']} at {where}: {first['msg']}"
-    return f"{type(exc).__name__}: {str(exc)[:200]}"

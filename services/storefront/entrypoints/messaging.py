@@ -1,23 +1,17 @@
 """The storefront's broker: a publisher to `checkout.requested` and a fan-out reader of
 `catalog.changed` (plain XREAD, no consumer group: every replica keeps its own copy)."""
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
 
-from faststream import Context
-from faststream.middlewares import ExceptionMiddleware
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.publisher.usecase import StreamPublisher
-from pydantic import ValidationError
 
 from contracts import CatalogChangedEvent, CheckoutRequestedEvent, ProductSnapshot
 from services.common.broker import build_broker as build_common_broker
+from services.common.broker import skip_malformed_entries
 from services.storefront.adapters.catalog_start import BEGINNING
 from services.storefront.config import StorefrontSettings
-
-log = logging.getLogger(__name__)
 
 CatalogHandler = Callable[[Sequence[ProductSnapshot]], Awaitable[None]]
 
@@ -60,8 +54,7 @@ def build_broker(
     products to `on_catalog_changed`.
     """
     broker = build_common_broker(settings, description=BROKER_DESCRIPTION)
-    # ValueError covers undecodable JSON, bad UTF-8 and pydantic's ValidationError.
-    broker.add_middleware(ExceptionMiddleware(handlers={ValueError: _skip_malformed_entry}))
+    skip_malformed_entries(broker)
     publisher = broker.publisher(
         stream=settings.streams.checkout_requested,
         title="storefront:checkout.requested",
@@ -90,22 +83,3 @@ def specification_broker() -> RedisBroker:
         return None
 
     return build_broker(StorefrontSettings.model_construct(), on_catalog_changed=ignore).broker
-
-
-async def _skip_malformed_entry(
-    exc: ValueError, message: Annotated[Any, Context("message")]
-) -> None:
-    # A bad entry is the producer's bug, and it must not stop the reader: a warning
-    # with the entry id is enough to find it with XRANGE.
-    raw = getattr(message, "raw_message", message)
-    entry_ids = raw.get("message_ids") if isinstance(raw, dict) else None
-    entry_id = entry_ids[0].decode() if entry_ids else "?"
-    log.warning("skipped malformed catalog.changed entry %s: %s", entry_id, _reason(exc))
-
-
-def _reason(exc: ValueError) -> str:
-    if isinstance(exc, ValidationError) and exc.errors():
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{first['type']} at {where}: {first['msg']}"
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
