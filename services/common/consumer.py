@@ -29,19 +29,18 @@ from redis.exceptions import RedisError, ResponseError
 from contracts.envelope import Envelope
 from contracts.wire import DATA_FIELD, WireError, decode_entry
 from services.common.broker import unique_consumer_name
-from services.common.dead_letters import dead_letter
 from services.common.delivery import (
     CLAIMER_SUFFIX,
     DeliveryGuard,
     DeliveryPolicy,
+    Entry,
     Failure,
     PoisonEntry,
     classify,
-    delivery_count,
-    reason_for,
+    dead_letter_entry,
+    settle_failure,
 )
 from services.common.metrics import (
-    DEAD_LETTERS,
     GROUP_LAG,
     GROUP_OLDEST_PENDING_AGE,
     GROUP_PENDING,
@@ -242,8 +241,8 @@ class BatchReader:
         for entry_id, fields in entries:
             try:
                 events.append((entry_id, self._decode(fields)))
-            except (ValueError, PoisonEntry) as exc:
-                await self._dead_letter(entry_id, fields, exc, deliveries=1)
+            except (ValueError, PoisonEntry) as exc:  # bad input: set aside at once
+                await dead_letter_entry(self._client(), self._entry(entry_id, fields), exc, 1)
         done = await self._handle(events, dict(entries))
         if done:
             await self._client().xack(self.group.stream, self.group.group, *done)
@@ -286,6 +285,8 @@ class BatchReader:
     async def _one_at_a_time(
         self, events: list[tuple[bytes, Any]], fields: Mapping[bytes, Mapping[bytes, bytes]]
     ) -> list[bytes]:
+        """Entry ids handled; the failed ones are dead-lettered or stay pending as the
+        one-at-a-time readers' would (`settle_failure`)."""
         done: list[bytes] = []
         for entry_id, event in events:
             try:
@@ -293,32 +294,16 @@ class BatchReader:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if classify(exc) is Failure.INFRASTRUCTURE:
-                    continue  # stays pending for the claimer
-                client, group = self._client(), self.group
-                deliveries = await delivery_count(client, group.stream, group.group, entry_id)
-                if deliveries >= group.policy.max_deliveries:
-                    await self._dead_letter(entry_id, fields[entry_id], exc, deliveries)
-                continue  # stays pending: the claimer redelivers it after the idle time
+                await settle_failure(
+                    self._client(), self.group.policy, self._entry(entry_id, fields[entry_id]), exc
+                )
+                continue
             done.append(entry_id)
         return done
 
-    async def _dead_letter(
-        self, entry_id: bytes, fields: Mapping[bytes, bytes], exc: BaseException, deliveries: int
-    ) -> None:
-        reason = reason_for(exc)
-        await dead_letter(
-            self._client(),
-            stream=self.group.stream,
-            entry_id=entry_id,
-            fields=fields,
-            group=self.group.group,
-            consumer=self.group.consumer,
-            reason=reason,
-            error=repr(exc)[:500],
-            deliveries=deliveries,
-        )
-        DEAD_LETTERS.labels(self.group.stream, reason).inc()
+    def _entry(self, entry_id: bytes, fields: Mapping[bytes, bytes]) -> Entry:
+        group = self.group
+        return Entry(group.stream, group.group, group.consumer, entry_id, fields)
 
     def _client(self) -> Redis:
         assert self.client is not None

@@ -6,6 +6,7 @@ One FastStream middleware (`DeliveryGuard`) applies the policy to every consumer
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -137,33 +138,61 @@ class _Guard(BaseMiddleware):
             return False
         handler = self.context.get_local("handler_")
         sub = handler.stream_sub
-        entry_id: bytes = self.msg["message_ids"][0]
-        failure = classify(exc_val)
-        if failure is Failure.INFRASTRUCTURE:
-            pause = policy.infrastructure_failed()
-            log.warning(
-                "%s: infrastructure unavailable (%r); pausing %.1fs", sub.name, exc_val, pause
-            )
-            await asyncio.sleep(pause)
-            return False  # stays pending: redelivered once the infrastructure is back
-        client = self.guard.redis or handler._client
-        deliveries = await delivery_count(client, sub.name, sub.group, entry_id)
-        if failure is Failure.HANDLER and deliveries < policy.max_deliveries:
-            return False  # stays pending; the claimer redelivers it after the idle time
-        reason = reason_for(exc_val)
-        await dead_letter(
-            client,
-            stream=sub.name,
-            entry_id=entry_id,
-            fields=self.msg["data"],
-            group=sub.group,
-            consumer=sub.consumer,
-            reason=reason_for(exc_val),
-            error=repr(exc_val)[:500],
-            deliveries=deliveries,
+        return await settle_failure(
+            self.guard.redis or handler._client,
+            policy,
+            Entry(sub.name, sub.group, sub.consumer, self.msg["message_ids"][0], self.msg["data"]),
+            exc_val,
         )
-        DEAD_LETTERS.labels(sub.name, reason).inc()
-        return True  # handled: the acknowledgement middleware acks it
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A stream entry as one consumer of a group holds it."""
+
+    stream: str
+    group: str
+    consumer: str
+    entry_id: bytes
+    fields: Mapping[bytes, bytes]
+
+
+async def settle_failure(
+    client: "Redis", policy: DeliveryPolicy, entry: Entry, exc: BaseException
+) -> bool:
+    """What an entry whose handling failed becomes: True when it was dead-lettered (and so
+    acked), False when it stays pending — after a pause when the infrastructure failed,
+    for the claimer to redeliver when the handler failed fewer than `max_deliveries` times."""
+    failure = classify(exc)
+    if failure is Failure.INFRASTRUCTURE:
+        pause = policy.infrastructure_failed()
+        log.warning("%s: infrastructure unavailable (%r); pausing %.1fs", entry.stream, exc, pause)
+        await asyncio.sleep(pause)
+        return False
+    deliveries = await delivery_count(client, entry.stream, entry.group, entry.entry_id)
+    if failure is Failure.HANDLER and deliveries < policy.max_deliveries:
+        return False
+    await dead_letter_entry(client, entry, exc, deliveries)
+    return True
+
+
+async def dead_letter_entry(
+    client: "Redis", entry: Entry, exc: BaseException, deliveries: int
+) -> None:
+    """Move `entry` to its stream's dead letters with the reason `exc` gives, and count it."""
+    reason = reason_for(exc)
+    await dead_letter(
+        client,
+        stream=entry.stream,
+        entry_id=entry.entry_id,
+        fields=entry.fields,
+        group=entry.group,
+        consumer=entry.consumer,
+        reason=reason,
+        error=repr(exc)[:500],
+        deliveries=deliveries,
+    )
+    DEAD_LETTERS.labels(entry.stream, reason).inc()
 
 
 async def delivery_count(client: "Redis", stream: str, group: str, entry_id: bytes) -> int:
