@@ -3,10 +3,8 @@
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any, cast
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -15,56 +13,11 @@ from infra.local import demo
 from infra.local.redis_server import free_port
 from services.storefront.config import StorefrontSettings
 from services.storefront.domain import derive_checkout_id
-from services.storefront.entrypoints.app import create_app
 from services.storefront.entrypoints.sessions import BUYER_COOKIE
-from services.storefront.seed import seed_demo
 from tests.conftest import Database, random_id
+from tests.support.storefront import Storefront, running_storefront
 
 HOODIE = demo.DEMO_PRODUCTS[0]
-
-
-@dataclass
-class Storefront:
-    client: httpx.AsyncClient
-    settings: StorefrontSettings
-
-    async def session(self) -> tuple[str, dict[str, str]]:
-        """A new buyer: their id and the header that authenticates them."""
-        answer = await self.client.post("/api/sessions")
-        assert answer.status_code == 201, answer.text
-        body = answer.json()
-        return body["buyer_id"], {"Authorization": f"Bearer {body['token']}"}
-
-
-async def running_storefront(settings: StorefrontSettings) -> AsyncIterator[Storefront]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await seed_demo(settings.database_url)
-        transport = httpx.ASGITransport(app=app)
-        # Cookies are dropped: each test says which token it sends.
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://storefront.test", cookies=NoCookies()
-        ) as client:
-            yield Storefront(client, settings)
-
-
-class NoCookies(httpx.Cookies):
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-@pytest.fixture
-async def storefront(
-    redis_url: str, stream_prefix: str, sqlite_database: Database
-) -> AsyncIterator[Storefront]:
-    settings = StorefrontSettings(
-        redis_url=redis_url,
-        stream_prefix=stream_prefix,
-        database_url=sqlite_database.url,
-        notifier_public_url="http://notifier.test",
-    )
-    async for running in running_storefront(settings):
-        yield running
 
 
 async def stream_entries(client: aioredis.Redis, stream: str) -> list[dict[bytes, bytes]]:

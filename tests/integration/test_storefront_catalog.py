@@ -15,8 +15,8 @@ from infra.local import demo
 from infra.local.redis_server import RedisServer, free_port
 from services.storefront.config import StorefrontSettings
 from tests.conftest import Database
-from tests.integration.test_storefront_api import Storefront, running_storefront
 from tests.support.flow import eventually
+from tests.support.storefront import Storefront, running_storefront
 
 HOODIE, MUG, CAP = demo.DEMO_PRODUCTS
 

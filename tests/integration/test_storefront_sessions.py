@@ -1,7 +1,6 @@
 """Buyer sessions: the storefront issues signed tokens, and a checkout's buyer is the token's
 buyer, never a body field. Real Redis and a real SQLite database."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from http.cookies import SimpleCookie
 
@@ -12,28 +11,9 @@ import redis.asyncio as aioredis
 from contracts import CheckoutRequestedEvent, decode_entry
 from infra.local import demo
 from services.common.tokens import BuyerTokens
-from services.storefront.config import StorefrontSettings
-from tests.conftest import Database, random_id
-from tests.integration.test_storefront_api import (
-    Storefront,
-    checkout,
-    running_storefront,
-    stream_entries,
-)
-
-
-@pytest.fixture
-async def storefront(
-    redis_url: str, stream_prefix: str, sqlite_database: Database
-) -> AsyncIterator[Storefront]:
-    settings = StorefrontSettings(
-        redis_url=redis_url,
-        stream_prefix=stream_prefix,
-        database_url=sqlite_database.url,
-        notifier_public_url="http://notifier.test",
-    )
-    async for running in running_storefront(settings):
-        yield running
+from tests.conftest import random_id
+from tests.integration.test_storefront_api import checkout, stream_entries
+from tests.support.storefront import Storefront
 
 
 def buyer_cookie(response: httpx.Response) -> SimpleCookie:
