@@ -84,10 +84,15 @@ async def test_hostile_entries_are_dead_lettered_and_every_good_one_is_processed
             pipe.xadd(stream, fields)  # type: ignore[arg-type]
         await pipe.execute()
 
-        found = await final_statuses(redis, orders.settings.streams.order_status,
-                                     [g.checkout_id for g in good], timeout=90)  # fmt: skip
-        letters = await eventually(lambda: list_dead_letters(redis, stream),
-                                   until=lambda d: len(d) >= 500, timeout=30)  # fmt: skip
+        try:  # within the test's timeout, so a stall fails with what the group holds
+            found = await final_statuses(redis, orders.settings.streams.order_status,
+                                         [g.checkout_id for g in good], timeout=60)  # fmt: skip
+            letters = await eventually(lambda: list_dead_letters(redis, stream),
+                                       until=lambda d: len(d) >= 500, timeout=20)  # fmt: skip
+        except AssertionError as exc:
+            groups = await redis.xinfo_groups(stream)
+            running = [(sub.stream_sub.consumer, sub.running) for sub in orders.group.subscribers]
+            raise AssertionError(f"{exc}; groups {groups}; subscribers {running}") from None
         pending = await redis.xpending(stream, "orders")
         assert orders.group.restarts == 0
         assert all(sub.running for sub in orders.broker.subscribers)

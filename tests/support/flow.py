@@ -72,14 +72,30 @@ async def statuses_by_checkout(
     client: "Redis[Any]", stream: str
 ) -> dict[str, list[OrderStatusChanged]]:
     """Every status in `stream`, grouped by checkout, duplicates (same event id) dropped."""
-    seen: set[str] = set()
-    result: dict[str, list[OrderStatusChanged]] = defaultdict(list)
-    for _, fields in await client.xrange(stream):
-        event = decode_entry(fields, OrderStatusChangedEvent)
-        if event.event_id not in seen:
-            seen.add(event.event_id)
-            result[event.data.checkout_id].append(event.data)
-    return result
+    return await StatusTally(client, stream).read_new()
+
+
+class StatusTally:
+    """The statuses of a stream grouped by checkout, read incrementally: each `read_new`
+    decodes only the entries added since the last, so polling a long stream stays cheap
+    (the tests poll in the same event loop as the services they watch)."""
+
+    def __init__(self, client: "Redis[Any]", stream: str) -> None:
+        self.client, self.stream = client, stream
+        self.seen: set[str] = set()
+        self.found: dict[str, list[OrderStatusChanged]] = defaultdict(list)
+        self.last_id = "-"
+
+    async def read_new(self) -> dict[str, list[OrderStatusChanged]]:
+        while entries := await self.client.xrange(self.stream, min=self.last_id, count=5000):
+            for _, fields in entries:
+                event = decode_entry(fields, OrderStatusChangedEvent)
+                if event.event_id not in self.seen:
+                    self.seen.add(event.event_id)
+                    self.found[event.data.checkout_id].append(event.data)
+            last = entries[-1][0]
+            self.last_id = "(" + (last.decode() if isinstance(last, bytes) else last)
+        return self.found
 
 
 async def final_statuses(
@@ -87,11 +103,16 @@ async def final_statuses(
 ) -> dict[str, list[OrderStatusChanged]]:
     """Wait until every checkout in `checkout_ids` has a final status; return all statuses."""
     wanted = set(checkout_ids)
+    tally = StatusTally(client, stream)
 
-    async def probe() -> dict[str, list[OrderStatusChanged]]:
-        return await statuses_by_checkout(client, stream)
+    def missing(found: dict[str, list[OrderStatusChanged]]) -> list[str]:
+        return sorted(cid for cid in wanted if not (found.get(cid) and found[cid][-1].is_final))
 
-    def done(found: dict[str, list[OrderStatusChanged]]) -> bool:
-        return all(found.get(cid) and found[cid][-1].is_final for cid in wanted)
-
-    return await eventually(probe, until=done, timeout=timeout)
+    try:
+        return await eventually(tally.read_new, until=lambda f: not missing(f), timeout=timeout)
+    except AssertionError:
+        left = missing(tally.found)
+        raise AssertionError(
+            f"{len(left)} of {len(wanted)} checkouts have no final status on {stream} after "
+            f"{timeout}s (e.g. {left[:3]}; {sum(map(len, tally.found.values()))} statuses read)"
+        ) from None
