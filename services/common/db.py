@@ -1,5 +1,7 @@
 """Async SQLAlchemy engines for SQLite (default) and PostgreSQL, set up the same way everywhere."""
 
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -55,7 +57,7 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         # Transactions are begun by hand (below), so the driver must not begin its own.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -68,6 +70,22 @@ def _sqlite_engine(url: str) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any, *, tries: int = 200, pause: float = 0.01) -> None:
+    """`PRAGMA journal_mode=WAL`, retried: on a new file, connections switching at once
+    (replicas starting together) get "database is locked" at once, as SQLite does not
+    wait on the busy handler for this pragma. Once one succeeded the file stays WAL.
+    The pause blocks the caller's event loop (SQLAlchemy runs connect hooks in it), but
+    only in that race, at start-up, for milliseconds."""
+    for attempt in range(tries):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(pause)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
