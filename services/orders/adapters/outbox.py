@@ -6,7 +6,6 @@ the same event id; readers deduplicate on it. Rows are locked while they are sen
 """
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC
 
@@ -17,6 +16,7 @@ from sqlmodel import col, select
 
 from contracts import DATA_FIELD, utc_now
 from services.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from services.common.tasks import Stopping
 from services.orders.adapters.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -98,10 +98,11 @@ class OutboxRelay:
             oldest = oldest.replace(tzinfo=UTC)
         OUTBOX_OLDEST_AGE.set((utc_now() - oldest).total_seconds() if oldest else 0.0)
 
-    async def run(self) -> None:
-        """Relay until cancelled; errors (Redis or database away) back off and retry."""
+    async def run(self, stopping: Stopping) -> None:
+        """Relay until `stopping`, ending between batches; errors (Redis or database away)
+        back off and retry."""
         backoff = self._idle_seconds
-        while True:
+        while not stopping:
             # Cleared before looking, so a wake() during the look is not lost.
             self._wake.clear()
             try:
@@ -111,9 +112,8 @@ class OutboxRelay:
                 raise
             except Exception:
                 log.warning("outbox relay failed; retrying in %.1fs", backoff, exc_info=True)
-                await asyncio.sleep(backoff)
+                await stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_seconds)
+                await stopping.wait(self._idle_seconds, self._wake)

@@ -8,7 +8,6 @@ replica publishes what it touched; a snapshot is read from the database, so any
 replica's is true as of its time, and readers keep the newest (`version`).
 """
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from contracts import (
     Streams,
     encode_entry,
 )
+from services.common.tasks import Stopping
 from services.orders.adapters.tables import OrderLineRow, OrderRow, ProductRow
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,10 @@ class SnapshotPublisher:
             raise
         return written
 
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
+    async def run(self, stopping: Stopping) -> None:
+        """Publish every interval until `stopping`, ending between rounds."""
+        while not stopping:
+            await stopping.wait(self._interval)
             try:
                 await self.publish_once()
             except Exception:
