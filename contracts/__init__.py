@@ -21,7 +21,13 @@ from contracts.events import (
     RoomSales,
     RoomSalesChangedEvent,
 )
-from contracts.streams import DEFAULT_PREFIX, GROUP_ORDERS, Streams
+from contracts.streams import (
+    DEFAULT_PREFIX,
+    GROUP_ORDERS,
+    MAX_CHECKOUT_PARTITIONS,
+    Streams,
+    checkout_partition,
+)
 from contracts.wire import DATA_FIELD, WireError, decode_entry, encode_entry
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "FINAL_STATUSES",
     "GROUP_ORDERS",
+    "MAX_CHECKOUT_PARTITIONS",
     "CatalogChanged",
     "CatalogChangedEvent",
     "CheckoutItem",
@@ -44,6 +51,7 @@ __all__ = [
     "RoomSalesChangedEvent",
     "Streams",
     "WireError",
+    "checkout_partition",
     "decode_entry",
     "encode_entry",
     "new_event_id",

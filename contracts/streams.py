@@ -1,13 +1,36 @@
-"""Stream and consumer-group names. No service spells a stream key itself."""
+"""Stream and consumer-group names. No service spells a stream key itself.
 
+Every key carries a Redis Cluster hash tag: the stream's own name in braces, after
+the prefix (`livecart:{order.status}`). A stream and its dead-letter stream
+(`livecart:{order.status}.dlq`) therefore share one slot, which the atomic
+ack-and-dead-letter script and the replay transaction need, while different
+streams, and the checkout partitions, spread over the cluster's slots.
+
+Checkouts are split over `checkout_partitions` streams. A checkout goes to the
+partition of its products (`checkout_partition`): every checkout of a product lands
+in the same stream, so they reach the marketplace in the order they were accepted.
+A cart with several products follows its first product by name.
+"""
+
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 DEFAULT_PREFIX = "livecart"
 
 GROUP_ORDERS = "orders"
-"""The marketplace's consumer group on `checkout.requested`; replicas share it."""
+"""The marketplace's consumer group on every `checkout.requested` partition; replicas share it."""
 
 DLQ_SUFFIX = ".dlq"
+
+MAX_CHECKOUT_PARTITIONS = 256
+
+
+def checkout_partition(skus: Iterable[str], partitions: int) -> int:
+    """The partition (0-based) of a checkout of `skus`: CRC-32 (IEEE, as zlib, Go's
+    hash/crc32 and Java's CRC32 compute it) of the smallest sku's UTF-8 bytes, modulo
+    the number of partitions."""
+    return zlib.crc32(min(skus).encode()) % partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,14 +38,44 @@ class Streams:
     """Every stream key, under one configurable prefix (default `livecart`)."""
 
     prefix: str = DEFAULT_PREFIX
+    checkout_partitions: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.checkout_partitions <= MAX_CHECKOUT_PARTITIONS:
+            raise ValueError(
+                f"checkout_partitions must be 1..{MAX_CHECKOUT_PARTITIONS}, "
+                f"not {self.checkout_partitions}"
+            )
 
     def _key(self, name: str) -> str:
-        return f"{self.prefix}:{name}"
+        return f"{self.prefix}:{{{name}}}"
+
+    @property
+    def checkout_streams(self) -> tuple[str, ...]:
+        """Every checkout partition, in partition order; the orders group reads each."""
+        if self.checkout_partitions == 1:
+            return (self._key("checkout.requested"),)
+        return tuple(self._key(f"checkout.requested.{k}") for k in range(self.checkout_partitions))
+
+    def checkout_stream_for(self, skus: Iterable[str]) -> str:
+        """The partition a checkout of `skus` is appended to."""
+        return self.checkout_streams[checkout_partition(skus, self.checkout_partitions)]
 
     @property
     def checkout_requested(self) -> str:
-        """Checkouts accepted by the storefront, consumed by the orders group."""
-        return self._key("checkout.requested")
+        """The checkout stream of a single-partition setup (the default)."""
+        if self.checkout_partitions != 1:
+            raise ValueError(
+                f"{self.checkout_partitions} checkout partitions: use checkout_streams "
+                "or checkout_stream_for(skus)"
+            )
+        return self.checkout_streams[0]
+
+    @property
+    def checkout_pattern(self) -> str:
+        """A glob (ACL key pattern, SCAN match) of every checkout partition (not their
+        dead letters: `Streams.dead_letters(pattern)` is theirs)."""
+        return self._key("checkout.requested*")
 
     @property
     def order_status(self) -> str:
@@ -45,5 +98,5 @@ class Streams:
 
     @staticmethod
     def dead_letters(stream: str) -> str:
-        """The dead-letter stream beside `stream`."""
+        """The dead-letter stream beside `stream` (same hash tag, so the same slot)."""
         return f"{stream}{DLQ_SUFFIX}"

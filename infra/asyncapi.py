@@ -14,7 +14,13 @@ from faststream.specification import AsyncAPI
 DOCUMENT = Path(__file__).resolve().parent.parent / "contracts" / "asyncapi.json"
 
 # The document describes the defaults, whatever this shell's environment says.
-_DEFAULTS = {"REDIS_URL": "redis://localhost:6379/0", "LIVECART_STREAM_PREFIX": "livecart"}
+# (One checkout partition, `livecart:{checkout.requested}`; contracts/WIRE.md tells the rest.)
+_DEFAULTS = {
+    "REDIS_URL": "redis://localhost:6379/0",
+    "LIVECART_STREAM_PREFIX": "livecart",
+    "LIVECART_CHECKOUT_PARTITIONS": "1",
+    "LIVECART_REDIS_CLUSTER": "false",
+}
 
 
 def generate() -> str:

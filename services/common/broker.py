@@ -4,14 +4,15 @@ import logging
 import os
 import socket
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from faststream import Context
 from faststream.middlewares import ExceptionMiddleware
-from faststream.redis import RedisBroker
+from faststream.redis import RedisBroker, RedisClusterBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import REGISTRY
 from pydantic import ValidationError
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -31,18 +32,40 @@ def unique_consumer_name(service: str) -> str:
     return f"{service}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+def connection_options() -> dict[str, Any]:
+    """How every livecart connection to Redis behaves (broker or direct client, single
+    server or Cluster): lost connections retried with backoff, bounded waits."""
+    return {
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), CONNECTION_RETRIES),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": 10.0,
+        "health_check_interval": 15,
+    }
+
+
+def redis_client(url: str, *, cluster: bool, **options: Any) -> Redis:
+    """A client of its own beside the broker's, single server or Cluster, with the same
+    connection behaviour (`options` override it). redis-py's `RedisCluster` speaks the
+    same commands as `Redis` (each routed to its key's node), hence the one type."""
+    merged = connection_options() | options
+    if cluster:
+        return cast(Redis, RedisCluster.from_url(url, **merged))
+    return Redis.from_url(url, **merged)
+
+
 def build_broker(settings: ServiceSettings, *, description: str) -> RedisBroker:
     """A broker speaking the JSON wire format, retrying lost connections with backoff,
-    with FastStream's Prometheus metrics and (when configured) OpenTelemetry tracing."""
+    with FastStream's Prometheus metrics and (when configured) OpenTelemetry tracing.
+
+    With `redis_cluster`, FastStream's `RedisClusterBroker`: redis-py's cluster client
+    under the same subscribers, following each stream's slot to its node."""
     service = settings.service_name
-    return RedisBroker(
+    broker_class = RedisClusterBroker if settings.redis_cluster else RedisBroker
+    return broker_class(
         str(settings.redis_url),
         message_format=JsonEnvelopeFormat,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), CONNECTION_RETRIES),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        socket_connect_timeout=2.0,
-        socket_timeout=10.0,
-        health_check_interval=15,
+        **connection_options(),
         description=description,
         graceful_timeout=10.0,
         middlewares=[

@@ -8,7 +8,7 @@ from typing import Any, Self
 from pydantic import AliasChoices, Field, RedisDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts import DEFAULT_PREFIX, Streams
+from contracts import DEFAULT_PREFIX, MAX_CHECKOUT_PARTITIONS, Streams
 from services.common.tokens import BuyerTokens
 
 
@@ -32,8 +32,21 @@ class ServiceSettings(BaseSettings):
     )
     stream_prefix: str = Field(
         default=DEFAULT_PREFIX,
-        pattern=r"^[A-Za-z0-9{}_.:-]{1,64}$",
+        # No braces: every key's Redis Cluster hash tag is the stream's own (contracts/streams.py).
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
         validation_alias=AliasChoices("LIVECART_STREAM_PREFIX", "stream_prefix"),
+    )
+    checkout_partitions: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_CHECKOUT_PARTITIONS,
+        description="Checkout streams; every service of a deployment must use the same number.",
+        validation_alias=AliasChoices("LIVECART_CHECKOUT_PARTITIONS", "checkout_partitions"),
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description="REDIS_URL names a node of a Redis Cluster: talk Cluster (follow slots).",
+        validation_alias=AliasChoices("LIVECART_REDIS_CLUSTER", "redis_cluster"),
     )
     host: str = "127.0.0.1"
     log_level: str = Field(
@@ -60,7 +73,7 @@ class ServiceSettings(BaseSettings):
 
     @property
     def streams(self) -> Streams:
-        return Streams(self.stream_prefix)
+        return Streams(self.stream_prefix, self.checkout_partitions)
 
     @property
     def is_production(self) -> bool:
@@ -101,9 +114,6 @@ class ConsumerSettings(ServiceSettings):
     upkeep_seconds: float = Field(default=1.0, gt=0)
     consumer_max_records: int = Field(default=10, ge=1, le=1000)
     consumer_block_ms: int = Field(default=1000, ge=1, le=5000)
-    consumer_workers: int = Field(
-        default=16, ge=1, le=256, description="Entries handled concurrently per replica."
-    )
 
 
 DEVELOPMENT_TOKEN_SECRET = "livecart-development-token-secret-change-me"

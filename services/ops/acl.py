@@ -4,8 +4,14 @@ The storefront may only append checkouts and read the catalog; the marketplace
 consumes checkouts and writes statuses, history and snapshots; the notifier only
 reads; ops read everything and may replay dead letters. The default user is off.
 `render_acl_file` writes these as an ACL file for `redis-server --aclfile`;
-`ROLE_PROBES` lists commands each user must be allowed and denied, which the
+`role_probes` lists commands each user must be allowed and denied, which the
 audit actually tries.
+
+The checkout rules name every partition at once with `Streams.checkout_pattern`
+(`livecart:{checkout.requested*}`; ACL globs take the braces literally), and its DLQs with
+`<pattern>.dlq`: the rendered ACL is the same whatever `LIVECART_CHECKOUT_PARTITIONS`
+says, and changing it needs no new ACL. The probes do depend on it: they try every
+partition. The prefix stays outside the hash tags, so `<prefix>:*` still covers every key.
 """
 
 import hashlib
@@ -16,34 +22,40 @@ from contracts import Streams
 # CLIENT SETINFO (sent by redis-py on connect) exists from Redis 7.2; a 7.0 server refuses the
 # name, and redis-py ignores the denial, so it is left out.
 CONNECTION = ["+ping", "+client|setname", "+hello", "+echo"]
+CLUSTER_CLIENT = ["+cluster|slots", "+command"]
+"""What a Redis Cluster client (redis-py's, FastStream's, KEDA's) asks every user's way:
+the slot map, and the command table that tells it where each command's keys are. Only
+granted with `cluster`: a single server needs neither."""
 USERS = ("storefront", "orders", "notifier", "ops")
 
 
-def acl_rules(streams: Streams) -> dict[str, list[str]]:
-    """The commands and key patterns of each user (without passwords)."""
-    checkout = streams.checkout_requested
+def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]]:
+    """The commands and key patterns of each user (without passwords); with `cluster`,
+    also what a Redis Cluster client needs (`CLUSTER_CLIENT`)."""
+    connection = CONNECTION + (CLUSTER_CLIENT if cluster else [])
+    checkout = streams.checkout_pattern  # every partition, not their DLQs
     status = streams.order_status
     history = streams.buyer_status("*")
     catalog, sales = streams.catalog_changed, streams.room_sales
     prefix = streams.prefix
     return {
         "storefront": [
-            *CONNECTION, "+xadd", "+xread", "+xrange", "+xrevrange",
+            *connection, "+xadd", "+xread", "+xrange", "+xrevrange",
             f"%W~{checkout}", f"%R~{catalog}",
         ],
         "orders": [
-            *CONNECTION, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
+            *connection, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
             "+xgroup|create", "+xgroup|delconsumer", "+xinfo|consumers", "+xinfo|groups",
             "+xadd", "+expire", "+eval", "+evalsha", "+xlen",
             f"~{checkout}", f"~{Streams.dead_letters(checkout)}",
             f"%W~{status}", f"%W~{history}", f"%W~{catalog}", f"%W~{sales}",
         ],
         "notifier": [
-            *CONNECTION, "+xread", "+xrange", "+xrevrange", "+xinfo|stream",
+            *connection, "+xread", "+xrange", "+xrevrange", "+xinfo|stream",
             f"%R~{status}", f"%R~{history}", f"%R~{catalog}", f"%R~{sales}",
         ],
         "ops": [
-            *CONNECTION, "+@read", "-@dangerous", "+scan", "+info", "+xinfo", "+xpending",
+            *connection, "+@read", "-@dangerous", "+scan", "+info", "+xinfo", "+xpending",
             "+xadd", "+xdel", "+multi", "+exec", "+acl|dryrun",
             f"%R~{prefix}:*", f"%RW~{prefix}:*.dlq", f"%W~{checkout}",
         ],
@@ -54,10 +66,11 @@ def password_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def render_acl_file(streams: Streams, passwords: dict[str, str]) -> str:
-    """An ACL file: each user `on` with its password (stored hashed), default user off."""
+def render_acl_file(streams: Streams, passwords: dict[str, str], *, cluster: bool = False) -> str:
+    """An ACL file: each user `on` with its password (stored hashed), default user off.
+    For a Redis Cluster (`cluster`), load the same file on every node."""
     lines = ["user default off resetkeys -@all"]
-    for user, rules in acl_rules(streams).items():
+    for user, rules in acl_rules(streams, cluster=cluster).items():
         lines.append(
             " ".join(
                 [
@@ -92,13 +105,16 @@ class Probe:
 
 
 def role_probes(streams: Streams) -> dict[str, list[Probe]]:
-    """What each user must and must not be able to do, tried for real by the audit."""
-    checkout, status = streams.checkout_requested, streams.order_status
+    """What each user must and must not be able to do, tried for real by the audit: on
+    every checkout partition where it concerns them, on the first one otherwise."""
+    partitions = streams.checkout_streams
+    checkout, status = partitions[0], streams.order_status
     catalog, history = streams.catalog_changed, streams.buyer_status("audit-buyer")
     fields = ("__data__", "{}")  # never sent for real: see Probe
     return {
         "storefront": [
-            Probe(("XADD", checkout, "*", *fields), True),
+            *(Probe(("XADD", p, "*", *fields), True) for p in partitions),
+            *(Probe(("XADD", Streams.dead_letters(p), "*", *fields), False) for p in partitions),
             Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
             Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", checkout, ">"), False),
@@ -109,8 +125,10 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("FLUSHALL",), False),
         ],
         "orders": [
-            Probe(("XPENDING", checkout, "orders"), True),
-            Probe(("XLEN", checkout), True),
+            *(Probe(("XPENDING", p, "orders"), True) for p in partitions),
+            *(Probe(("XLEN", p), True) for p in partitions),
+            *(Probe(("XLEN", Streams.dead_letters(p)), True) for p in partitions),
+            Probe(("XADD", Streams.dead_letters(checkout), "*", *fields), True),
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
             Probe(("CONFIG", "GET", "maxmemory"), False),
             Probe(("FLUSHALL",), False),
@@ -126,6 +144,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
         ],
         "ops": [
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), True),
+            *(Probe(("XADD", p, "*", *fields), True) for p in partitions),  # replays
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), True),
             Probe(("XADD", status, "*", *fields), False),
             Probe(("DEL", checkout), False),

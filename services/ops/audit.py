@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,7 +24,8 @@ from services.ops.checks.sources import (
     read_published,
 )
 from services.ops.config import OpsConfig, OpsError, redact
-from services.ops.connections import open_database, open_redis
+from services.ops.connections import open_database, open_ops_redis
+from services.ops.keys import checkout_streams_in, short_name
 from services.ops.orders_db import order_summaries, payment_outcomes
 
 CHECKS = {
@@ -52,6 +53,8 @@ class AuditReport:
     orders_db: str
     storefront_db: str
     checks: list[CheckResult] = field(default_factory=list)
+    checkout_partitions: int = 1
+    redis_cluster: bool = False
 
     @property
     def passed(self) -> bool:
@@ -74,7 +77,7 @@ async def _guarded(key: str, skip: frozenset[str], work: Work) -> CheckResult:
         return CheckResult(key, CHECKS[key], Outcome.SKIPPED, "skipped on request (--skip)")
     try:
         return await work()
-    except (OpsError, RedisError, SQLAlchemyError, OSError) as exc:
+    except (OpsError, RedisError, RedisClusterException, SQLAlchemyError, OSError) as exc:
         return CheckResult(key, CHECKS[key], Outcome.FAILED, "could not run", [], [f"{exc}"])
 
 
@@ -95,7 +98,7 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
         client: Redis | None = None
         redis_error = ""
         try:
-            client = await stack.enter_async_context(open_redis(config.ops_url))
+            client = await stack.enter_async_context(open_ops_redis(config))
         except OpsError as exc:
             redis_error = str(exc)
 
@@ -113,6 +116,7 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
                 redis_url=config.ops_url,
                 streams=config.streams,
                 passwords=config.acl_passwords,
+                cluster=config.redis_cluster,
             )
 
         async def payment_check(c: Redis) -> CheckResult:
@@ -141,6 +145,8 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
         orders_db=_shown(config.orders_db),
         storefront_db=where,
         checks=checks,
+        checkout_partitions=config.checkout_partitions,
+        redis_cluster=config.redis_cluster,
     )
 
 
@@ -155,11 +161,15 @@ async def _read_storefront(config: OpsConfig) -> tuple[schema.Schema | None, str
 
 
 async def _reconcile(client: Redis, settings: AuditSettings) -> CheckResult:
+    """Over every checkout partition: the configured ones, and any other Redis holds."""
     config = settings.config
-    key = config.streams.checkout_requested
-    published = await read_published(client, key)
-    group = await read_group_position(client, key)
-    letters = await dead_lettered_checkouts(client, key)
+    keys = await checkout_streams_in(client, config.streams)
+    names = {key: short_name(config.streams, key) for key in keys}
+    published = await read_published(client, names)
+    groups = {names[key]: await read_group_position(client, key) for key in keys}
+    letters: dict[str, str] = {}
+    for key in keys:
+        letters |= await dead_lettered_checkouts(client, key)
     async with open_database(
         config.orders_db, what="the orders database", schema=config.orders_schema
     ) as conn:
@@ -168,7 +178,7 @@ async def _reconcile(client: Redis, settings: AuditSettings) -> CheckResult:
         published=published,
         orders=orders,
         payments=payments,
-        group=group,
+        groups=groups,
         dead_letters=letters,
         now=datetime.now(UTC),
         grace=timedelta(seconds=settings.grace_seconds),

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from services.ops.audit import CHECKS, AuditReport, AuditSettings, run_audit
 from services.ops.audit_report import MARKS, to_html, to_markdown, verdict_word
-from services.ops.checks.result import Outcome
+from services.ops.checks.result import Outcome, plural
 from services.ops.cli_support import config_of, console, fail, print_json, run
 from services.ops.entries import json_default
 
@@ -79,7 +79,9 @@ def render_audit(report: AuditReport) -> RenderableType:
     word = verdict_word(report)
     table = Table(
         title=f"livecart separation audit: {word}  ({report.seconds:.2f}s, "
-        f"{escape(report.redis)}, prefix {report.prefix!r})",
+        f"{escape(report.redis)}{', Redis Cluster' if report.redis_cluster else ''}, "
+        f"prefix {report.prefix!r}, "
+        f"{plural(report.checkout_partitions, 'checkout partition', 'checkout partitions')})",
         title_justify="left",
     )
     for column in ("#", "check", "result", "summary"):

@@ -3,7 +3,7 @@
 from html import escape
 
 from services.ops.audit import AuditReport
-from services.ops.checks.result import CheckResult, Outcome
+from services.ops.checks.result import CheckResult, Outcome, plural
 
 MARKS = {Outcome.PASSED: "✅", Outcome.FAILED: "❌", Outcome.SKIPPED: "⏭️"}
 
@@ -15,7 +15,12 @@ def verdict_word(report: AuditReport) -> str:
 def _facts(report: AuditReport) -> list[tuple[str, str]]:
     return [
         ("run at", f"{report.started_at:%Y-%m-%d %H:%M:%S} UTC ({report.seconds:.2f} s)"),
-        ("Redis", f"{report.redis} (stream prefix `{report.prefix}`)"),
+        ("Redis", f"{report.redis}{' (a Redis Cluster)' if report.redis_cluster else ''}"),
+        (
+            "streams",
+            f"prefix `{report.prefix}`, "
+            + plural(report.checkout_partitions, "checkout partition", "checkout partitions"),
+        ),
         ("orders DB", report.orders_db),
         ("storefront DB", report.storefront_db),
     ]

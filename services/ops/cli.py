@@ -1,6 +1,8 @@
 """`livecart-ops`: watch the streams, handle dead letters, trace a checkout, and audit the
 separation of storefront and marketplace. Global options come before the command:
-`livecart-ops --prefix lc-try streams --watch`."""
+`livecart-ops --prefix lc-try streams --watch`. Give it the services' own
+`LIVECART_CHECKOUT_PARTITIONS` and `LIVECART_REDIS_CLUSTER` (or the options) so it sees
+every checkout partition, on a single Redis or a Redis Cluster."""
 
 import os
 from pathlib import Path
@@ -8,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from contracts import DEFAULT_PREFIX
+from contracts import DEFAULT_PREFIX, MAX_CHECKOUT_PARTITIONS
 from services.ops.audit_cli import audit_command
 from services.ops.cli_support import fail
 from services.ops.config import (
@@ -55,6 +57,26 @@ def options(
             "--prefix", envvar="LIVECART_STREAM_PREFIX", show_envvar=True, help="Stream key prefix."
         ),
     ] = DEFAULT_PREFIX,
+    checkout_partitions: Annotated[
+        int,
+        typer.Option(
+            "--checkout-partitions",
+            envvar="LIVECART_CHECKOUT_PARTITIONS",
+            show_envvar=True,
+            min=1,
+            max=MAX_CHECKOUT_PARTITIONS,
+            help="Checkout streams the services split checkouts over (the same N as theirs).",
+        ),
+    ] = 1,
+    redis_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--redis-cluster/--no-redis-cluster",
+            envvar="LIVECART_REDIS_CLUSTER",
+            show_envvar=True,
+            help="The Redis URL names a node of a Redis Cluster: follow every key to its node.",
+        ),
+    ] = False,
     orders_db: Annotated[
         str,
         typer.Option(
@@ -101,17 +123,19 @@ def options(
         passwords = load_acl_passwords(
             env_json=os.environ.get("LIVECART_ACL_PASSWORDS"), path=acl_passwords
         )
+        ctx.obj = OpsConfig(
+            redis_url=redis_url,
+            prefix=prefix,
+            orders_db=orders_db,
+            storefront_db=storefront_db,
+            orders_schema=orders_schema,
+            storefront_schema=storefront_schema,
+            acl_passwords=passwords,
+            checkout_partitions=checkout_partitions,
+            redis_cluster=redis_cluster,
+        )
     except OpsError as exc:
         fail(str(exc))
-    ctx.obj = OpsConfig(
-        redis_url=redis_url,
-        prefix=prefix,
-        orders_db=orders_db,
-        storefront_db=storefront_db,
-        orders_schema=orders_schema,
-        storefront_schema=storefront_schema,
-        acl_passwords=passwords,
-    )
 
 
 def main() -> None:

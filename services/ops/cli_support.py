@@ -9,7 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoPermissionError, RedisError
+from redis.exceptions import MovedError, NoPermissionError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rich.console import Console
 from rich.markup import escape
@@ -53,8 +53,15 @@ def run(work: Coroutine[Any, Any, T]) -> T:
         fail(f"Redis refused a command to this user (ACL): {exc}")
     except (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError) as exc:
         fail(f"lost the connection to Redis: {exc}")
+    except MovedError as exc:
+        fail(
+            f"Redis answered MOVED {exc}: it is a Redis Cluster, give --redis-cluster "
+            "(LIVECART_REDIS_CLUSTER=true)"
+        )
     except RedisError as exc:
         fail(f"Redis answered with an error: {exc}")
+    except RedisClusterException as exc:
+        fail(f"Redis Cluster: {exc}")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 

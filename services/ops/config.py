@@ -1,17 +1,22 @@
-"""Where livecart-ops looks: Redis (as the `ops` user), the stream prefix, both databases
-read-only, and the ACL passwords the audit signs in with."""
+"""Where livecart-ops looks: Redis (as the `ops` user; a single server or a Redis Cluster),
+the stream prefix and the number of checkout partitions, both databases read-only, and the
+ACL passwords the audit signs in with."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from contracts import DEFAULT_PREFIX, Streams
+from contracts import DEFAULT_PREFIX, MAX_CHECKOUT_PARTITIONS, Streams
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_ORDERS_DB = "sqlite+aiosqlite:///run/orders.db"
 DEFAULT_STOREFRONT_DB = "sqlite+aiosqlite:///run/storefront.db"
 OPS_USER = "ops"
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+"""What the services accept as `LIVECART_STREAM_PREFIX` (ServiceSettings.stream_prefix): no
+braces, since every key's Redis Cluster hash tag is the stream's own name."""
 
 
 class OpsError(Exception):
@@ -29,10 +34,25 @@ class OpsConfig:
     orders_schema: str | None = None
     storefront_schema: str | None = None
     acl_passwords: dict[str, str] = field(default_factory=dict)
+    checkout_partitions: int = 1
+    redis_cluster: bool = False
+
+    def __post_init__(self) -> None:
+        if not PREFIX_PATTERN.fullmatch(self.prefix):
+            raise OpsError(
+                f"stream prefix {self.prefix!r} is not one the services accept: 1 to 64 of "
+                "A-Z a-z 0-9 _ . : - (no braces: each stream's name is its own hash tag)"
+            )
+        if not 1 <= self.checkout_partitions <= MAX_CHECKOUT_PARTITIONS:
+            raise OpsError(
+                f"checkout partitions must be 1..{MAX_CHECKOUT_PARTITIONS}, "
+                f"not {self.checkout_partitions}"
+            )
 
     @property
     def streams(self) -> Streams:
-        return Streams(self.prefix)
+        """Every stream key, with as many checkout partitions as the services use."""
+        return Streams(self.prefix, self.checkout_partitions)
 
     @property
     def ops_url(self) -> str:

@@ -1,5 +1,8 @@
 """Dead letters as ops handle them: select by stream, reason and time; show; replay; purge.
 
+`checkout.requested` means the dead letters of every checkout partition, each put back
+into its own partition on replay.
+
 Replaying goes through `services.common.dead_letters.replay_dead_letters` (re-add and
 remove in one transaction); consumers are idempotent on the checkout id, so replaying
 the same checkout twice never makes a second order.
@@ -15,18 +18,48 @@ from redis.exceptions import ResponseError
 from contracts import Streams
 from services.common.dead_letters import DeadLetter, list_dead_letters, replay_dead_letters
 from services.ops.config import OpsError
-from services.ops.entries import checkout_id_of, entry_time, envelope_of, readable_fields
-from services.ops.stream_stats import STREAM_NAMES
+from services.ops.entries import (
+    checkout_id_of,
+    entry_key,
+    entry_time,
+    envelope_of,
+    readable_fields,
+)
+from services.ops.keys import CHECKOUTS, STREAM_NAMES
+from services.ops.keys import stream_keys as livecart_streams
 
 
-def stream_key(streams: Streams, name: str) -> str:
-    """The key of a stream given by short name (`checkout.requested`) or full key."""
-    if name.startswith(f"{streams.prefix}:"):
-        return name.removesuffix(".dlq")
-    short = name.removesuffix(".dlq")
-    if short not in STREAM_NAMES:
-        raise OpsError(f"unknown stream {name!r}: one of {', '.join(STREAM_NAMES)}")
-    return f"{streams.prefix}:{short}"
+def stream_keys(streams: Streams, name: str) -> list[str]:
+    """The streams whose dead letters `name` means: a short name (`order.status`; with
+    partitions `checkout.requested` is every one of them and `checkout.requested.2` one),
+    or a full key under the prefix; with or without `.dlq`."""
+    base = name.removesuffix(".dlq")
+    if base.startswith(f"{streams.prefix}:"):
+        return [base]
+    if base == CHECKOUTS:
+        return list(streams.checkout_streams)
+    named = dict(livecart_streams(streams))
+    if base not in named:
+        partitions = (
+            f", {CHECKOUTS}.<0..{streams.checkout_partitions - 1}>"
+            if streams.checkout_partitions > 1
+            else ""
+        )
+        raise OpsError(f"unknown stream {name!r}: one of {', '.join(STREAM_NAMES)}{partitions}")
+    return [named[base]]
+
+
+def label(streams: Streams, keys: list[str]) -> str:
+    """How a command names the streams it acts on: the key, or the checkout pattern."""
+    return keys[0] if len(keys) == 1 else streams.checkout_pattern
+
+
+@dataclass(frozen=True)
+class StreamLetter:
+    """A dead letter and the stream whose DLQ holds it (where a replay puts it back)."""
+
+    stream: str
+    letter: DeadLetter
 
 
 @dataclass(frozen=True)
@@ -53,47 +86,74 @@ def dead_lettered_at(letter: DeadLetter) -> datetime:
     return entry_time(letter.dlq_id)
 
 
-async def select_dead_letters(client: Redis, stream: str, selection: Selection) -> list[DeadLetter]:
-    return [
-        letter for letter in await list_dead_letters(client, stream) if selection.matches(letter)
+async def select_dead_letters(
+    client: Redis, streams: list[str], selection: Selection
+) -> list[StreamLetter]:
+    """The dead letters of `streams` that `selection` matches, oldest first."""
+    found = [
+        StreamLetter(stream, letter)
+        for stream in streams
+        for letter in await list_dead_letters(client, stream)
+        if selection.matches(letter)
     ]
+    return sorted(found, key=lambda x: entry_key(x.letter.dlq_id))  # stable: streams in order
 
 
-async def find_dead_letter(client: Redis, stream: str, dlq_id: str) -> DeadLetter:
-    try:
-        found: list[tuple[bytes, dict[bytes, bytes]]] = await client.xrange(  # type: ignore[assignment]
-            Streams.dead_letters(stream), min=dlq_id, max=dlq_id
-        )
-    except ResponseError as exc:  # a malformed id is refused by Redis with an ERR
-        if "Invalid stream ID" in str(exc):
-            raise OpsError(f"{dlq_id!r} is not a stream entry id (like 1700000000000-0)") from exc
-        raise
+async def find_dead_letter(client: Redis, streams: list[str], dlq_id: str) -> StreamLetter:
+    found = []
+    for stream in streams:
+        try:
+            entries: list[tuple[bytes, dict[bytes, bytes]]] = await client.xrange(  # type: ignore[assignment]
+                Streams.dead_letters(stream), min=dlq_id, max=dlq_id
+            )
+        except ResponseError as exc:  # a malformed id is refused by Redis with an ERR
+            if "Invalid stream ID" in str(exc):
+                raise OpsError(
+                    f"{dlq_id!r} is not a stream entry id (like 1700000000000-0)"
+                ) from exc
+            raise
+        found += [StreamLetter(stream, DeadLetter.from_entry(i, fields)) for i, fields in entries]
     if not found:
-        raise OpsError(f"no dead letter {dlq_id} in {Streams.dead_letters(stream)}")
-    entry_id, fields = found[0]
-    return DeadLetter.from_entry(entry_id, fields)
+        dlqs = ", ".join(Streams.dead_letters(stream) for stream in streams)
+        raise OpsError(f"no dead letter {dlq_id} in {dlqs}")
+    if len(found) > 1:
+        where = ", ".join(Streams.dead_letters(x.stream) for x in found)
+        raise OpsError(f"dead letter {dlq_id} is in {where}: name one with --stream")
+    return found[0]
 
 
-async def replay(client: Redis, stream: str, letters: list[DeadLetter]) -> list[str]:
-    """Put `letters` back into `stream`; the new entry ids (letters gone meanwhile are skipped)."""
-    if not letters:
-        return []
-    return await replay_dead_letters(client, stream, ids=[letter.dlq_id for letter in letters])
+async def replay(client: Redis, letters: list[StreamLetter]) -> list[str]:
+    """Put `letters` back into their streams, each in a transaction with its removal from
+    the DLQ (a stream and its DLQ share a hash tag: one Cluster slot); the new entry ids
+    (letters gone meanwhile are skipped)."""
+    replayed: list[str] = []
+    for stream, ids in _by_stream(letters).items():
+        replayed += await replay_dead_letters(client, stream, ids=ids)
+    return replayed
 
 
-async def purge(client: Redis, stream: str, letters: list[DeadLetter]) -> int:
-    """Delete `letters` from the DLQ for good; how many were deleted."""
-    if not letters:
-        return 0
-    return int(await client.xdel(Streams.dead_letters(stream), *[x.dlq_id for x in letters]))
+async def purge(client: Redis, letters: list[StreamLetter]) -> int:
+    """Delete `letters` from their DLQs for good; how many were deleted."""
+    deleted = 0
+    for stream, ids in _by_stream(letters).items():
+        deleted += int(await client.xdel(Streams.dead_letters(stream), *ids))
+    return deleted
 
 
-def letter_document(letter: DeadLetter, *, with_entry: bool = False) -> dict[str, Any]:
+def _by_stream(letters: list[StreamLetter]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for found in letters:
+        grouped.setdefault(found.stream, []).append(found.letter.dlq_id)
+    return grouped
+
+
+def letter_document(found: StreamLetter, *, with_entry: bool = False) -> dict[str, Any]:
     """A dead letter as JSON-able data; `with_entry` adds the original entry's fields."""
+    letter = found.letter
     document: dict[str, Any] = {
         "dlq_id": letter.dlq_id,
         "dead_lettered_at": dead_lettered_at(letter).isoformat(),
-        "stream": letter.stream,
+        "stream": found.stream,
         "entry_id": letter.entry_id,
         "checkout_id": checkout_id_of(envelope_of(letter.fields)),
         "reason": letter.reason,

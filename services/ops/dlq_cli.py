@@ -7,15 +7,16 @@ from rich.json import JSON
 from rich.markup import escape
 from rich.table import Table
 
-from services.common.dead_letters import DeadLetter
 from services.ops.checks.result import plural
 from services.ops.cli_support import config_of, console, print_json, run
 from services.ops.config import OpsConfig
-from services.ops.connections import open_redis
+from services.ops.connections import open_ops_redis
 from services.ops.dlq import (
     Selection,
+    StreamLetter,
     dead_lettered_at,
     find_dead_letter,
+    label,
     letter_document,
     purge,
     replay,
@@ -33,6 +34,7 @@ from services.ops.dlq_options import (
     stream_option,
 )
 from services.ops.entries import to_json
+from services.ops.keys import short_name
 from services.ops.streams_view import clock
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay or purge them.", no_args_is_help=True)
@@ -49,24 +51,37 @@ def list_command(
 ) -> None:
     """List dead letters, oldest first."""
     config, selection = config_of(ctx), selection_of(reason, since, until)
-    key = stream_option(config, stream)
-    letters = run(_select(config, key, selection))
+    keys = stream_option(config, stream)
+    where = label(config.streams, keys)
+    letters = run(_select(config, keys, selection))
     if as_json:
-        print_json({"stream": key, "dead_letters": [letter_document(x) for x in letters]})
+        print_json(
+            {
+                "stream": where,
+                "streams": keys,
+                "dead_letters": [letter_document(x) for x in letters],
+            }
+        )
         return
-    table = Table(title=f"{_letters(len(letters))} of {key}", title_justify="left")
-    for column in ("dlq id", "dead-lettered", "checkout", "reason", "deliveries", "error"):
+    table = Table(title=f"{_letters(len(letters))} of {where}", title_justify="left")
+    columns = ["dlq id", "dead-lettered", "checkout", "reason", "deliveries", "error"]
+    if len(keys) > 1:
+        columns.insert(1, "partition")
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for letter in letters:
-        doc = letter_document(letter)
-        table.add_row(
+    for found in letters:
+        doc, letter = letter_document(found), found.letter
+        row = [
             letter.dlq_id,
-            clock_of(letter),
+            clock_of(found),
             doc["checkout_id"] or "-",
             letter.reason,
             str(letter.deliveries),
             escape(letter.error[:80]),
-        )
+        ]
+        if len(keys) > 1:
+            row.insert(1, short_name(config.streams, found.stream))
+        table.add_row(*row)
     console().print(table)
 
 
@@ -79,8 +94,8 @@ def show_command(
 ) -> None:
     """Show one dead letter: its metadata and the original entry (pretty JSON)."""
     config = config_of(ctx)
-    key = stream_option(config, stream)
-    letter = run(_find(config, key, dlq_id))
+    keys = stream_option(config, stream)
+    letter = run(_find(config, keys, dlq_id))
     document = letter_document(letter, with_entry=True)
     if as_json:
         print_json(document)
@@ -107,12 +122,13 @@ def replay_command(
 ) -> None:
     """Re-add the selected dead letters to their stream (idempotent consumers: no duplicates)."""
     config, selection = config_of(ctx), selection_of(reason, since, until, ids)
-    key = stream_option(config, stream)
-    letters = run(_select(config, key, selection))
-    if not _confirmed(letters, f"Replay {_letters(len(letters))} into {key}?", yes, key):
+    keys = stream_option(config, stream)
+    where = label(config.streams, keys)
+    letters = run(_select(config, keys, selection))
+    if not _confirmed(letters, f"Replay {_letters(len(letters))} into {where}?", yes, where):
         return
-    replayed = run(_act(config, key, letters, replaying=True))
-    console().print(f"Replayed {_letters(replayed)} into {key}.")
+    replayed = run(_act(config, letters, replaying=True))
+    console().print(f"Replayed {_letters(replayed)} into {where}.")
 
 
 @dlq_app.command("purge")
@@ -127,23 +143,25 @@ def purge_command(
 ) -> None:
     """Delete the selected dead letters for good."""
     config, selection = config_of(ctx), selection_of(reason, since, until, ids)
-    key = stream_option(config, stream)
-    letters = run(_select(config, key, selection))
-    if not _confirmed(letters, f"Delete {_letters(len(letters))} of {key} for good?", yes, key):
+    keys = stream_option(config, stream)
+    where = label(config.streams, keys)
+    letters = run(_select(config, keys, selection))
+    question = f"Delete {_letters(len(letters))} of {where} for good?"
+    if not _confirmed(letters, question, yes, where):
         return
-    deleted = run(_act(config, key, letters, replaying=False))
-    console().print(f"Purged {_letters(deleted)} of {key}.")
+    deleted = run(_act(config, letters, replaying=False))
+    console().print(f"Purged {_letters(deleted)} of {where}.")
 
 
 def _letters(count: int) -> str:
     return plural(count, "dead letter", "dead letters")
 
 
-def clock_of(letter: DeadLetter) -> str:
-    return clock(dead_lettered_at(letter))
+def clock_of(found: StreamLetter) -> str:
+    return clock(dead_lettered_at(found.letter))
 
 
-def _confirmed(letters: list[DeadLetter], question: str, yes: bool, key: str) -> bool:
+def _confirmed(letters: list[StreamLetter], question: str, yes: bool, key: str) -> bool:
     if not letters:
         console().print(f"No dead letters of {key} match; nothing to do.")
         return False
@@ -153,18 +171,18 @@ def _confirmed(letters: list[DeadLetter], question: str, yes: bool, key: str) ->
     return False
 
 
-async def _select(config: OpsConfig, key: str, selection: Selection) -> list[DeadLetter]:
-    async with open_redis(config.ops_url) as client:
-        return await select_dead_letters(client, key, selection)
+async def _select(config: OpsConfig, keys: list[str], selection: Selection) -> list[StreamLetter]:
+    async with open_ops_redis(config) as client:
+        return await select_dead_letters(client, keys, selection)
 
 
-async def _find(config: OpsConfig, key: str, dlq_id: str) -> DeadLetter:
-    async with open_redis(config.ops_url) as client:
-        return await find_dead_letter(client, key, dlq_id)
+async def _find(config: OpsConfig, keys: list[str], dlq_id: str) -> StreamLetter:
+    async with open_ops_redis(config) as client:
+        return await find_dead_letter(client, keys, dlq_id)
 
 
-async def _act(config: OpsConfig, key: str, letters: list[DeadLetter], *, replaying: bool) -> int:
-    async with open_redis(config.ops_url) as client:
+async def _act(config: OpsConfig, letters: list[StreamLetter], *, replaying: bool) -> int:
+    async with open_ops_redis(config) as client:
         if replaying:
-            return len(await replay(client, key, letters))
-        return await purge(client, key, letters)
+            return len(await replay(client, letters))
+        return await purge(client, letters)

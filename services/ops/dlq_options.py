@@ -6,10 +6,15 @@ import typer
 
 from services.ops.cli_support import time_option
 from services.ops.config import OpsConfig, OpsError
-from services.ops.dlq import Selection, stream_key
+from services.ops.dlq import Selection, stream_keys
 
 StreamOpt = Annotated[
-    str, typer.Option("--stream", help="Stream whose dead letters to use (short name or key).")
+    str,
+    typer.Option(
+        "--stream",
+        help="Stream whose dead letters to use: short name or key; checkout.requested is "
+        "every checkout partition, checkout.requested.<k> one.",
+    ),
 ]
 ReasonOpt = Annotated[
     str | None, typer.Option("--reason", help="Only this reason, e.g. handler_error.")
@@ -36,8 +41,8 @@ def selection_of(
     )
 
 
-def stream_option(config: OpsConfig, stream: str) -> str:
+def stream_option(config: OpsConfig, stream: str) -> list[str]:
     try:
-        return stream_key(config.streams, stream)
+        return stream_keys(config.streams, stream)
     except OpsError as exc:
         raise typer.BadParameter(str(exc), param_hint="--stream") from None

@@ -25,6 +25,13 @@ def entry_ms(entry_id: bytes | str) -> int:
     return int(text(entry_id).split("-", 1)[0])
 
 
+def entry_key(entry_id: bytes | str) -> tuple[int, int]:
+    """An entry id as (milliseconds, sequence): what orders entries of one stream (and,
+    clocks allowing, of several)."""
+    ms, _, seq = text(entry_id).partition("-")
+    return int(ms), int(seq or 0)
+
+
 def entry_time(entry_id: bytes | str) -> datetime:
     """When Redis added the entry, from its id."""
     return datetime.fromtimestamp(entry_ms(entry_id) / 1000, UTC)

@@ -1,7 +1,14 @@
-"""What `livecart-ops streams` reports: per stream, per consumer group and per consumer,
-read with XINFO and XPENDING only (read-only)."""
+"""What `livecart-ops streams` reports: per stream (each checkout partition on its own),
+per consumer group and per consumer, read with SCAN, XINFO and XPENDING only (read-only).
+
+One SCAN of `<prefix>:*` (on a Redis Cluster, of every primary) finds the buyer histories,
+checkout partitions Redis holds beyond the configured ones, and streams under the prefix
+livecart does not use (e.g. keys from before the hash tags): each is reported, since
+entries there are read by nobody.
+"""
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,10 +17,12 @@ from redis.asyncio import Redis
 
 from contracts import Streams
 from services.ops.entries import entry_ms, entry_time, text
+from services.ops.keys import CHECKOUTS, SCAN_COUNT, by_partition, partition_of, short_name
+from services.ops.keys import stream_keys as livecart_streams
 
-STREAM_NAMES = ("checkout.requested", "order.status", "catalog.changed", "room.sales")
 PENDING_SAMPLE = 1000
 """Pending entries looked at for the highest delivery count (the oldest ones)."""
+OTHER_STREAMS_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class StreamStats:
     last_entry_at: datetime | None = None
     entries_added: int = 0
     groups: list[GroupStats] = field(default_factory=list)
+    configured: bool = True
+    """False for a checkout partition beyond `LIVECART_CHECKOUT_PARTITIONS` (or its DLQ)."""
 
 
 @dataclass(frozen=True)
@@ -64,36 +75,65 @@ class StreamsReport:
     taken_at_ms: int
     streams: list[StreamStats]
     buyer_history: HistoryStats
+    checkout_partitions: int = 1
+    other_streams: dict[str, int] = field(default_factory=dict)
+    """Key → length of streams under the prefix that livecart does not use (at most
+    `OTHER_STREAMS_SHOWN`)."""
 
     @property
     def dead_letters(self) -> dict[str, int]:
         """DLQ length per stream name."""
         return {s.name.removesuffix(".dlq"): s.length for s in self.streams if s.is_dead_letters}
 
+    @property
+    def checkouts(self) -> list[StreamStats]:
+        """The checkout partitions (configured or found), without their DLQs."""
+        return [s for s in self.streams if s.name.startswith(CHECKOUTS) and not s.is_dead_letters]
 
-def stream_keys(streams: Streams) -> list[tuple[str, str, bool]]:
-    """(name, key, is-dead-letters) of every stream ops reports on, each beside its DLQ."""
-    keys = []
-    for name in STREAM_NAMES:
-        key = f"{streams.prefix}:{name}"
-        keys += [(name, key, False), (f"{name}.dlq", Streams.dead_letters(key), True)]
-    return keys
+
+def stream_keys(
+    streams: Streams, extra_partitions: Sequence[str] = ()
+) -> list[tuple[str, str, bool, bool]]:
+    """(name, key, is-dead-letters, configured) of every stream ops reports on, each beside
+    its DLQ: the configured checkout partitions, the `extra_partitions` Redis still holds,
+    then the other streams."""
+    named = livecart_streams(streams)
+    partitions = streams.checkout_partitions
+    ordered = [(name, key, True) for name, key in named[:partitions]]
+    ordered += [(short_name(streams, key), key, False) for key in extra_partitions]
+    ordered += [(name, key, True) for name, key in named[partitions:]]
+    return [
+        row
+        for name, key, configured in ordered
+        for row in (
+            (name, key, False, configured),
+            (f"{name}.dlq", Streams.dead_letters(key), True, configured),
+        )
+    ]
 
 
 async def collect_streams(client: Redis, streams: Streams) -> StreamsReport:
     now_ms = int(time.time() * 1000)
+    scanned = await scan_prefix(client, streams)
     stats = [
-        await stream_stats(client, name, key, is_dlq, now_ms)
-        for name, key, is_dlq in stream_keys(streams)
+        await stream_stats(client, name, key, is_dlq, now_ms, configured=configured)
+        for name, key, is_dlq, configured in stream_keys(streams, scanned.extra_partitions)
     ]
-    return StreamsReport(streams.prefix, now_ms, stats, await buyer_history(client, streams))
+    return StreamsReport(
+        streams.prefix,
+        now_ms,
+        stats,
+        await buyer_history(client, scanned.buyer_history),
+        checkout_partitions=streams.checkout_partitions,
+        other_streams=await _lengths(client, scanned.others[:OTHER_STREAMS_SHOWN]),
+    )
 
 
 async def stream_stats(
-    client: Redis, name: str, key: str, is_dlq: bool, now_ms: int
+    client: Redis, name: str, key: str, is_dlq: bool, now_ms: int, *, configured: bool = True
 ) -> StreamStats:
     if not await client.exists(key):
-        return StreamStats(name, key, is_dlq, exists=False)
+        return StreamStats(name, key, is_dlq, exists=False, configured=configured)
     info: dict[str, Any] = await client.xinfo_stream(key)
     first, last = info.get("first-entry"), info.get("last-entry")
     groups = [await group_stats(client, key, g, now_ms) for g in await client.xinfo_groups(key)]
@@ -107,6 +147,7 @@ async def stream_stats(
         last_entry_at=entry_time(last[0]) if last else None,
         entries_added=int(info.get("entries-added") or info["length"]),
         groups=groups,
+        configured=configured,
     )
 
 
@@ -138,17 +179,51 @@ async def group_stats(client: Redis, key: str, info: dict[str, Any], now_ms: int
     )
 
 
-async def buyer_history(client: Redis, streams: Streams) -> HistoryStats:
-    keys = [
-        key
-        async for key in client.scan_iter(
-            match=streams.buyer_status("*"), count=1000, _type="stream"
-        )
-    ]
+@dataclass
+class Scanned:
+    """The streams under the prefix beyond the ones livecart names itself."""
+
+    buyer_history: list[str] = field(default_factory=list)
+    extra_partitions: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
+
+
+async def scan_prefix(client: Redis, streams: Streams) -> Scanned:
+    """One SCAN of every stream under `<prefix>:`, sorted out."""
+    known = {key for _, key in livecart_streams(streams)}
+    known |= {Streams.dead_letters(key) for key in known}
+    history_start = streams.buyer_status("")[:-1]  # `<prefix>:{order.status.buyer:`
+    scanned = Scanned()
+    partitions: set[str] = set()
+    async for raw in client.scan_iter(
+        match=f"{streams.prefix}:*", count=SCAN_COUNT, _type="stream"
+    ):
+        key = text(raw)
+        if key in known:
+            continue
+        if key.startswith(history_start) and key.endswith("}"):
+            scanned.buyer_history.append(key)
+        elif partition_of(streams, key) is not None:
+            partitions.add(key)
+        elif partition_of(streams, key.removesuffix(".dlq")) is not None:
+            partitions.add(key.removesuffix(".dlq"))  # a DLQ left of a partition now gone
+        else:
+            scanned.others.append(key)
+    scanned.extra_partitions.extend(by_partition(streams, partitions))
+    scanned.others.sort()
+    return scanned
+
+
+async def _lengths(client: Redis, keys: list[str]) -> dict[str, int]:
     if not keys:
-        return HistoryStats(0, 0)
+        return {}
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.xlen(key)
-    lengths = await pipe.execute()
-    return HistoryStats(len(keys), sum(int(n) for n in lengths))
+    return {key: int(n) for key, n in zip(keys, await pipe.execute(), strict=True)}
+
+
+async def buyer_history(client: Redis, keys: list[str]) -> HistoryStats:
+    """How many buyer history streams (`keys`, from `scan_prefix`) and entries in all."""
+    lengths = await _lengths(client, keys)
+    return HistoryStats(len(lengths), sum(lengths.values()))

@@ -45,6 +45,25 @@ def render_streams(report: StreamsReport) -> RenderableType:
     parts: list[RenderableType] = [_streams_table(report)]
     for stream in report.streams:
         parts += [_group_table(stream, group) for group in stream.groups]
+    if len(report.checkouts) > 1:
+        parts.append(_checkouts_line(report))
+    stray = [s.name for s in report.checkouts if not s.configured and _unread(s)]
+    if stray:
+        parts.append(
+            Text(
+                f"Checkouts no replica reads, in partitions beyond the "
+                f"{report.checkout_partitions} configured: {', '.join(stray)}",
+                style="bold red",
+            )
+        )
+    if report.other_streams:
+        parts.append(
+            Text(
+                f"Other streams under {report.prefix}: (livecart does not use them): "
+                + ", ".join(f"{key} ({n})" for key, n in report.other_streams.items()),
+                style="yellow",
+            )
+        )
     letters = report.dead_letters
     total = sum(letters.values())
     style = "bold red" if total else "green"
@@ -61,6 +80,26 @@ def render_streams(report: StreamsReport) -> RenderableType:
     return Group(*parts)
 
 
+def _unread(stream: StreamStats) -> bool:
+    """Whether `stream` may hold entries its group has not finished (lag unknown counts)."""
+    if not stream.groups:
+        return stream.length > 0
+    return any(g.lag is None or g.lag > 0 or g.pending > 0 for g in stream.groups)
+
+
+def _checkouts_line(report: StreamsReport) -> Text:
+    groups = [g for s in report.checkouts for g in s.groups]
+    lag = sum(g.lag or 0 for g in groups)
+    pending = sum(g.pending for g in groups)
+    unknown = " (lag unknown on some)" if any(g.lag is None for g in groups) else ""
+    return Text(
+        f"Checkouts over {len(report.checkouts)} partitions: "
+        f"{sum(s.length for s in report.checkouts)} entries, "
+        f"lag {lag}{unknown} and pending {pending} in all groups",
+        style="bold yellow" if lag or pending else "bold",
+    )
+
+
 def _streams_table(report: StreamsReport) -> Table:
     table = Table(title=f"Streams under {report.prefix}:", title_justify="left")
     for column in ("stream", "length", "first entry", "last entry", "added", "groups"):
@@ -73,18 +112,21 @@ def _streams_table(report: StreamsReport) -> Table:
 def _stream_row(stream: StreamStats) -> list[str]:
     if not stream.exists:
         return [stream.name, "0", "-", "-", "-", "(no stream yet)"]
+    groups = ", ".join(g.name for g in stream.groups) or "-"
     return [
         stream.name,
         str(stream.length),
         clock(stream.first_entry_at),
         clock(stream.last_entry_at),
         str(stream.entries_added),
-        ", ".join(g.name for g in stream.groups) or "-",
+        groups if stream.configured else f"{groups} (not a configured partition)",
     ]
 
 
 def _stream_style(stream: StreamStats) -> str:
     if stream.is_dead_letters:
+        return "bold red" if stream.length else "dim"
+    if not stream.configured:
         return "bold red" if stream.length else "dim"
     return "" if stream.exists else "dim"
 

@@ -1,5 +1,9 @@
 """`livecart-ops trace`: one checkout's way across every stream and into the orders DB,
-as a timeline with the latency of each hop (tap → accepted → each status …)."""
+as a timeline with the latency of each hop (tap → accepted → each status …).
+
+The checkout is looked for in every checkout partition and each one's DLQ (those the
+services are configured with, and any other Redis holds), so neither a replay nor a
+change of the partition count hides it."""
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -11,13 +15,21 @@ from contracts import Streams
 from services.ops.entries import (
     Fields,
     checkout_id_of,
+    entry_key,
+    entry_ms,
     entry_time,
     envelope_of,
     parse_time,
     scan_stream,
     text,
 )
+from services.ops.keys import checkout_streams_in, short_name
 from services.ops.orders_db import OrderRecord
+
+CLOCK_SKEW_MS = 60_000
+"""How far before the checkout's entry the statuses are looked for: on a Redis Cluster the
+checkout partition and `order.status` may live on nodes whose clocks (which make the entry
+ids) differ."""
 
 
 @dataclass(frozen=True)
@@ -80,41 +92,50 @@ async def _entries_of(
 
 
 async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trace:
-    """Every event of `checkout_id` in checkout.requested, its DLQ, order.status and the
-    buyer's history copy, in time order (the DB rows are added by the caller)."""
+    """Every event of `checkout_id` in the checkout partitions, their DLQs, order.status
+    and the buyer's history copy, in time order (the DB rows are added by the caller)."""
     hops: list[Hop] = []
     buyer_id: str | None = None
-    checkouts = await _entries_of(client, streams.checkout_requested, checkout_id)
-    for n, (entry_id, _, envelope) in enumerate(checkouts):
+    partitions = await checkout_streams_in(client, streams)
+    checkouts = [
+        (key, *entry) for key in partitions for entry in await _entries_of(client, key, checkout_id)
+    ]
+    checkouts.sort(key=lambda found: entry_key(found[1]))
+    for n, (key, entry_id, _, envelope) in enumerate(checkouts):
         data = envelope.get("data") or {}
         buyer_id = buyer_id or data.get("buyer_id")
+        name = short_name(streams, key)
         if n == 0:
+            # Never after Redis took it: an envelope stamped within the entry's millisecond
+            # (entry ids count whole ones) or by a clock running ahead.
+            tapped = min(_occurred(envelope, entry_id), entry_time(entry_id))
             hops.append(
                 Hop(
-                    _occurred(envelope, entry_id),
+                    tapped,
                     "tap",
                     "buyer tapped buy",
-                    "checkout.requested",
+                    name,
                     detail=f"producer {envelope.get('producer')}",
                 )
             )
         what = "checkout accepted" if n == 0 else f"checkout added again (#{n + 1}: replay)"
-        hops.append(Hop(entry_time(entry_id), "accepted", what, "checkout.requested", entry_id))
-    dlq = Streams.dead_letters(streams.checkout_requested)
-    for entry_id, fields, _ in await _entries_of(client, dlq, checkout_id):
-        meta = {text(k): text(v) for k, v in fields.items() if k.startswith(b"dlq.")}
-        detail = f"after {meta.get('dlq.deliveries', '?')} deliveries: {meta.get('dlq.error', '')}"
-        hops.append(
-            Hop(
-                entry_time(entry_id),
-                "dead-lettered",
-                meta.get("dlq.reason", "?"),
-                "checkout.requested.dlq",
-                entry_id,
-                detail[:200],
+        hops.append(Hop(entry_time(entry_id), "accepted", what, name, entry_id))
+    for key in partitions:
+        dlq = Streams.dead_letters(key)
+        for entry_id, fields, _ in await _entries_of(client, dlq, checkout_id):
+            meta = {text(k): text(v) for k, v in fields.items() if k.startswith(b"dlq.")}
+            deliveries, error = meta.get("dlq.deliveries", "?"), meta.get("dlq.error", "")
+            hops.append(
+                Hop(
+                    entry_time(entry_id),
+                    "dead-lettered",
+                    meta.get("dlq.reason", "?"),
+                    short_name(streams, dlq),
+                    entry_id,
+                    f"after {deliveries} deliveries: {error}"[:200],
+                )
             )
-        )
-    start = checkouts[0][0] if checkouts else "-"
+    start = f"{max(0, entry_ms(checkouts[0][1]) - CLOCK_SKEW_MS)}" if checkouts else "-"
     statuses = await _entries_of(client, streams.order_status, checkout_id, start)
     seen: set[str] = set()
     for entry_id, _, envelope in statuses:

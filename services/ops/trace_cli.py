@@ -11,7 +11,7 @@ from rich.text import Text
 
 from services.ops.cli_support import config_of, console, print_json, run
 from services.ops.config import OpsConfig, OpsError
-from services.ops.connections import open_database, open_redis
+from services.ops.connections import open_database, open_ops_redis
 from services.ops.entries import json_default
 from services.ops.orders_db import order_record
 from services.ops.streams_view import clock, duration
@@ -36,7 +36,7 @@ def trace_command(
 
 
 async def collect_trace(config: OpsConfig, checkout_id: str) -> Trace:
-    async with open_redis(config.ops_url) as client:
+    async with open_ops_redis(config) as client:
         trace = await stream_hops(client, config.streams, checkout_id)
     try:
         async with open_database(

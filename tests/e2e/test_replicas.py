@@ -40,6 +40,7 @@ INITIAL_STOCK = {**{p.sku: p.stock for p in DEMO_PRODUCTS}, **STOCK}
 DEMO_SKU = "LC-MUG-LIVE"
 WATCHED_BUYERS = 40  # buyers with a storefront session, following their statuses over SSE
 ROAMING_PER_NOTIFIER = 2  # of them, on each notifier: leave it, resume on the other one
+PARTITIONS = 3  # checkout streams (HTTP checkouts go through the storefront's routing)
 RECEIVED = "livecart_order_transitions_total"
 
 
@@ -57,6 +58,8 @@ def replicas(
         ORDERS_DATABASE_SCHEMA=postgres_database.schema or "",
         # Batches of 50 rather than 500: a burst then spreads over every replica.
         ORDERS_CONSUMER_MAX_RECORDS="50",
+        # Every service reads the same count; each replica reads every partition.
+        LIVECART_CHECKOUT_PARTITIONS=str(PARTITIONS),
     )
     seed_demo(env)
     # Its own thread: pytest-asyncio's loop must stay untouched.
@@ -115,7 +118,7 @@ async def test_a_burst_spreads_over_orders_replicas_and_reaches_buyers_on_either
     postgres_database: Database,
     stream_prefix: str,
 ) -> None:
-    streams = Streams(stream_prefix)
+    streams = Streams(stream_prefix, checkout_partitions=PARTITIONS)
     orders, (notifier_a, notifier_b) = replicas["orders"], replicas["notifier"]
     other = {notifier_a.base_url: notifier_b.base_url, notifier_b.base_url: notifier_a.base_url}
     feeds, http_ids = await open_buyers(replicas["storefront"][0], WATCHED_BUYERS)
@@ -139,7 +142,7 @@ async def test_a_burst_spreads_over_orders_replicas_and_reaches_buyers_on_either
             asyncio.create_task(f.follow(sse, timeout=90)) for f in feeds if f not in roaming
         ]
         started = time.monotonic()
-        await publish_checkouts(redis_client, streams.checkout_requested, checkouts)
+        await publish_checkouts(redis_client, streams, checkouts)
         halfway = await statuses.wait_count(len(http_ids) + BURST // 2, timeout=60)
         resumed = await asyncio.gather(
             *(f.follow(sse, notifier=other[f.notifier], timeout=90) for f in roaming)
@@ -163,6 +166,9 @@ async def test_a_burst_spreads_over_orders_replicas_and_reaches_buyers_on_either
     assert found.dead_letters == 0
     assert sum(placed) == len(ids), "each order is placed once, by one replica"
     assert all(n > 0 for n in placed), f"a replica placed no order: {placed}"
+    per_partition = [await redis_client.xlen(s) for s in streams.checkout_streams]
+    assert sum(per_partition) == len(ids), per_partition
+    assert all(per_partition), f"a partition got no checkout: {per_partition}"
 
     final = statuses.finals()
     emitted = statuses.sequences()

@@ -1,8 +1,11 @@
 """The rendered Redis ACL on a real redis-server: every user can do exactly what
-`role_probes` declares, the default user cannot get in, and the audit's ACL check sees it."""
+`role_probes` declares (with one checkout partition and with four: the same ACL serves
+both), the default user cannot get in, and the audit's ACL check sees it."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -16,6 +19,7 @@ from services.ops.checks.result import Outcome
 from tests.integration.test_ops_support import AclRedis, acl_redis, ops
 
 PREFIX = "lc-acl"
+PARTITIONS = (1, 4)
 
 
 @pytest.fixture
@@ -35,16 +39,17 @@ async def really_allowed(client: Redis, probe: Probe) -> bool:
     return True
 
 
+@pytest.mark.parametrize("partitions", PARTITIONS)
 @pytest.mark.parametrize("user", USERS)
 async def test_every_probe_of_the_user_is_allowed_or_denied_exactly_as_declared(
-    server: AclRedis, user: str
+    server: AclRedis, user: str, partitions: int
 ) -> None:
     client = Redis.from_url(server.url_as(user))
     admin = Redis.from_url(server.admin_url)
     try:
         assert await client.ping()
         outcomes = []
-        for probe in role_probes(Streams(PREFIX))[user]:
+        for probe in role_probes(Streams(PREFIX, partitions))[user]:
             sent = await really_allowed(client, probe)
             dry = await admin.execute_command("ACL", "DRYRUN", user, *probe.args)  # type: ignore[no-untyped-call]
             outcomes.append((probe.args[:2], probe.allowed, sent, dry == b"OK"))
@@ -56,6 +61,36 @@ async def test_every_probe_of_the_user_is_allowed_or_denied_exactly_as_declared(
         (args, want, sent, dry) for args, want, sent, dry in outcomes if not want == sent == dry
     ]
     assert wrong == [], "(command, declared, sent for real, ACL DRYRUN)"
+
+
+async def test_with_four_partitions_the_storefront_appends_to_each_and_orders_consume_each(
+    server: AclRedis,
+) -> None:
+    """Sent for real on this throwaway server: the storefront XADDs to every partition but
+    to no DLQ; the orders group reads every partition, dead-letters and reads the DLQ."""
+    streams = Streams(PREFIX, 4)
+    storefront = Redis.from_url(server.url_as("storefront"))
+    orders = Redis.from_url(server.url_as("orders"))
+    notifier = Redis.from_url(server.url_as("notifier"))
+    try:
+        for key in streams.checkout_streams:
+            dlq = Streams.dead_letters(key)
+            entry_id = await storefront.xadd(key, {"__data__": "{}"})
+            with pytest.raises(NoPermissionError):
+                await storefront.xadd(dlq, {"__data__": "{}"})
+            with pytest.raises(NoPermissionError):
+                await notifier.xrange(key)
+            await orders.xgroup_create(key, "orders", id="0")
+            delivered: Any = await orders.xreadgroup("orders", "o-1", {key: ">"})
+            assert delivered[0][1][0][0] == entry_id
+            await orders.xadd(dlq, {"__data__": "{}", "dlq.reason": "handler_error"})
+            assert await orders.xack(key, "orders", entry_id) == 1
+            assert await orders.xlen(dlq) == 1
+        with pytest.raises(NoPermissionError):  # a key no partition has: not the storefront's
+            await storefront.xadd(f"{PREFIX}:checkout.requested", {"__data__": "{}"})
+    finally:
+        for client in (storefront, orders, notifier):
+            await client.aclose()
 
 
 async def test_the_default_user_cannot_connect_with_or_without_a_password(
@@ -70,21 +105,23 @@ async def test_the_default_user_cannot_connect_with_or_without_a_password(
             await client.aclose()
 
 
+@pytest.mark.parametrize("partitions", PARTITIONS)
 async def test_the_audits_acl_check_passes_and_names_every_probe_in_its_evidence(
-    server: AclRedis,
+    server: AclRedis, partitions: int
 ) -> None:
+    streams = Streams(PREFIX, partitions)
     ops = Redis.from_url(server.url_as("ops"))
     try:
         result = await check_acl(
             ops=ops,
             redis_url=server.url_as("ops"),
-            streams=server.streams,
+            streams=streams,
             passwords=server.passwords,
         )
     finally:
         await ops.aclose()
 
-    probes = sum(len(p) for p in role_probes(server.streams).values())
+    probes = sum(len(p) for p in role_probes(streams).values())
     assert result.outcome is Outcome.PASSED, result.problems
     assert sum(" — ok" in line for line in result.evidence) == probes
     assert any(
@@ -99,8 +136,8 @@ async def test_the_acl_check_fails_when_the_storefront_may_read_order_status(
 ) -> None:
     rendered = acl.acl_rules
 
-    def storefront_reads_statuses(streams: Streams) -> dict[str, list[str]]:
-        rules = rendered(streams)
+    def storefront_reads_statuses(streams: Streams, *, cluster: bool) -> dict[str, list[str]]:
+        rules = rendered(streams, cluster=cluster)
         rules["storefront"].append(f"%R~{streams.order_status}")
         return rules
 
@@ -119,7 +156,8 @@ async def test_the_acl_check_fails_when_the_storefront_may_read_order_status(
 
     assert result.outcome is Outcome.FAILED
     assert result.problems == [
-        f"storefront: `XRANGE {PREFIX}:order.status - + COUNT 1` allowed (sent: answered 0 entries)"
+        f"storefront: `XRANGE {PREFIX}:{{order.status}} - + COUNT 1` allowed "
+        "(sent: answered 0 entries)"
         " — MUST BE DENIED"
     ]
 
@@ -170,3 +208,33 @@ async def test_the_ops_user_lists_replays_and_purges_dead_letters_under_the_acl(
         assert (await admin.xlen(key), await admin.xlen(dlq)) == (1, 0)
     finally:
         await admin.aclose()
+
+
+async def test_the_ops_user_replays_dead_letters_of_every_partition_into_their_own(
+    tmp_path: Path,
+) -> None:
+    with acl_redis(tmp_path / "redis", PREFIX, partitions=4) as server:
+        admin = Redis.from_url(server.admin_url)
+        first, third = server.streams.checkout_streams[0], server.streams.checkout_streams[2]
+        try:
+            for key in (first, third, third):
+                dlq = Streams.dead_letters(key)
+                await admin.xadd(dlq, {"__data__": "{}", "dlq.reason": "handler_error"})
+            args = server.ops_args()
+
+            listed = await ops(*args, "dlq", "list", "--json")
+            replayed = await ops(*args, "dlq", "replay", "--yes")
+
+            assert listed.exit_code == 0, listed.output
+            document = json.loads(listed.stdout)
+            assert document["stream"] == f"{PREFIX}:{{checkout.requested*}}"
+            assert [x["stream"] for x in document["dead_letters"]] == [first, third, third]
+            assert "Replayed 3 dead letters into" in replayed.stdout, replayed.output
+            lengths = [await admin.xlen(key) for key in server.streams.checkout_streams]
+            assert lengths == [1, 0, 2, 0]
+            assert [
+                await admin.xlen(Streams.dead_letters(key))
+                for key in server.streams.checkout_streams
+            ] == [0, 0, 0, 0]
+        finally:
+            await admin.aclose()

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from contracts import Streams
+from services.common.broker import redis_client
 from services.common.db import make_engine
 from services.ops import acl
 from services.ops.audit import AuditReport, AuditSettings, run_audit
@@ -24,6 +25,7 @@ from tests.conftest import Database
 from tests.integration.test_ops_support import (
     AclRedis,
     acl_redis,
+    acl_redis_cluster,
     ops,
     publish,
     storefront_database,
@@ -48,6 +50,8 @@ class AuditedStack:
             orders_schema=self.orders_db.schema,
             storefront_db=self.storefront_db,
             acl_passwords=self.redis.passwords,
+            checkout_partitions=self.redis.partitions,
+            redis_cluster=self.redis.cluster,
         )
 
     async def audit(self) -> AuditReport:
@@ -56,16 +60,34 @@ class AuditedStack:
 
 @contextlib.asynccontextmanager
 async def audited_stack(
-    tmp_path: Path, database: Database, prefix: str
+    tmp_path: Path,
+    database: Database,
+    prefix: str,
+    *,
+    partitions: int = 1,
+    cluster: bool = False,
+    skus: tuple[str, str, str] = ("SKU-A", "SKU-A", "SKU-A"),
 ) -> AsyncIterator[AuditedStack]:
-    """Three checkouts served (two confirmed, one declined) on a Redis with the ACL."""
-    with acl_redis(tmp_path / "redis", prefix) as server:
-        items = [checkout(items=[("SKU-A", 1)]) for _ in range(3)]
-        settings_ = orders_settings(database, server.url_as("orders"), prefix)
-        storefront = Redis.from_url(server.url_as("storefront"))
-        admin = Redis.from_url(server.admin_url)
+    """Three checkouts served (two confirmed, one declined) on a Redis with the ACL (a Redis
+    Cluster with `cluster`), split over `partitions` by their `skus`."""
+    directory = tmp_path / "redis"
+    with (
+        acl_redis_cluster(directory, prefix, partitions=partitions)
+        if cluster
+        else acl_redis(directory, prefix, partitions=partitions)
+    ) as server:
+        items = [checkout(items=[(sku, 1)]) for sku in skus]
+        settings_ = orders_settings(
+            database,
+            server.url_as("orders"),
+            prefix,
+            checkout_partitions=partitions,
+            redis_cluster=cluster,
+        )
+        storefront = redis_client(server.url_as("storefront"), cluster=cluster)
+        admin = redis_client(server.admin_url, cluster=cluster)
         try:
-            async with running_orders(settings_, {"SKU-A": 10}) as orders:
+            async with running_orders(settings_, dict.fromkeys(skus, 10)) as orders:
                 await orders.gateway.set_wallet(
                     items[2].buyer_id, behaviour=WalletBehaviour.DECLINE
                 )
@@ -111,6 +133,30 @@ async def test_the_audit_passes_on_a_correct_setup_with_evidence_for_every_check
     )
     assert all(check.evidence for check in report.checks)
     assert report.seconds < 10
+
+
+@pytest.mark.parametrize("cluster", [False, True], ids=["redis", "redis-cluster"])
+async def test_the_audit_passes_over_four_checkout_partitions(
+    tmp_path: Path, sqlite_database: Database, stream_prefix: str, cluster: bool
+) -> None:
+    """The orders service and the storefront split checkouts over four partitions (three of
+    them used), on one Redis or on a Redis Cluster; the audit looks at every one."""
+    skus = ("SKU-A", "SKU-E", "SKU-D")  # partitions 0, 1 and 3 of 4
+    async with audited_stack(
+        tmp_path, sqlite_database, stream_prefix, partitions=4, cluster=cluster, skus=skus
+    ) as stack:
+        report = await stack.audit()
+
+    assert report.passed, [(c.key, c.problems) for c in report.checks]
+    by_key = {c.key: c for c in report.checks}
+    reconciliation = by_key["reconciliation"]
+    assert reconciliation.summary == "3 published = 3 received = 3 final; 2 confirmed = 2 captured"
+    assert reconciliation.evidence[0].startswith("checkout.requested (4 partitions): 3 entries")
+    groups = [line for line in reconciliation.evidence if line.startswith("group `orders` on ")]
+    assert len(groups) == 4
+    payment_evidence = "\n".join(by_key["payment-data"].evidence)
+    assert all(f"checkout.requested.{k}:" in payment_evidence for k in range(4))
+    assert (report.checkout_partitions, report.redis_cluster) == (4, cluster)
 
 
 async def test_the_audit_cli_prints_the_report_and_writes_markdown_and_html(
@@ -182,8 +228,8 @@ async def test_a_storefront_user_allowed_to_read_order_status_fails_the_acl_chec
 ) -> None:
     rendered = acl.acl_rules
 
-    def storefront_reads_statuses(streams: Streams) -> dict[str, list[str]]:
-        rules = rendered(streams)
+    def storefront_reads_statuses(streams: Streams, *, cluster: bool) -> dict[str, list[str]]:
+        rules = rendered(streams, cluster=cluster)
         rules["storefront"].append(f"%R~{streams.order_status}")
         return rules
 
@@ -195,7 +241,7 @@ async def test_a_storefront_user_allowed_to_read_order_status_fails_the_acl_chec
     (acl_check,) = [c for c in report.checks if c.key == "redis-acl"]
     assert len(acl_check.problems) == 1
     assert acl_check.problems[0].startswith(
-        f"storefront: `XRANGE {stream_prefix}:order.status - + COUNT 1` allowed"
+        f"storefront: `XRANGE {stream_prefix}:{{order.status}} - + COUNT 1` allowed"
     )
 
 

@@ -102,7 +102,7 @@ async def test_dlq_list_json_carries_the_checkout_and_why_and_the_table_shows_th
     table = await ops(*args, "dlq", "list", "--stream", "checkout.requested")
 
     first = document["dead_letters"][0]
-    assert document["stream"] == f"{stream_prefix}:checkout.requested"
+    assert document["stream"] == f"{stream_prefix}:{{checkout.requested}}"
     assert (first["checkout_id"], first["reason"], first["deliveries"]) == (
         letters[0].checkout_id,
         "handler_error",
@@ -231,3 +231,41 @@ async def test_a_dead_letter_replayed_with_the_cli_after_the_fix_yields_one_orde
         assert (await product(orders, "SKU-A")).sold == 2
         assert await redis_client.xlen(streams.checkout_requested) == 3  # original + 2 replays
         assert await list_dead_letters(redis_client, streams.checkout_requested) == []
+
+
+async def test_with_partitions_dlq_commands_cover_every_partition_or_the_one_named(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    streams = Streams(stream_prefix, 3)
+    first, third = streams.checkout_streams[0], streams.checkout_streams[2]
+    items = new_checkouts(2)
+    # The same DLQ id in two partitions' DLQs (they are separate streams).
+    for key, item in ((first, items[0]), (third, items[1])):
+        fields = {**checkout_fields(item), "dlq.reason": "handler_error", "dlq.stream": key}
+        await redis_client.xadd(Streams.dead_letters(key), fields, id=f"{T1}-0")  # type: ignore[arg-type]
+    args = [*global_args(redis_url, stream_prefix), "--checkout-partitions", "3"]
+
+    every = ops_json(await ops(*args, "dlq", "list", "--json"))
+    table = await ops(*args, "dlq", "list")
+    one = ops_json(await ops(*args, "dlq", "list", "--json", "--stream", "checkout.requested.2"))
+    ambiguous = await ops(*args, "dlq", "show", f"{T1}-0")
+    shown = ops_json(
+        await ops(*args, "dlq", "show", f"{T1}-0", "--stream", "checkout.requested.2", "--json")
+    )
+    replayed = await ops(*args, "dlq", "replay", "--stream", "checkout.requested.2", "--yes")
+
+    assert every["stream"] == f"{stream_prefix}:{{checkout.requested*}}"
+    assert every["streams"] == list(streams.checkout_streams)
+    assert [(x["stream"], x["checkout_id"]) for x in every["dead_letters"]] == [
+        (first, items[0].checkout_id),
+        (third, items[1].checkout_id),
+    ]
+    assert "partition" in table.stdout
+    assert "checkout.requested.2" in table.stdout
+    assert [x["checkout_id"] for x in one["dead_letters"]] == [items[1].checkout_id]
+    assert ambiguous.exit_code == 2
+    assert "name one with --stream" in " ".join(ambiguous.stderr.split())
+    assert shown["entry"]["__data__"]["data"]["checkout_id"] == items[1].checkout_id
+    assert "Replayed 1 dead letter into" in replayed.stdout, replayed.output
+    assert [await redis_client.xlen(key) for key in streams.checkout_streams] == [0, 0, 1]
+    assert await redis_client.xlen(Streams.dead_letters(first)) == 1

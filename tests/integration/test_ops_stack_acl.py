@@ -54,6 +54,11 @@ def test_a_private_redis_starts_with_one_acl_user_per_service_and_the_default_us
         assert storefront.xadd(streams.checkout_requested, {"__data__": "{}"})
         with pytest.raises(redis.exceptions.NoPermissionError):
             notifier.xadd(streams.checkout_requested, {"__data__": "{}"})
+        # The same ACL serves any number of checkout partitions.
+        for key in Streams(PREFIX, 4).checkout_streams:
+            assert storefront.xadd(key, {"__data__": "{}"})
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                storefront.xadd(Streams.dead_letters(key), {"__data__": "{}"})
     finally:
         storefront.close()
         notifier.close()

@@ -7,7 +7,14 @@ from redis.asyncio import Redis
 
 from contracts import GROUP_ORDERS, Streams
 from services.common.dead_letters import dead_letter
-from tests.integration.test_ops_support import new_checkouts, ops, ops_json, publish
+from tests.integration.test_ops_support import (
+    new_checkouts,
+    ops,
+    ops_json,
+    partition_of,
+    publish,
+)
+from tests.support.flow import checkout
 
 
 async def busy_streams(client: Redis, streams: Streams) -> None:
@@ -103,3 +110,51 @@ async def test_streams_watch_refreshes_as_often_as_asked_and_sees_new_entries(
     assert table.exit_code == 0, table.output
     assert "checkout.requested" in table.stdout
     assert "Ctrl-C to stop" in table.stdout
+
+
+async def test_streams_report_each_checkout_partition_its_lag_and_partitions_left_over(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    """Two partitions, each with its own group position; a partition of a former single
+    stream setting still holding an unread checkout; an untagged key of the prefix."""
+    streams = Streams(stream_prefix, 2)
+    a = partition_of(streams, checkout(items=[("SKU-A", 1)]))
+    b = partition_of(streams, checkout(items=[("SKU-D", 1)]))
+    assert {a, b} == set(streams.checkout_streams), "SKU-A and SKU-D: different partitions"
+    await publish(redis_client, streams, new_checkouts(6, items=[("SKU-A", 1)]))
+    await publish(redis_client, streams, new_checkouts(3, items=[("SKU-D", 1)]))
+    for key in streams.checkout_streams:
+        await redis_client.xgroup_create(key, GROUP_ORDERS, id="0")
+    await redis_client.xreadgroup(GROUP_ORDERS, "orders-a", {a: ">"}, count=2)  # 2 pending, lag 4
+    single = Streams(stream_prefix).checkout_requested  # from when there was one partition
+    await publish(redis_client, Streams(stream_prefix), new_checkouts(1))
+    await redis_client.xadd(f"{stream_prefix}:checkout.requested", {"__data__": "{}"})
+
+    args = ("--redis-url", redis_url, "--prefix", stream_prefix, "--checkout-partitions", "2")
+    report = ops_json(await ops(*args, "streams", "--json"))
+    printed = await ops(*args, "streams")
+
+    by_key = {s["key"]: s for s in report["streams"]}
+    assert [s["name"] for s in report["streams"] if not s["is_dead_letters"]] == [
+        "checkout.requested.0",
+        "checkout.requested.1",
+        "checkout.requested",
+        "order.status",
+        "catalog.changed",
+        "room.sales",
+    ]
+    ((group_a,), (group_b,)) = by_key[a]["groups"], by_key[b]["groups"]
+    assert (by_key[a]["length"], group_a["pending"], group_a["lag"]) == (6, 2, 4)
+    assert (by_key[b]["length"], group_b["pending"], group_b["lag"]) == (3, 0, 3)
+    assert by_key[single]["configured"] is False
+    assert by_key[single]["length"] == 1
+    assert all(by_key[key]["configured"] for key in streams.checkout_streams)
+    assert report["checkout_partitions"] == 2
+    assert report["other_streams"] == {f"{stream_prefix}:checkout.requested": 1}
+    assert set(report["dead_letters"]) >= {"checkout.requested.0", "checkout.requested.1"}
+    assert printed.exit_code == 0, printed.output
+    out = printed.stdout
+    assert "Checkouts over 3 partitions: 10 entries, lag 7 and pending 2 in all groups" in out
+    assert "Group 'orders' on checkout.requested" in out
+    assert "Checkouts no replica reads, in partitions beyond the 2 configured:" in out
+    assert f"{stream_prefix}:checkout.requested (1)" in out

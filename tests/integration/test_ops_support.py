@@ -1,6 +1,7 @@
 """Helpers of the ops integration tests (this module holds no tests): run `livecart-ops`
-through typer's CliRunner, start a redis-server with the rendered ACL, publish checkouts
-as the storefront does, and create a storefront database from its own metadata."""
+through typer's CliRunner, start a redis-server (or a three-node Redis Cluster) with the
+rendered ACL, publish checkouts to their partitions as the storefront does, and create a
+storefront database from its own metadata."""
 
 import asyncio
 import contextlib
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 from typer.testing import CliRunner, Result
 
 from contracts import CheckoutRequested, CheckoutRequestedEvent, Streams, encode_entry
+from infra.local.redis_cluster import RedisClusterNodes
 from infra.local.redis_server import RedisServer
 from services.common.db import create_tables, make_engine
 from services.ops.acl import USERS, render_acl_file
@@ -34,6 +36,8 @@ def run_ops(*args: str, input: str | None = None, env: dict[str, str] | None = N
         "LIVECART_ACL_PASSWORDS": None,
         "LIVECART_ACL_PASSWORDS_FILE": None,
         "LIVECART_STREAM_PREFIX": None,
+        "LIVECART_CHECKOUT_PARTITIONS": None,
+        "LIVECART_REDIS_CLUSTER": None,
         "ORDERS_DATABASE_URL": None,
         "DATABASE_URL": None,
         "STOREFRONT_DATABASE_URL": None,
@@ -55,12 +59,15 @@ def ops_json(result: Result) -> Any:
 
 @dataclass
 class AclRedis:
-    """A redis-server started with the ACL rendered for `prefix`."""
+    """A redis-server (or the first node of a Redis Cluster) started with the ACL rendered
+    for `prefix`; its streams split checkouts over `partitions`."""
 
     server: RedisServer
     prefix: str
     passwords: dict[str, str]
     acl_file: Path
+    partitions: int = 1
+    cluster: bool = False
 
     def url_as(self, user: str) -> str:
         return self.server.url_for(user, self.passwords[user])
@@ -71,42 +78,59 @@ class AclRedis:
 
     @property
     def streams(self) -> Streams:
-        return Streams(self.prefix)
+        return Streams(self.prefix, self.partitions)
 
     def ops_args(self, passwords_file: Path | None = None) -> list[str]:
         """Global options that sign in as `ops` (through the passwords file when given)."""
-        if passwords_file is None:
-            return ["--redis-url", self.url_as("ops"), "--prefix", self.prefix]
-        return [
-            "--redis-url",
-            self.server.url,
-            "--prefix",
-            self.prefix,
-            "--acl-passwords",
-            str(passwords_file),
-        ]
+        url = self.server.url if passwords_file else self.url_as("ops")
+        args = ["--redis-url", url, "--prefix", self.prefix]
+        args += ["--checkout-partitions", str(self.partitions)]
+        args += ["--redis-cluster"] if self.cluster else []
+        if passwords_file is not None:
+            args += ["--acl-passwords", str(passwords_file)]
+        return args
 
     def write_passwords(self, path: Path) -> Path:
         path.write_text(json.dumps({u: self.passwords[u] for u in USERS}))
         return path
 
 
-@contextlib.contextmanager
-def acl_redis(directory: Path, prefix: str) -> Iterator[AclRedis]:
-    """A private redis-server with `render_acl_file`'s ACL (plus the tests' admin user)."""
+def write_acl(
+    directory: Path, prefix: str, *, cluster: bool = False
+) -> tuple[Path, dict[str, str]]:
+    """`render_acl_file`'s ACL, plus the tests' admin user, and the passwords."""
     passwords = {user: secrets.token_urlsafe(16) for user in (*USERS, ADMIN)}
     acl_file = directory / "users.acl"
     directory.mkdir(parents=True, exist_ok=True)
-    rendered = render_acl_file(Streams(prefix), passwords)
+    rendered = render_acl_file(Streams(prefix), passwords, cluster=cluster)
     acl_file.write_text(rendered + f"user {ADMIN} on >{passwords[ADMIN]} ~* &* +@all\n")
+    return acl_file, passwords
+
+
+@contextlib.contextmanager
+def acl_redis(directory: Path, prefix: str, *, partitions: int = 1) -> Iterator[AclRedis]:
+    """A private redis-server with `render_acl_file`'s ACL (plus the tests' admin user)."""
+    acl_file, passwords = write_acl(directory, prefix)
     server = RedisServer(
         directory / "data", appendonly=False, extra_args=("--aclfile", str(acl_file))
     )
     server.start(probe_url=server.url_for("ops", passwords["ops"]))
     try:
-        yield AclRedis(server, prefix, passwords, acl_file)
+        yield AclRedis(server, prefix, passwords, acl_file, partitions)
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def acl_redis_cluster(directory: Path, prefix: str, *, partitions: int) -> Iterator[AclRedis]:
+    """A three-node Redis Cluster with the ACL rendered for a Cluster on every node; the
+    AclRedis names its first node."""
+    acl_file, passwords = write_acl(directory, prefix, cluster=True)
+    cluster = RedisClusterNodes(
+        directory, extra_args=("--aclfile", str(acl_file)), user=ADMIN, password=passwords[ADMIN]
+    )
+    with cluster:
+        yield AclRedis(cluster.nodes[0], prefix, passwords, acl_file, partitions, cluster=True)
 
 
 def new_checkouts(count: int, **fields: Any) -> list[CheckoutRequested]:
@@ -121,11 +145,16 @@ def checkout_fields(item: CheckoutRequested) -> dict[str, str]:
     )
 
 
+def partition_of(streams: Streams, item: CheckoutRequested) -> str:
+    """The checkout partition the storefront appends `item` to."""
+    return streams.checkout_stream_for(line.sku for line in item.items)
+
+
 async def publish(client: Redis, streams: Streams, items: Iterable[CheckoutRequested]) -> list[str]:
-    """XADD each checkout as the storefront does; the entry ids."""
+    """XADD each checkout to its partition as the storefront does; the entry ids."""
     ids = []
     for item in items:
-        entry_id = await client.xadd(streams.checkout_requested, checkout_fields(item))  # type: ignore[arg-type]
+        entry_id = await client.xadd(partition_of(streams, item), checkout_fields(item))  # type: ignore[arg-type]
         ids.append(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
     return ids
 

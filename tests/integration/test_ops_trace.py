@@ -1,15 +1,25 @@
 """`livecart-ops trace`: one checkout's timeline across the streams and its rows in the
-orders DB, from a checkout the orders service really processed."""
+orders DB, from a checkout the orders service really processed, and across checkout
+partitions and their dead letters."""
 
+import asyncio
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from redis.asyncio import Redis
 
-from contracts import CheckoutRequested
+from contracts import CheckoutRequested, Streams
 from services.orders.adapters.payments import WalletBehaviour
 from tests.conftest import Database
-from tests.integration.test_ops_support import ops, ops_json, publish
+from tests.integration.test_ops_support import (
+    checkout_fields,
+    ops,
+    ops_json,
+    partition_of,
+    publish,
+)
 from tests.support.flow import checkout, final_statuses
 from tests.support.orders import orders_settings, running_orders
 
@@ -105,3 +115,63 @@ async def test_trace_of_an_unknown_checkout_says_nothing_was_found_and_exits_1(
 
     assert result.exit_code == 1
     assert "No event and no order for checkout co-never-seen" in result.stdout
+
+
+TICK = 0.005
+
+
+def status_fields(item: CheckoutRequested, status: str, n: int) -> dict[str, str]:
+    envelope = {
+        "event_id": f"ev-{item.checkout_id}-{n}",
+        "type": "order.status_changed",
+        "version": 1,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "correlation_id": item.checkout_id,
+        "producer": "orders",
+        "data": {"checkout_id": item.checkout_id, "buyer_id": item.buyer_id, "status": status},
+    }
+    return {"__data__": json.dumps(envelope)}
+
+
+async def test_trace_finds_a_checkout_in_its_partition_and_that_partitions_dlq(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    """Two partitions, no orders service: the checkout, dead-lettered then replayed in
+    partition 1, and its statuses, as the services would have written them."""
+    streams = Streams(stream_prefix, 2)
+    traced = checkout(items=[("SKU-D", 1)])
+    other = checkout(items=[("SKU-A", 1)], buyer_id=traced.buyer_id)
+    partition = partition_of(streams, traced)
+    assert partition == streams.checkout_streams[1]
+    assert partition_of(streams, other) == streams.checkout_streams[0]
+    (entry_id,) = await publish(redis_client, streams, [traced])
+    await publish(redis_client, streams, [other])
+    letter = {**checkout_fields(traced), "dlq.reason": "handler_error", "dlq.deliveries": "5"}
+    letter |= {"dlq.stream": partition, "dlq.entry_id": entry_id, "dlq.error": "boom"}
+    await asyncio.sleep(TICK)  # each hop in its own millisecond: the timeline's order is sure
+    await redis_client.xadd(Streams.dead_letters(partition), letter)  # type: ignore[arg-type]
+    await asyncio.sleep(TICK)
+    await redis_client.xadd(partition, checkout_fields(traced))  # type: ignore[arg-type]  # replayed
+    for n, status in enumerate(("received", "reserved"), 1):
+        await asyncio.sleep(TICK)
+        fields = status_fields(traced, status, n)
+        await redis_client.xadd(streams.order_status, fields)  # type: ignore[arg-type]
+        await redis_client.xadd(streams.buyer_status(traced.buyer_id), fields)  # type: ignore[arg-type]
+    args = ["--redis-url", redis_url, "--prefix", stream_prefix, "--checkout-partitions", "2"]
+
+    trace = ops_json(await ops(*args, "trace", traced.checkout_id, "--json"))
+    wrong_n = ops_json(await ops(*args[:-1], "1", "trace", traced.checkout_id, "--json"))
+
+    assert [(h["step"], h["what"], h["stream"]) for h in trace["hops"]] == [
+        ("tap", "buyer tapped buy", "checkout.requested.1"),
+        ("accepted", "checkout accepted", "checkout.requested.1"),
+        ("dead-lettered", "handler_error", "checkout.requested.1.dlq"),
+        ("accepted", "checkout added again (#2: replay)", "checkout.requested.1"),
+        ("status", "received", "order.status"),
+        ("status", "reserved", "order.status"),
+    ]
+    assert trace["hops"][2]["detail"] == "after 5 deliveries: boom"
+    assert trace["history_copies"] == 2
+    assert trace["buyer_id"] == traced.buyer_id
+    # Told one partition, ops still find the checkout in the partitions Redis holds.
+    assert [h["stream"] for h in wrong_n["hops"]] == [h["stream"] for h in trace["hops"]]

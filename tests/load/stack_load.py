@@ -220,7 +220,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="extra environment for the started services, e.g. ORDERS_CONSUMER_WORKERS=32",
+        help="extra environment for the started services, e.g. ORDERS_CONSUMER_MAX_RECORDS=100",
     )
     add("--out", type=Path, help="JSON result (default run/bench/stack-<shape>.json)")
     return parser.parse_args(argv)

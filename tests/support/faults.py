@@ -235,10 +235,16 @@ def flash_sale(count: int, skus: list[str], *, seed: int) -> list[CheckoutReques
 
 
 async def wait_group_drained(client: Redis, streams: Streams, timeout: float) -> int:
-    """Poll until the `orders` group has nothing pending (all acked); how many are left."""
+    """Poll until the `orders` group has nothing pending (all acked) on any checkout
+    partition; how many are left."""
     deadline = time.monotonic() + timeout
     while True:
-        pending = int((await client.xpending(streams.checkout_requested, GROUP_ORDERS))["pending"])
+        pending = sum(
+            [
+                int((await client.xpending(stream, GROUP_ORDERS))["pending"])
+                for stream in streams.checkout_streams
+            ]
+        )
         if not pending or time.monotonic() > deadline:
             return pending
         await asyncio.sleep(0.1)
@@ -345,7 +351,9 @@ async def check_invariants(
             found.oversold_skus.append(sku)
         if sold + available + reserved != initial:
             found.unbalanced_skus.append(sku)
-    found.dead_letters = int(await client.xlen(Streams.dead_letters(streams.checkout_requested)))
+    found.dead_letters = sum(
+        [int(await client.xlen(Streams.dead_letters(s))) for s in streams.checkout_streams]
+    )
     return found
 
 

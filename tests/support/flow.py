@@ -15,6 +15,7 @@ from contracts import (
     CheckoutRequestedEvent,
     OrderStatusChanged,
     OrderStatusChangedEvent,
+    Streams,
     decode_entry,
     encode_entry,
 )
@@ -56,15 +57,21 @@ def checkout(
 
 
 async def publish_checkouts(
-    client: "Redis[Any]", stream: str, checkouts: Iterable[CheckoutRequested]
+    client: "Redis[Any]", stream: str | Streams, checkouts: Iterable[CheckoutRequested]
 ) -> None:
-    """XADD each checkout as the storefront would (the language-neutral wire format)."""
+    """XADD each checkout as the storefront would (the language-neutral wire format), to
+    `stream`, or with `Streams` to each checkout's partition."""
     pipe = client.pipeline(transaction=False)
     for item in checkouts:
         event = CheckoutRequestedEvent.new(
             correlation_id=item.checkout_id, producer="test", data=item
         )
-        pipe.xadd(stream, encode_entry(event))  # type: ignore[arg-type]
+        key = (
+            stream
+            if isinstance(stream, str)
+            else stream.checkout_stream_for(i.sku for i in item.items)
+        )
+        pipe.xadd(key, encode_entry(event))  # type: ignore[arg-type]
     await pipe.execute()
 
 

@@ -206,3 +206,19 @@ def test_the_image_runs_a_service_as_a_non_root_user_with_nothing_secret_in_it()
     for source in sources:
         assert (ROOT / source).exists(), source
         assert source in allowed, f"{source} is ignored by infra/Dockerfile.dockerignore"
+
+
+@pytest.mark.parametrize("partitions", ["1", "4"])
+def test_every_service_gets_the_same_checkout_partitions(
+    monkeypatch: pytest.MonkeyPatch, partitions: str
+) -> None:
+    env_file = {**generated_env(), "LIVECART_CHECKOUT_PARTITIONS": partitions}
+    if partitions == "1":
+        del env_file["LIVECART_CHECKOUT_PARTITIONS"]  # the default
+    services = interpolate(raw(), env_file)["services"]
+    seen = set()
+    for service in sorted(SETTINGS):
+        env = {name: str(value) for name, value in services[service]["environment"].items()}
+        seen.add(production_settings(monkeypatch, service, env).streams.checkout_partitions)
+    assert seen == {int(partitions)}
+    assert "LIVECART_CHECKOUT_PARTITIONS" in raw()["x-common-env"]

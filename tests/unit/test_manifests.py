@@ -29,6 +29,7 @@ from services.common.settings import ServiceSettings
 from services.notifier.config import NotifierSettings
 from services.ops.acl import acl_rules
 from services.orders.config import OrdersSettings
+from services.orders.entrypoints.app import STOP_LOOPS_SECONDS
 from services.storefront.config import StorefrontSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,8 @@ SETTINGS = {
     "orders": OrdersSettings,
     "notifier": NotifierSettings,
 }
-KEDA_READS = {"REDIS_ADDRESS"}  # read by KEDA's scaler from the orders pod, not by a service
+# Read by KEDA's scaler from the orders pod, not by a service (REDIS_ADDRESSES: on a Cluster).
+KEDA_READS = {"REDIS_ADDRESS", "REDIS_ADDRESSES"}
 SECRET_PLACEHOLDERS = {
     "redis-url": "redis://{service}:placeholder-password-0123456789@redis.example:6379/0",
     "database-url": "postgresql+asyncpg://{service}:placeholder@db.example:5432/{service}",
@@ -52,10 +54,11 @@ SECRET_PLACEHOLDERS = {
 
 
 def shutdown_bound_seconds() -> float:
-    """uvicorn's wait for open responses, then the broker's wait for in-flight handlers."""
+    """uvicorn's wait for open responses, then the broker's wait for in-flight handlers,
+    then the orders loops' last round."""
     # model_construct: defaults only, whatever this process's environment says.
     broker = build_broker(ServiceSettings.model_construct(), description="shutdown bound")
-    return GRACEFUL_SHUTDOWN_SECONDS + float(broker.config.graceful_timeout)
+    return GRACEFUL_SHUTDOWN_SECONDS + float(broker.config.graceful_timeout) + STOP_LOOPS_SECONDS
 
 
 def env_names(settings_class: type[BaseSettings]) -> set[str]:
@@ -299,16 +302,48 @@ def test_each_service_and_disruption_budget_selects_its_deployments_pods(kind: s
             }
 
 
+def configured_streams() -> Streams:
+    """The streams every service derives from the ConfigMap (prefix, checkout partitions)."""
+    data = config_map()
+    return Streams(data["LIVECART_STREAM_PREFIX"], int(data["LIVECART_CHECKOUT_PARTITIONS"]))
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_every_service_splits_checkouts_over_the_partitions_of_the_config_map(
+    monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    env = pod_env(main_container(deployments()[service]))
+    assert "LIVECART_CHECKOUT_PARTITIONS" not in {
+        item["name"] for item in main_container(deployments()[service]).get("env", [])
+    }, "set only in the ConfigMap, so no service can differ"
+    settings = production_settings(monkeypatch, service, env)
+    assert settings.streams == configured_streams()
+    assert settings.redis_cluster is (config_map()["LIVECART_REDIS_CLUSTER"] == "true")
+
+
+def test_keda_has_one_trigger_per_checkout_partition_of_the_config_map() -> None:
+    scaled = of_kind("ScaledObject")["orders"]["spec"]
+    streams = configured_streams()
+    cluster = config_map()["LIVECART_REDIS_CLUSTER"] == "true"
+    orders_env = pod_env(main_container(deployments()["orders"]))
+    assert [t["metadata"]["stream"] for t in scaled["triggers"]] == list(streams.checkout_streams)
+    for trigger in scaled["triggers"]:
+        assert trigger["type"] == ("redis-cluster-streams" if cluster else "redis-streams")
+        address = "addressesFromEnv" if cluster else "addressFromEnv"
+        assert trigger["metadata"][address] in orders_env
+        assert trigger["metadata"]["consumerGroup"] == GROUP_ORDERS
+        assert "lagCount" in trigger["metadata"]
+        assert trigger["authenticationRef"]["name"] in of_kind("TriggerAuthentication")
+    names = [t.get("name") for t in scaled["triggers"]]
+    formula = scaled.get("advanced", {}).get("scalingModifiers", {}).get("formula")
+    if formula is not None:  # a sum of the partitions' lags: each trigger named, each used
+        assert all(names), "scalingModifiers refer to the triggers by name"
+        assert set(re.findall(r"[A-Za-z_]\w*", formula)) == set(names)
+
+
 def test_keda_scales_orders_on_the_orders_groups_lag_and_owns_the_only_hpa() -> None:
     scaled = of_kind("ScaledObject")["orders"]["spec"]
-    (trigger,) = scaled["triggers"]
-    streams = Streams(config_map()["LIVECART_STREAM_PREFIX"])
-    assert trigger["type"] == "redis-streams"
-    assert trigger["metadata"]["stream"] == streams.checkout_requested
-    assert trigger["metadata"]["consumerGroup"] == GROUP_ORDERS
-    assert "lagCount" in trigger["metadata"]
-    assert trigger["metadata"]["addressFromEnv"] in pod_env(main_container(deployments()["orders"]))
-    assert trigger["authenticationRef"]["name"] in of_kind("TriggerAuthentication")
+    assert scaled["triggers"], "see test_keda_has_one_trigger_per_checkout_partition…"
     target = scaled["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", "orders")
     assert "replicas" not in deployments()["orders"]["spec"], "KEDA sets the orders replicas"
@@ -334,7 +369,13 @@ def test_kedas_redis_user_may_read_the_groups_lag() -> None:
     auth = of_kind("TriggerAuthentication")["livecart-keda-redis"]["spec"]["secretTargetRef"]
     assert {ref["parameter"] for ref in auth} == {"username", "password"}
     assert "--from-literal=username=ops" in (K8S / "README.md").read_text()
-    streams = Streams(config_map()["LIVECART_STREAM_PREFIX"])
-    ops = acl_rules(streams)["ops"]
+    streams = configured_streams()
+    cluster = config_map()["LIVECART_REDIS_CLUSTER"] == "true"
+    ops = acl_rules(streams, cluster=cluster)["ops"]
     assert "+xinfo" in ops
     assert f"%R~{streams.prefix}:*" in ops
+    for trigger in of_kind("ScaledObject")["orders"]["spec"]["triggers"]:
+        stream = trigger["metadata"]["stream"]
+        assert stream.startswith(f"{streams.prefix}:"), "the ops user reads it"
+        if cluster:  # KEDA's Cluster client asks for the slot map
+            assert "+cluster|slots" in ops

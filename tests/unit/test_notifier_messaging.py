@@ -21,9 +21,9 @@ def document() -> dict[str, Any]:
 def test_the_specification_documents_three_fan_out_readers_without_groups() -> None:
     channels = document()["channels"].values()
     assert {c["address"] for c in channels} == {
-        "livecart:order.status",
-        "livecart:catalog.changed",
-        "livecart:room.sales",
+        "livecart:{order.status}",
+        "livecart:{catalog.changed}",
+        "livecart:{room.sales}",
     }
     assert {c["bindings"]["redis"]["method"] for c in channels} == {"xread"}
     assert all("no group" in c["description"] for c in channels)

@@ -1,5 +1,6 @@
 """The reconciliation across the boundary, as a pure function of what was read: published
-checkouts, orders, payments, where the group stands and what was dead-lettered."""
+checkouts, orders, payments, where the group stands on each partition and what was
+dead-lettered."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -39,7 +40,7 @@ def run(
         published=pub,
         orders=orders,
         payments=payments,
-        group=group or everything_delivered,
+        groups={"checkout.requested": group or everything_delivered},
         dead_letters=letters or {},
         now=NOW,
         grace=GRACE,
@@ -129,3 +130,43 @@ def test_without_a_consumer_group_nothing_can_have_been_received() -> None:
     why, moving = why_missing("a", "1-0", group=GroupPosition(False), dead_letters={})
 
     assert (why, moving) == ("no consumer group `orders` reads checkout.requested", False)
+
+
+def test_with_partitions_a_missing_checkout_is_explained_by_its_own_partitions_group() -> None:
+    # Entry ids of different streams may be equal: each is judged against its own group.
+    same_id = entry_id(HOUR)
+    pub = Published(
+        entries=3,
+        first_entry={"lagging": same_id, "pending": same_id, "orphan": entry_id(HOUR, 1)},
+        first_entry_at=NOW - timedelta(days=1),
+        stream_of={
+            "lagging": "checkout.requested.0",
+            "pending": "checkout.requested.1",
+            "orphan": "checkout.requested.2",
+        },
+        streams=["checkout.requested.0", "checkout.requested.1", "checkout.requested.2"],
+    )
+    groups = {
+        "checkout.requested.0": GroupPosition(True, "0-0"),
+        "checkout.requested.1": GroupPosition(True, same_id, frozenset({same_id})),
+        "checkout.requested.2": GroupPosition(False),
+    }
+
+    result = reconcile(
+        published=pub,
+        orders=[],
+        payments={},
+        groups=groups,
+        dead_letters={},
+        now=NOW,
+        grace=GRACE,
+    )
+
+    assert result.problems == [
+        "checkout lagging: not yet delivered to the group (lag)",
+        "checkout pending: pending in the group (being processed or retried)",
+        "checkout orphan: no consumer group `orders` reads checkout.requested.2",
+    ]
+    assert result.evidence[0].startswith("checkout.requested (3 partitions): 3 entries")
+    assert "group `orders` on checkout.requested.1: last delivered" in result.evidence[3]
+    assert result.evidence[4] == "group `orders` on checkout.requested.2: none"

@@ -11,8 +11,10 @@ from services.ops.audit import AuditReport
 from services.ops.audit_report import to_html, to_markdown
 from services.ops.checks.result import CheckResult, Outcome
 from services.ops.config import OpsError
-from services.ops.dlq import Selection, stream_key
+from services.ops.dlq import Selection, stream_keys
 from services.ops.entries import entry_time, parse_time
+from services.ops.keys import partition_of, short_name
+from services.ops.stream_stats import stream_keys as reported_streams
 from services.ops.streams_view import duration
 from services.ops.trace import Hop, timeline
 
@@ -60,11 +62,57 @@ def test_a_selection_matches_only_letters_meeting_every_filter_given() -> None:
 
 def test_streams_are_named_short_or_by_key_and_unknown_ones_refused() -> None:
     streams = Streams("lc")
-    assert stream_key(streams, "checkout.requested") == "lc:checkout.requested"
-    assert stream_key(streams, "checkout.requested.dlq") == "lc:checkout.requested"
-    assert stream_key(streams, "lc:order.status") == "lc:order.status"
+    assert stream_keys(streams, "checkout.requested") == ["lc:{checkout.requested}"]
+    assert stream_keys(streams, "checkout.requested.dlq") == ["lc:{checkout.requested}"]
+    assert stream_keys(streams, "order.status") == ["lc:{order.status}"]
+    assert stream_keys(streams, "lc:{order.status}") == ["lc:{order.status}"]
+    assert stream_keys(streams, "lc:{order.status}.dlq") == ["lc:{order.status}"]
+    assert stream_keys(streams, "lc:order.status") == ["lc:order.status"]  # an older key
     with pytest.raises(OpsError, match="unknown stream"):
-        stream_key(streams, "payments")
+        stream_keys(streams, "payments")
+    with pytest.raises(OpsError, match="unknown stream"):
+        stream_keys(streams, "checkout.requested.0")  # one partition: no numbered one
+
+
+def test_checkout_requested_names_every_partition_and_a_number_one_of_them() -> None:
+    streams = Streams("lc", 3)
+    every = ["lc:{checkout.requested.0}", "lc:{checkout.requested.1}", "lc:{checkout.requested.2}"]
+
+    assert stream_keys(streams, "checkout.requested") == every
+    assert stream_keys(streams, "checkout.requested.dlq") == every
+    assert stream_keys(streams, "checkout.requested.2.dlq") == [every[2]]
+    with pytest.raises(OpsError, match=r"checkout\.requested\.<0\.\.2>"):
+        stream_keys(streams, "checkout.requested.3")
+
+
+def test_keys_are_shown_without_the_prefix_and_the_hash_tags_braces() -> None:
+    streams = Streams("lc", 2)
+
+    assert short_name(streams, "lc:{checkout.requested.1}") == "checkout.requested.1"
+    assert short_name(streams, "lc:{checkout.requested.1}.dlq") == "checkout.requested.1.dlq"
+    assert short_name(streams, "lc:{order.status.buyer:b-1}") == "order.status.buyer:b-1"
+    assert short_name(streams, "lc:order.status") == "order.status"
+    assert [partition_of(streams, key) for key in streams.checkout_streams] == [0, 1]
+    assert partition_of(streams, "lc:{checkout.requested}") == -1
+    assert partition_of(streams, "lc:{checkout.requested.1}.dlq") is None
+    assert partition_of(streams, "other:{checkout.requested.1}") is None
+    assert partition_of(streams, "lc:{checkout.requested.x}") is None
+
+
+def test_the_streams_report_puts_each_partition_beside_its_dlq_and_found_ones_after() -> None:
+    streams = Streams("lc", 2)
+
+    rows = reported_streams(streams, ["lc:{checkout.requested}"])
+
+    assert [(name, configured) for name, _, is_dlq, configured in rows if not is_dlq] == [
+        ("checkout.requested.0", True),
+        ("checkout.requested.1", True),
+        ("checkout.requested", False),
+        ("order.status", True),
+        ("catalog.changed", True),
+        ("room.sales", True),
+    ]
+    assert rows[1] == ("checkout.requested.0.dlq", "lc:{checkout.requested.0}.dlq", True, True)
 
 
 def test_a_timeline_is_in_time_order_with_the_time_since_the_hop_before() -> None:

@@ -8,15 +8,22 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from contracts import CheckoutItem, CheckoutRequested, CheckoutRequestedEvent
+from contracts import CheckoutItem, CheckoutRequested, CheckoutRequestedEvent, Streams, decode_entry
 from services.storefront.adapters.publisher import StreamCheckoutPublisher
 from services.storefront.service import CheckoutUnavailable
+
+STREAMS = Streams("test")
 
 
 class FakePipeline:
     def __init__(self, redis: "FakeRedis") -> None:
         self.redis = redis
         self.commands: list[str] = []
+
+    def xadd(self, stream: str, fields: dict[str, str]) -> None:
+        event = decode_entry(fields, CheckoutRequestedEvent)
+        self.redis.streams[event.correlation_id] = stream
+        self.commands.append(event.correlation_id)
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         self.redis.executed.append(list(self.commands))
@@ -32,6 +39,7 @@ class FakePipeline:
 class FakeRedis:
     def __init__(self) -> None:
         self.executed: list[list[str]] = []
+        self.streams: dict[str, str] = {}  # checkout id → the stream it was added to
         self.refuse: set[str] = set()
         self.down = False
 
@@ -40,27 +48,14 @@ class FakeRedis:
         return FakePipeline(self)
 
 
-class FakeStreamPublisher:
-    """FastStream's StreamPublisher as far as the adapter uses it."""
-
-    class stream:  # noqa: N801 - mirrors the attribute FastStream exposes
-        name = "test:checkout.requested"
-
-    async def publish(
-        self, event: Any, stream: str, *, correlation_id: str, pipeline: FakePipeline
-    ) -> None:
-        assert stream == self.stream.name
-        pipeline.commands.append(correlation_id)
-
-
-def publisher_with(redis: FakeRedis) -> StreamCheckoutPublisher:
+def publisher_with(redis: FakeRedis, streams: Streams = STREAMS) -> StreamCheckoutPublisher:
     async def client() -> FakeRedis:
         return redis
 
-    return StreamCheckoutPublisher(FakeStreamPublisher(), client=client)  # type: ignore[arg-type]
+    return StreamCheckoutPublisher(streams, client=client)  # type: ignore[arg-type]
 
 
-def event(n: int) -> CheckoutRequestedEvent:
+def event(n: int, sku: str = "MUG") -> CheckoutRequestedEvent:
     checkout_id = f"co-{n}"
     return CheckoutRequestedEvent.new(
         correlation_id=checkout_id,
@@ -69,7 +64,7 @@ def event(n: int) -> CheckoutRequestedEvent:
             checkout_id=checkout_id,
             room_id="demo",
             buyer_id="buyer-a",
-            items=[CheckoutItem(sku="MUG", quantity=1)],
+            items=[CheckoutItem(sku=sku, quantity=1)],
         ),
     )
 
@@ -135,3 +130,18 @@ async def test_a_buyer_who_gives_up_does_not_disturb_the_others() -> None:
     await staying
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+async def test_each_checkout_goes_to_its_products_partition_in_the_same_round_trip() -> None:
+    redis = FakeRedis()
+    streams = Streams("test", checkout_partitions=4)
+    publisher = publisher_with(redis, streams)
+    skus = [f"SKU-{n}" for n in range(40)]
+
+    await asyncio.gather(*(publisher.publish(event(n, sku)) for n, sku in enumerate(skus)))
+
+    assert len(redis.executed) == 1
+    assert [redis.streams[f"co-{n}"] for n in range(40)] == [
+        streams.checkout_stream_for([sku]) for sku in skus
+    ]
+    assert set(redis.streams.values()) == set(streams.checkout_streams)  # 40 skus hit all 4

@@ -11,6 +11,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
 
+from services.common.broker import redis_client
 from services.common.http import add_operational_routes, broker_check
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start
@@ -23,20 +24,31 @@ from services.notifier.hub import StatusHub
 from services.notifier.rooms import RoomHub
 
 
-def create_app(settings: NotifierSettings | None = None) -> FastAPI:
-    """The notifier app; Redis is first touched when the lifespan starts, not before."""
-    settings = settings or NotifierSettings()
-    statuses = StatusHub(max_checkouts=settings.max_checkouts)
-    rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
+def _history_client(settings: NotifierSettings) -> Redis:
+    """The client that resumes buyer streams (reads their history)."""
+    if settings.redis_cluster:
+        # redis-py's cluster client has no blocking pool: each node's pool answers
+        # "Too many connections" past `redis_max_connections`.
+        return redis_client(
+            str(settings.redis_url), cluster=True, max_connections=settings.redis_max_connections
+        )
     # A burst of reconnects resumes thousands of streams at once: they queue for a
     # connection rather than fail (a plain pool refuses the 101st with an error).
-    redis = Redis.from_pool(  # owns the pool: closing the client closes it
+    return Redis.from_pool(  # owns the pool: closing the client closes it
         BlockingConnectionPool.from_url(
             str(settings.redis_url),
             max_connections=settings.redis_max_connections,
             timeout=settings.redis_wait_seconds,
         )
     )
+
+
+def create_app(settings: NotifierSettings | None = None) -> FastAPI:
+    """The notifier app; Redis is first touched when the lifespan starts, not before."""
+    settings = settings or NotifierSettings()
+    statuses = StatusHub(max_checkouts=settings.max_checkouts)
+    rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
+    redis = _history_client(settings)
     history = RedisBuyerHistory(redis, settings.streams)
 
     @asynccontextmanager

@@ -3,18 +3,29 @@
 Read-only probes are sent for real, signed in as the user; the others (XADD, DEL,
 FLUSHALL …) are evaluated by `ACL DRYRUN <user> …` through the ops connection, so the
 audit never writes even when the ACL is wrong. The `default` user must not get in.
+
+On a Redis Cluster each user signs in with a Cluster client, which itself proves that the
+user may ask for the slot map and the command table; the probes reach each key's node,
+the dry runs and the default user's PING the node of the URL (load the same ACL on every
+node: the audit looks at one).
 """
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-from redis.exceptions import AuthenticationError, NoPermissionError, RedisError, ResponseError
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import (
+    AuthenticationError,
+    NoPermissionError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+)
 
 from contracts import Streams
+from services.common.broker import redis_client
 from services.ops.acl import USERS, Probe, role_probes
 from services.ops.checks.result import CheckResult, plural, verdict
 from services.ops.config import redact, url_for_user
-from services.ops.connections import redis_client
 from services.ops.entries import text
 
 KEY = "redis-acl"
@@ -51,7 +62,10 @@ async def try_probe(user: str, probe: Probe, *, as_user: Redis, ops: Redis) -> P
             return ProbeOutcome(user, probe, True, "sent", f"{exc}")
         return ProbeOutcome(user, probe, True, "sent", f"answered {_short(answer)}")
     dry_run = ("ACL", "DRYRUN", user, *probe.args)
-    answer = text(await ops.execute_command(*dry_run))  # type: ignore[no-untyped-call]
+    if isinstance(ops, RedisCluster):  # it names no key to route by: one node (same ACL on all)
+        answer = text(await ops.execute_command(*dry_run, target_nodes=ops.get_default_node()))
+    else:
+        answer = text(await ops.execute_command(*dry_run))  # type: ignore[no-untyped-call]
     return ProbeOutcome(user, probe, answer == "OK", "dry run", answer)
 
 
@@ -63,9 +77,18 @@ def _short(answer: object) -> str:
     return str(answer)[:40]
 
 
+def _client(url: str, *, cluster: bool) -> Redis:
+    """Fails fast, like every ops connection: no retries."""
+    return redis_client(
+        url, cluster=cluster, socket_connect_timeout=3, socket_timeout=10, retry=None,
+        retry_on_error=[],
+    )  # fmt: skip
+
+
 async def default_user_refused(url: str) -> tuple[bool, str]:
-    """Whether a client without credentials is refused, and what Redis said."""
-    client = redis_client(url_for_user(url, None, None))
+    """Whether a client without credentials is refused, and what Redis said. A plain
+    client on a Cluster too: it asks the node of `url` for PING, nothing else."""
+    client = _client(url_for_user(url, None, None), cluster=False)
     try:
         await client.ping()
     except AuthenticationError as exc:
@@ -78,10 +101,19 @@ async def default_user_refused(url: str) -> tuple[bool, str]:
 
 
 async def check_acl(
-    *, ops: Redis, redis_url: str, streams: Streams, passwords: dict[str, str]
+    *,
+    ops: Redis,
+    redis_url: str,
+    streams: Streams,
+    passwords: dict[str, str],
+    cluster: bool = False,
 ) -> CheckResult:
     problems: list[str] = []
-    evidence = [f"server {redact(url_for_user(redis_url, None, None))}, prefix {streams.prefix!r}"]
+    server = "Redis Cluster node" if cluster else "server"
+    evidence = [
+        f"{server} {redact(url_for_user(redis_url, None, None))}, prefix {streams.prefix!r}, "
+        f"{plural(streams.checkout_partitions, 'checkout partition', 'checkout partitions')}"
+    ]
     if not passwords:
         problems.append("no ACL passwords given (LIVECART_ACL_PASSWORDS or --acl-passwords)")
     probes = role_probes(streams)
@@ -89,7 +121,9 @@ async def check_acl(
         if user not in passwords:
             problems.append(f"{user}: no password given, its role cannot be tried")
             continue
-        outcomes, trouble = await _probe_user(user, probes[user], redis_url, passwords[user], ops)
+        outcomes, trouble = await _probe_user(
+            user, probes[user], url_for_user(redis_url, user, passwords[user]), ops, cluster
+        )
         problems += trouble
         evidence += [outcome.describe() for outcome in outcomes]
         problems += [outcome.describe() for outcome in outcomes if not outcome.as_declared]
@@ -109,15 +143,15 @@ async def check_acl(
 
 
 async def _probe_user(
-    user: str, probes: list[Probe], redis_url: str, password: str, ops: Redis
+    user: str, probes: list[Probe], url: str, ops: Redis, cluster: bool
 ) -> tuple[list[ProbeOutcome], list[str]]:
-    client = redis_client(url_for_user(redis_url, user, password))
+    client = _client(url, cluster=cluster)
     try:
         await client.ping()
         return [await try_probe(user, p, as_user=client, ops=ops) for p in probes], []
     except AuthenticationError as exc:
         return [], [f"{user}: cannot sign in with the given password ({exc})"]
-    except RedisError as exc:
+    except (RedisError, RedisClusterException) as exc:
         return [], [f"{user}: probing failed: {exc!r}"]
     finally:
         await client.aclose()

@@ -1,6 +1,7 @@
 """Check 4: payment data never reaches the storefront side: no field named like a payment,
 card, wallet, balance or amount in recent entries of the streams the storefront writes or
-reads (checkout.requested, catalog.changed), nor in the storefront's tables."""
+reads (every checkout.requested partition, catalog.changed), nor in the storefront's
+tables."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from services.ops.checks.names import PAYMENT_STEMS, offending_word
 from services.ops.checks.result import CheckResult, plural, verdict
 from services.ops.checks.schema import Schema, offending_names
 from services.ops.entries import envelope_of, text
+from services.ops.keys import short_name
 
 KEY = "payment-data"
 TITLE = "No payment data on the storefront side"
@@ -19,10 +21,8 @@ TITLE = "No payment data on the storefront side"
 
 def storefront_side_streams(streams: Streams) -> dict[str, str]:
     """Short name → key of every stream the storefront writes or reads."""
-    return {
-        "checkout.requested": streams.checkout_requested,
-        "catalog.changed": streams.catalog_changed,
-    }
+    keys = (*streams.checkout_streams, streams.catalog_changed)
+    return {short_name(streams, key): key for key in keys}
 
 
 def field_paths(value: Any, path: str = "") -> Iterator[str]:

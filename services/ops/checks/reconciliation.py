@@ -1,17 +1,19 @@
 """Check 3: what the storefront published, the marketplace received and settled agree.
 
-Checkouts published (unique checkout ids in checkout.requested) = checkouts received
+Checkouts published (unique checkout ids in the checkout partitions) = checkouts received
 (orders rows) = orders with a final status, and confirmed orders = captured payments.
-A missing checkout is explained (dead-lettered, pending in the group, not yet
+A missing checkout is explained (dead-lettered, pending in its partition's group, not yet
 delivered, or unknown); anything still moving within `grace` is in flight, not a fault.
 """
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from contracts import FINAL_STATUSES, OrderStatus
 from services.ops.checks.result import CheckResult, plural, verdict
 from services.ops.checks.sources import GroupPosition, Published
-from services.ops.entries import entry_time
+from services.ops.entries import entry_key, entry_time
+from services.ops.keys import CHECKOUTS
 from services.ops.orders_db import CAPTURED, OrderSummary
 
 KEY = "reconciliation"
@@ -19,26 +21,27 @@ TITLE = "Checkouts reconcile across the boundary"
 LISTED = 20
 
 
-def _id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
 def _capped(lines: list[str]) -> list[str]:
     return lines[:LISTED] + ([f"… and {len(lines) - LISTED} more"] if len(lines) > LISTED else [])
 
 
 def why_missing(
-    checkout_id: str, entry_id: str, *, group: GroupPosition, dead_letters: dict[str, str]
+    checkout_id: str,
+    entry_id: str,
+    *,
+    group: GroupPosition,
+    dead_letters: dict[str, str],
+    stream: str = CHECKOUTS,
 ) -> tuple[str, bool]:
-    """Why the marketplace has no order for a published checkout, and whether it is moving."""
+    """Why the marketplace has no order for a checkout published at `entry_id` of `stream`
+    (the partition's short name), read by `group`, and whether it is moving."""
     if checkout_id in dead_letters:
         return f"in the DLQ ({dead_letters[checkout_id]}): `livecart-ops dlq replay`", False
     if not group.exists:
-        return "no consumer group `orders` reads checkout.requested", False
+        return f"no consumer group `orders` reads {stream}", False
     if entry_id in group.pending_ids:
         return "pending in the group (being processed or retried)", True
-    if _id_key(entry_id) > _id_key(group.last_delivered_id):
+    if entry_key(entry_id) > entry_key(group.last_delivered_id):
         return "not yet delivered to the group (lag)", True
     return "unknown: delivered and acknowledged, but no order and no dead letter", False
 
@@ -48,18 +51,26 @@ def reconcile(
     published: Published,
     orders: list[OrderSummary],
     payments: dict[str, str],
-    group: GroupPosition,
+    groups: Mapping[str, GroupPosition],
     dead_letters: dict[str, str],
     now: datetime,
     grace: timedelta,
 ) -> CheckResult:
+    """`groups`: where the `orders` group stands on each partition, by short name."""
     problems: list[str] = []
     in_flight: list[str] = []
     by_checkout = {order.checkout_id: order for order in orders}
     for checkout_id, entry_id in published.first_entry.items():
         if checkout_id in by_checkout:
             continue
-        why, moving = why_missing(checkout_id, entry_id, group=group, dead_letters=dead_letters)
+        stream = published.stream_of.get(checkout_id, CHECKOUTS)
+        why, moving = why_missing(
+            checkout_id,
+            entry_id,
+            group=groups.get(stream, GroupPosition(exists=False)),
+            dead_letters=dead_letters,
+            stream=stream,
+        )
         young = now - entry_time(entry_id) < grace
         (in_flight if moving and young else problems).append(f"checkout {checkout_id}: {why}")
     received = [o for o in orders if o.checkout_id in published.first_entry]
@@ -85,13 +96,21 @@ def reconcile(
     counts = (
         f"{len(published.first_entry)} published = {len(received)} received = {len(final)} final"
     )
+    partitions = len(published.streams)
+    where = CHECKOUTS if partitions < 2 else f"{CHECKOUTS} ({partitions} partitions)"
     evidence = [
-        f"checkout.requested: {published.entries} entries, {len(published.first_entry)} unique "
+        f"{where}: {published.entries} entries, {len(published.first_entry)} unique "
         f"checkouts, {len(published.unreadable)} unreadable entries (not checkouts)",
         f"orders DB: {len(orders)} orders, {len(received)} of published checkouts, "
         f"{len(final)} final; {confirmed} confirmed, {captured} captured payments",
-        f"group `orders`: last delivered {group.last_delivered_id}, "
-        f"{len(group.pending_ids)} pending; {len(dead_letters)} checkouts in the DLQ",
+        *(
+            f"group `orders` on {name}: last delivered {group.last_delivered_id}, "
+            f"{len(group.pending_ids)} pending"
+            if group.exists
+            else f"group `orders` on {name}: none"
+            for name, group in groups.items()
+        ),
+        f"{len(dead_letters)} checkouts in the DLQ",
         *(f"in flight (under {grace.total_seconds():.0f}s): {x}" for x in _capped(in_flight)),
     ]
     return verdict(

@@ -1,6 +1,8 @@
-"""What the reconciliation reads from Redis: the checkouts published, where the `orders`
-group stands, and which checkouts were dead-lettered."""
+"""What the reconciliation reads from Redis: the checkouts published in every checkout
+partition, where the `orders` group stands on each, and which checkouts were
+dead-lettered."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,12 +19,18 @@ PENDING_PAGE = 10_000
 
 @dataclass
 class Published:
-    """Unique checkouts in checkout.requested, each with the id of its first entry."""
+    """Unique checkouts in the checkout partitions, each with the id of its first entry and
+    the partition (short name) holding it."""
 
     entries: int = 0
     first_entry: dict[str, str] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
     first_entry_at: datetime | None = None
+    """The earliest first entry of the partitions: an order older than it was published
+    before the streams begin (trimmed), a younger one must be in them. (Trim the partitions
+    alike, e.g. XTRIM MINID, or the audit takes orders trimmed from one for ghosts.)"""
+    stream_of: dict[str, str] = field(default_factory=dict)
+    streams: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -32,16 +40,24 @@ class GroupPosition:
     pending_ids: frozenset[str] = frozenset()
 
 
-async def read_published(client: Redis, key: str) -> Published:
-    published = Published()
-    async for entry_id, fields in scan_stream(client, key):
-        published.entries += 1
-        published.first_entry_at = published.first_entry_at or entry_time(entry_id)
-        checkout_id = checkout_id_of(envelope_of(fields))
-        if checkout_id is None:
-            published.unreadable.append(entry_id)
-        else:
-            published.first_entry.setdefault(checkout_id, entry_id)
+async def read_published(client: Redis, streams: Mapping[str, str]) -> Published:
+    """Every entry of `streams` (key → short name), each partition read in turn."""
+    published = Published(streams=list(streams.values()))
+    starts: list[datetime] = []
+    for key, name in streams.items():
+        start: datetime | None = None
+        async for entry_id, fields in scan_stream(client, key):
+            published.entries += 1
+            start = start or entry_time(entry_id)
+            checkout_id = checkout_id_of(envelope_of(fields))
+            if checkout_id is None:
+                published.unreadable.append(f"{name} {entry_id}")
+            elif checkout_id not in published.first_entry:
+                published.first_entry[checkout_id] = entry_id
+                published.stream_of[checkout_id] = name
+        if start is not None:
+            starts.append(start)
+    published.first_entry_at = min(starts, default=None)
     return published
 
 

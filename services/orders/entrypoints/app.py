@@ -14,16 +14,20 @@ from contracts import CheckoutRequestedEvent
 from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.logs import correlated
+from services.common.tasks import Stopping, finish_tasks, stop_tasks
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
 from services.orders.adapters.snapshots import SnapshotPublisher
 from services.orders.config import OrdersSettings
-from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumer
+from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumers
 from services.orders.migrations import ORDERS_MIGRATIONS
 from services.orders.service import expire_overdue_reservations, place_order, place_orders
 
 log = logging.getLogger(__name__)
+
+STOP_LOOPS_SECONDS = 5.0
+"""How long the background loops get to end their round at shutdown."""
 
 
 @dataclass
@@ -36,12 +40,13 @@ class OrdersRuntime:
     broker: RedisBroker = field(init=False)
     relay: OutboxRelay | None = None
     snapshots: SnapshotPublisher | None = None
+    stopping: Stopping = field(default_factory=Stopping)
 
     def __post_init__(self) -> None:
         self.uow = unit_of_work_factory(self.engine, streams=self.settings.streams)
-        self.group = checkout_consumer(self.settings)
+        self.groups = checkout_consumers(self.settings)
         self.broker = build_orders_broker(
-            self.settings, self.group, self.on_checkout, self.on_checkouts
+            self.settings, self.groups, self.on_checkout, self.on_checkouts
         )
 
     async def on_checkout(self, event: CheckoutRequestedEvent) -> None:
@@ -72,9 +77,9 @@ class OrdersRuntime:
             self.snapshots.touched(room_id=room_id, skus=skus)
 
     async def expire_reservations(self) -> None:
-        """Expire reservations left unpaid past the hold time, until cancelled."""
-        while True:
-            await asyncio.sleep(self.settings.expiry_scan_seconds)
+        """Expire reservations left unpaid past the hold time, until stopping."""
+        while not self.stopping:
+            await self.stopping.wait(self.settings.expiry_scan_seconds)
             try:
                 expired = await expire_overdue_reservations(
                     uow=self.uow, hold_seconds=self.settings.hold_seconds
@@ -88,8 +93,8 @@ class OrdersRuntime:
 
     async def sample_outbox(self) -> None:
         """Outbox backlog gauges, every few seconds (never per request)."""
-        while True:
-            await asyncio.sleep(self.settings.metrics_sample_seconds)
+        while not self.stopping:
+            await self.stopping.wait(self.settings.metrics_sample_seconds)
             if self.relay is not None:
                 with contextlib.suppress(Exception):
                     await self.relay.sample_backlog()
@@ -103,7 +108,8 @@ class OrdersRuntime:
         # Production refuses a database not at head; development migrates it (see Migrations).
         await ORDERS_MIGRATIONS.prepare(self.engine, production=self.settings.is_production)
         client = await self.broker.connect()
-        await self.group.ensure_group(client)
+        for group in self.groups:
+            await group.ensure_group(client)
         self.relay = OutboxRelay(
             self.engine,
             client,
@@ -119,11 +125,16 @@ class OrdersRuntime:
             interval=self.settings.snapshot_interval_seconds,
         )
         await self.broker.start()
-        upkeep = asyncio.create_task(self.group.run_upkeep(self.broker, client), name="upkeep")
+        upkeep = [
+            asyncio.create_task(
+                group.run_upkeep(self.broker, client), name=f"upkeep {group.stream}"
+            )
+            for group in self.groups
+        ]
         tasks = [
-            asyncio.create_task(self.snapshots.run(), name="snapshots"),
+            asyncio.create_task(self.snapshots.run(self.stopping), name="snapshots"),
             asyncio.create_task(self.sample_outbox(), name="outbox-metrics"),
-            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.relay.run(self.stopping), name="outbox-relay"),
             asyncio.create_task(self.expire_reservations(), name="reservation-expiry"),
         ]
         try:
@@ -131,14 +142,13 @@ class OrdersRuntime:
         finally:
             # The group upkeep first: it would take the subscribers stopping below for
             # lost ones and start them again on a closing connection.
-            upkeep.cancel()
-            await asyncio.gather(upkeep, return_exceptions=True)
+            await stop_tasks(upkeep)
             # Stop fetching and let in-flight handlers finish (what was fetched but not
             # started stays pending for the other replicas), then flush the outbox.
             await self.broker.stop()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # The loops end their round (a transaction cancelled halfway would leave a
+            # SQLite file locked); one that outlasts the bound is cancelled.
+            await finish_tasks(tasks, self.stopping, within=STOP_LOOPS_SECONDS)
             try:
                 while await self.relay.publish_pending():
                     pass

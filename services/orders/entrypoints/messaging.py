@@ -11,7 +11,7 @@ from contracts import (
     OrderStatusChangedEvent,
     RoomSalesChangedEvent,
 )
-from services.common.broker import build_broker
+from services.common.broker import build_broker, unique_consumer_name
 from services.common.consumer import GroupConsumer
 from services.common.delivery import DeliveryPolicy
 from services.orders.config import OrdersSettings
@@ -20,10 +20,20 @@ CheckoutHandler = Callable[[CheckoutRequestedEvent], Awaitable[None]]
 CheckoutBatchHandler = Callable[[Sequence[CheckoutRequestedEvent]], Awaitable[None]]
 
 
-def checkout_consumer(settings: OrdersSettings, *, consumer: str = "") -> GroupConsumer:
-    """The `orders` group on `checkout.requested`; `consumer` defaults to a unique name."""
+def checkout_consumers(settings: OrdersSettings, *, consumer: str = "") -> list[GroupConsumer]:
+    """The `orders` group on each `checkout.requested` partition, in partition order;
+    `consumer` defaults to a unique name (the same on every partition)."""
+    consumer = consumer or unique_consumer_name("orders")
+    return [
+        checkout_consumer(settings, stream, consumer=consumer)
+        for stream in settings.streams.checkout_streams
+    ]
+
+
+def checkout_consumer(settings: OrdersSettings, stream: str, *, consumer: str) -> GroupConsumer:
+    """The `orders` group on one checkout partition."""
     return GroupConsumer(
-        stream=settings.streams.checkout_requested,
+        stream=stream,
         group=GROUP_ORDERS,
         service="orders",
         policy=DeliveryPolicy(
@@ -34,30 +44,44 @@ def checkout_consumer(settings: OrdersSettings, *, consumer: str = "") -> GroupC
         block_ms=settings.consumer_block_ms,
         consumer_gone_ms=settings.consumer_gone_ms,
         upkeep_seconds=settings.upkeep_seconds,
-        workers=settings.consumer_workers,
         consumer=consumer,
     )
 
 
 def build_orders_broker(
     settings: OrdersSettings,
-    group: GroupConsumer,
+    groups: Sequence[GroupConsumer],
     on_checkout: CheckoutHandler,
     on_checkouts: CheckoutBatchHandler | None = None,
 ) -> RedisBroker:
-    """A broker whose `orders` group hands checkouts to `on_checkouts` in batches (each
-    to `on_checkout` when claimed, or when its batch failed), or one by one without it."""
+    """A broker whose `orders` groups (one per checkout partition) hand checkouts to
+    `on_checkouts` in batches (each to `on_checkout` when claimed, or when its batch
+    failed), or one by one without it."""
     broker = build_broker(settings, description="livecart marketplace (orders)")
 
     async def on_checkout_requested(event: CheckoutRequestedEvent) -> None:
         await on_checkout(event)
 
+    for group in groups:
+        _register_checkouts(settings, group, broker, on_checkout_requested, on_checkouts)
+    _declare_publishers(settings, broker)
+    return broker
+
+
+def _register_checkouts(
+    settings: OrdersSettings,
+    group: GroupConsumer,
+    broker: RedisBroker,
+    on_checkout: CheckoutHandler,
+    on_checkouts: CheckoutBatchHandler | None,
+) -> None:
+    partition = group.stream.removeprefix(f"{settings.stream_prefix}:").strip("{}")
     group.register(
         broker,
-        on_checkout_requested,
+        on_checkout,
         batch_handler=on_checkouts,
         event_type=CheckoutRequestedEvent,
-        title="orders:checkout.requested",
+        title=f"orders:{partition}",
         description=(
             "The marketplace consumes every accepted checkout in the `orders` group, in "
             "batches (replicas share it; entries idle on a dead replica are claimed by a "
@@ -67,6 +91,9 @@ def build_orders_broker(
             f"{settings.max_deliveries} deliveries, go to `<stream>.dlq` with the reason."
         ),
     )
+
+
+def _declare_publishers(settings: OrdersSettings, broker: RedisBroker) -> None:
     # Declared for the AsyncAPI document: the outbox relay writes this channel with
     # pipelined XADDs of exactly this envelope (see adapters/outbox.py).
     broker.publisher(
@@ -93,7 +120,6 @@ def build_orders_broker(
         description="Coalesced sales counts per live room, for the seller dashboard.",
         schema=RoomSalesChangedEvent,
     )
-    return broker
 
 
 def specification_broker() -> RedisBroker:
@@ -106,5 +132,5 @@ def specification_broker() -> RedisBroker:
     async def unused_batch(_: Sequence[CheckoutRequestedEvent]) -> None:
         raise NotImplementedError
 
-    group = checkout_consumer(settings, consumer="orders-<host>-<pid>-<random>")
-    return build_orders_broker(settings, group, unused, unused_batch)
+    groups = checkout_consumers(settings, consumer="orders-<host>-<pid>-<random>")
+    return build_orders_broker(settings, groups, unused, unused_batch)

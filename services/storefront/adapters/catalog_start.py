@@ -10,6 +10,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.common.broker import redis_client
 from services.storefront.config import StorefrontSettings
 
 BEGINNING = "0-0"
@@ -29,7 +30,9 @@ async def catalog_reader_start(settings: StorefrontSettings) -> str:
     """Where to start reading `catalog.changed`. With Redis unreachable the storefront still
     starts (checkouts answer 503 until it is back) and reads the stream from its beginning
     once it can: slower to catch up, but no stock level is missed."""
-    redis = Redis.from_url(str(settings.redis_url), socket_connect_timeout=2.0)
+    redis = redis_client(
+        str(settings.redis_url), cluster=settings.redis_cluster, retry=None, retry_on_error=[]
+    )
     try:
         return await newest_entries_start(
             redis, settings.streams.catalog_changed, entries=settings.recent_catalog_entries

@@ -1,22 +1,27 @@
-"""Publishes accepted checkouts to the `checkout.requested` stream through FastStream.
+"""Publishes accepted checkouts to their `checkout.requested` partition.
 
 The checkouts of concurrent requests go out together: one pipeline (one round trip,
-one connection) carries every XADD that queued up while the previous one was in
-flight. Nothing waits to fill a batch, so a lone checkout is sent at once; under a
-flash sale the storefront holds one Redis connection instead of one per request.
+one connection; on a Redis Cluster one per node) carries every XADD that queued up
+while the previous one was in flight. Nothing waits to fill a batch, so a lone
+checkout is sent at once; under a flash sale the storefront holds one Redis
+connection instead of one per request.
+
+Each entry is the wire format of `contracts.wire` (what FastStream's publisher with
+`JsonEnvelopeFormat` writes, and what the orders group reads), XADDed to the partition
+of the checkout's products. The broker's FastStream publisher only documents the
+channel: FastStream's Cluster producer ignores pipelines.
 """
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from faststream.redis.publisher.usecase import StreamPublisher
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from contracts import CheckoutRequestedEvent
+from contracts import CheckoutRequestedEvent, Streams, encode_entry
 from services.storefront.service import CheckoutUnavailable
 
 logger = logging.getLogger(__name__)
@@ -27,12 +32,8 @@ Queued = tuple[CheckoutRequestedEvent, "asyncio.Future[None]"]
 class StreamCheckoutPublisher:
     """XADDs each event and returns only once Redis answered with its entry id."""
 
-    def __init__(
-        self, publisher: StreamPublisher, *, client: Callable[[], Awaitable[Redis]]
-    ) -> None:
-        self._publisher = publisher
-        # Named once: FastStream's `publisher.stream` deep-copies its StreamSub per call.
-        self._stream = publisher.stream.name
+    def __init__(self, streams: Streams, *, client: Callable[[], Awaitable[Redis]]) -> None:
+        self._streams = streams
         self._client = client  # the broker's connection (its pool and retry policy)
         self._queue: list[Queued] = []
         self._sender: asyncio.Task[None] | None = None
@@ -66,9 +67,8 @@ class StreamCheckoutPublisher:
             pipe = (await self._client()).pipeline(transaction=False)
             for event, accepted in batch:
                 try:
-                    await self._publisher.publish(
-                        event, self._stream, correlation_id=event.correlation_id, pipeline=pipe
-                    )
+                    skus = [item.sku for item in event.data.items]
+                    pipe.xadd(self._streams.checkout_stream_for(skus), encode_entry(event))  # type: ignore[arg-type]
                 except Exception as exc:  # not encodable: this checkout's own failure
                     _settle(accepted, exc)
                     continue

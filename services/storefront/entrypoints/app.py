@@ -55,23 +55,21 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         # Production refuses a database not at head; development migrates it (see Migrations).
         await STOREFRONT_MIGRATIONS.prepare(engine, production=settings.is_production)
         # The reader's start is found now (newest entries), so the broker is built here.
-        messaging = build_broker(
+        broker = build_broker(
             settings,
             on_catalog_changed=on_catalog_changed,
             catalog_start=await catalog_reader_start(settings),
         )
-        app.state.broker = messaging.broker
+        app.state.broker = broker
         app.state.deps = StorefrontDeps(
             settings=settings,
             rooms=rooms,
             stock=catalog,
-            publisher=StreamCheckoutPublisher(
-                messaging.checkout_requested, client=messaging.broker.connect
-            ),
+            publisher=StreamCheckoutPublisher(settings.streams, client=broker.connect),
             tokens=RememberedTokens(settings.buyer_tokens),
         )
         try:
-            await messaging.broker.start()
+            await broker.start()
         except TimeoutError:
             # The catalog reader could not reach Redis in time. Serve anyway: checkouts
             # answer 503 and /ready says why, and FastStream keeps restarting the reader
@@ -80,7 +78,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await messaging.broker.stop()
+            await broker.stop()
             await engine.dispose()
 
     app = FastAPI(

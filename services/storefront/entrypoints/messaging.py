@@ -2,10 +2,8 @@
 `catalog.changed` (plain XREAD, no consumer group: every replica keeps its own copy)."""
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 
 from faststream.redis import RedisBroker, StreamSub
-from faststream.redis.publisher.usecase import StreamPublisher
 
 from contracts import CatalogChangedEvent, CheckoutRequestedEvent, ProductSnapshot
 from services.common.broker import build_broker as build_common_broker
@@ -34,33 +32,27 @@ CATALOG_DESCRIPTION = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class StorefrontBroker:
-    """The broker and the publisher declared on it."""
-
-    broker: RedisBroker
-    checkout_requested: StreamPublisher
-
-
 def build_broker(
     settings: StorefrontSettings,
     *,
     on_catalog_changed: CatalogHandler,
     catalog_start: str = BEGINNING,
-) -> StorefrontBroker:
-    """The storefront's broker with its publisher and reader registered; nothing connects yet.
+) -> RedisBroker:
+    """The storefront's broker with its reader registered; nothing connects yet.
 
     The reader XREADs `catalog.changed` after `catalog_start` and hands each event's
-    products to `on_catalog_changed`.
+    products to `on_catalog_changed`. The checkout partitions are declared for the
+    AsyncAPI document; adapters/publisher.py writes them.
     """
     broker = build_common_broker(settings, description=BROKER_DESCRIPTION)
     skip_malformed_entries(broker)
-    publisher = broker.publisher(
-        stream=settings.streams.checkout_requested,
-        title="storefront:checkout.requested",
-        description=CHECKOUT_REQUESTED_DESCRIPTION,
-        schema=CheckoutRequestedEvent,
-    )
+    for stream in settings.streams.checkout_streams:
+        broker.publisher(
+            stream=stream,
+            title=f"storefront:{stream.removeprefix(settings.stream_prefix + ':').strip('{}')}",
+            description=CHECKOUT_REQUESTED_DESCRIPTION,
+            schema=CheckoutRequestedEvent,
+        )
 
     @broker.subscriber(
         stream=StreamSub(
@@ -72,7 +64,7 @@ def build_broker(
     async def on_catalog(event: CatalogChangedEvent) -> None:
         await on_catalog_changed(event.data.products)
 
-    return StorefrontBroker(broker=broker, checkout_requested=publisher)
+    return broker
 
 
 def specification_broker() -> RedisBroker:
@@ -82,4 +74,4 @@ def specification_broker() -> RedisBroker:
     async def ignore(_products: Sequence[ProductSnapshot]) -> None:
         return None
 
-    return build_broker(StorefrontSettings.model_construct(), on_catalog_changed=ignore).broker
+    return build_broker(StorefrontSettings.model_construct(), on_catalog_changed=ignore)

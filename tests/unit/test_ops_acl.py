@@ -1,0 +1,127 @@
+"""The Redis ACL of services/ops/acl.py, read as Redis reads its key patterns (glob, braces
+literal): with checkout partitions the storefront may append to every partition but to
+no dead-letter stream, the marketplace reads every partition and its DLQ, and nothing
+else changes. (tests/integration/test_ops_acl.py tries the same on a real redis-server.)"""
+
+import re
+from functools import cache
+
+import pytest
+
+from contracts import Streams
+from services.ops.acl import CLUSTER_CLIENT, USERS, acl_rules, render_acl_file, role_probes
+
+PASSWORDS = {user: f"pw-{user}" for user in USERS}
+
+
+@cache
+def glob(pattern: str) -> re.Pattern[str]:
+    """A Redis glob as a regex: `*` and `?` only (none of the rules uses `[...]`)."""
+    assert "[" not in pattern, pattern
+    assert "\\" not in pattern, pattern
+    return re.compile(".*".join(".".join(map(re.escape, p.split("?"))) for p in pattern.split("*")))
+
+
+def may(streams: Streams, user: str, access: str, key: str) -> bool:
+    """Whether `user`'s key patterns let it `access` ("R" or "W") `key`."""
+    for rule in acl_rules(streams)[user]:
+        found = re.fullmatch(r"(%(?P<perms>R|W|RW))?~(?P<pattern>.+)", rule)
+        if found and access in (found["perms"] or "RW") and glob(found["pattern"]).fullmatch(key):
+            return True
+    return False
+
+
+STREAMS = Streams("livecart", 4)
+PARTITIONS = STREAMS.checkout_streams
+DLQS = tuple(Streams.dead_letters(key) for key in PARTITIONS)
+
+
+def test_four_partitions_are_four_hash_tagged_keys() -> None:
+    assert tuple(f"livecart:{{checkout.requested.{k}}}" for k in range(4)) == PARTITIONS
+    assert DLQS[3] == "livecart:{checkout.requested.3}.dlq"
+
+
+@pytest.mark.parametrize("key", PARTITIONS)
+def test_the_storefront_may_append_to_every_partition_and_read_none(key: str) -> None:
+    assert may(STREAMS, "storefront", "W", key)
+    assert not may(STREAMS, "storefront", "R", key)
+
+
+@pytest.mark.parametrize("dlq", DLQS)
+def test_the_storefront_may_not_write_any_partitions_dead_letters(dlq: str) -> None:
+    assert not may(STREAMS, "storefront", "W", dlq)
+    assert not may(STREAMS, "storefront", "R", dlq)
+
+
+@pytest.mark.parametrize("key", PARTITIONS + DLQS)
+def test_orders_read_and_write_every_partition_and_its_dead_letters(key: str) -> None:
+    assert may(STREAMS, "orders", "R", key)
+    assert may(STREAMS, "orders", "W", key)
+
+
+@pytest.mark.parametrize("key", PARTITIONS + DLQS)
+def test_the_notifier_has_no_access_to_checkouts(key: str) -> None:
+    assert not may(STREAMS, "notifier", "R", key)
+    assert not may(STREAMS, "notifier", "W", key)
+
+
+def test_ops_read_everything_write_dead_letters_and_replay_into_every_partition() -> None:
+    for key in PARTITIONS:
+        assert may(STREAMS, "ops", "R", key)
+        assert may(STREAMS, "ops", "W", key), "a replay XADDs into the partition"
+    for dlq in DLQS:
+        assert may(STREAMS, "ops", "W", dlq)
+    assert may(STREAMS, "ops", "R", STREAMS.order_status)
+    assert not may(STREAMS, "ops", "W", STREAMS.order_status)
+
+
+def test_the_other_streams_stay_least_privilege_under_their_tagged_keys() -> None:
+    status, history = STREAMS.order_status, STREAMS.buyer_status("b-1")
+    assert may(STREAMS, "orders", "W", status)
+    assert not may(STREAMS, "orders", "R", status)
+    assert may(STREAMS, "orders", "W", history)
+    assert may(STREAMS, "notifier", "R", history)
+    assert not may(STREAMS, "notifier", "W", history)
+    assert not may(STREAMS, "storefront", "R", status)
+    assert may(STREAMS, "storefront", "R", STREAMS.catalog_changed)
+    assert not may(STREAMS, "storefront", "W", STREAMS.catalog_changed)
+    # A key of another prefix, or an untagged key of this one, is nobody's.
+    for user in USERS:
+        assert not may(STREAMS, user, "W", "other:{checkout.requested.0}")
+        assert not may(STREAMS, user, "W", "livecart:checkout.requested")
+
+
+def test_the_acl_file_is_the_same_for_any_number_of_partitions() -> None:
+    one = render_acl_file(Streams("lc"), PASSWORDS)
+
+    assert render_acl_file(Streams("lc", 4), PASSWORDS) == one
+    assert render_acl_file(Streams("lc", 256), PASSWORDS) == one
+    assert "%W~lc:{checkout.requested*}" in one
+    assert "~lc:{checkout.requested*}.dlq" in one
+
+
+def test_only_a_cluster_acl_grants_what_a_cluster_client_asks_for() -> None:
+    single = acl_rules(Streams("lc"))
+    cluster = acl_rules(Streams("lc"), cluster=True)
+
+    for user in USERS:
+        assert not set(CLUSTER_CLIENT) & set(single[user])
+        assert [r for r in cluster[user] if r not in CLUSTER_CLIENT] == single[user]
+        assert set(CLUSTER_CLIENT) <= set(cluster[user])
+    assert "+cluster|slots" in render_acl_file(Streams("lc"), PASSWORDS, cluster=True)
+
+
+def test_the_probes_try_every_partition_where_it_concerns_the_user() -> None:
+    probes = role_probes(STREAMS)
+    storefront_xadds = {p.args[1]: p.allowed for p in probes["storefront"] if p.args[0] == "XADD"}
+    orders_reads = {p.args[1] for p in probes["orders"] if p.args[0] in {"XLEN", "XPENDING"}}
+
+    assert all(storefront_xadds[key] for key in PARTITIONS)
+    assert not any(storefront_xadds[dlq] for dlq in DLQS)
+    assert orders_reads == set(PARTITIONS + DLQS)
+    # Every probe agrees with the rules (a write probe with W, a read probe with R).
+    for user, user_probes in probes.items():
+        for probe in user_probes:
+            if probe.args[0] in {"XADD", "XLEN", "XRANGE", "XPENDING"}:
+                access = "W" if probe.args[0] == "XADD" else "R"
+                assert may(STREAMS, user, access, probe.args[1]) == probe.allowed, (user, probe)
