@@ -116,7 +116,7 @@ def operations_hint(access: RedisAccess, *, stream_prefix: str) -> list[str]:
         f"--acl-passwords {access.passwords_file}"
     )
     return [
-        "  Redis ACL        on: one user per service (storefront, orders, notifier, ops); "
+        "  Redis ACL        on: one user per service (storefront, orders, notifier, ops, keda); "
         f"passwords in {access.passwords_file} (0600)",
         "Operations, as the `ops` user (OPS_REDIS_URL=redis://ops:<password>@…, or):",
         f"{command} streams",

@@ -2,7 +2,9 @@
 
 The storefront may only append checkouts and read the catalog; the marketplace
 consumes checkouts and writes statuses, history and snapshots; the notifier only
-reads; ops read everything and may replay dead letters. The default user is off.
+reads; ops read everything and may replay dead letters; the autoscaler (KEDA's
+redis-streams scaler) may only read the orders group's lag, pending count and the
+length of the checkout streams, not their entries. The default user is off.
 `render_acl_file` writes these as an ACL file for `redis-server --aclfile`;
 `role_probes` lists commands each user must be allowed and denied, which the
 audit actually tries.
@@ -26,7 +28,7 @@ CLUSTER_CLIENT = ["+cluster|slots", "+command"]
 """What a Redis Cluster client (redis-py's, FastStream's, KEDA's) asks every user's way:
 the slot map, and the command table that tells it where each command's keys are. Only
 granted with `cluster`: a single server needs neither."""
-USERS = ("storefront", "orders", "notifier", "ops")
+USERS = ("storefront", "orders", "notifier", "ops", "keda")
 
 
 def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]]:
@@ -58,6 +60,9 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
             *connection, "+@read", "-@dangerous", "+scan", "+info", "+xinfo", "+xpending",
             "+xadd", "+xdel", "+multi", "+exec", "+acl|dryrun",
             f"%R~{prefix}:*", f"%RW~{prefix}:*.dlq", f"%W~{checkout}",
+        ],
+        "keda": [
+            *connection, "+xinfo|groups", "+xpending", "+xlen", f"%R~{checkout}",
         ],
     }  # fmt: skip
 
@@ -148,6 +153,16 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), True),
             Probe(("XADD", status, "*", *fields), False),
             Probe(("DEL", checkout), False),
+            Probe(("FLUSHALL",), False),
+        ],
+        "keda": [
+            *(Probe(("XINFO", "GROUPS", p), True) for p in partitions),
+            Probe(("XPENDING", checkout, "orders"), True),
+            Probe(("XLEN", checkout), True),
+            Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
+            Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", checkout, ">"), False),
+            Probe(("XADD", checkout, "*", *fields), False),
+            Probe(("XINFO", "GROUPS", status), False),
             Probe(("FLUSHALL",), False),
         ],
     }  # fmt: skip

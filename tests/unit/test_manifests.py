@@ -3,6 +3,7 @@ version (kubernetes-validate, strict), KEDA's against a schema written from its 
 the facts that tie the manifests to the code: environment, ports, probes, grace period,
 stream and group names, Secrets. Helpers here are shared with test_compose.py."""
 
+import fnmatch
 import importlib.util
 import json
 import os
@@ -368,14 +369,14 @@ def test_keda_scales_orders_on_the_orders_groups_lag_and_owns_the_only_hpa() -> 
 def test_kedas_redis_user_may_read_the_groups_lag() -> None:
     auth = of_kind("TriggerAuthentication")["livecart-keda-redis"]["spec"]["secretTargetRef"]
     assert {ref["parameter"] for ref in auth} == {"username", "password"}
-    assert "--from-literal=username=ops" in (K8S / "README.md").read_text()
+    assert "--from-literal=username=keda" in (K8S / "README.md").read_text()
     streams = configured_streams()
     cluster = config_map()["LIVECART_REDIS_CLUSTER"] == "true"
-    ops = acl_rules(streams, cluster=cluster)["ops"]
-    assert "+xinfo" in ops
-    assert f"%R~{streams.prefix}:*" in ops
+    keda = acl_rules(streams, cluster=cluster)["keda"]
+    assert {"+xinfo|groups", "+xpending", "+xlen"} <= set(keda)
+    assert f"%R~{streams.checkout_pattern}" in keda
     for trigger in of_kind("ScaledObject")["orders"]["spec"]["triggers"]:
         stream = trigger["metadata"]["stream"]
-        assert stream.startswith(f"{streams.prefix}:"), "the ops user reads it"
+        assert fnmatch.fnmatchcase(stream, streams.checkout_pattern), "the keda user reads it"
         if cluster:  # KEDA's Cluster client asks for the slot map
-            assert "+cluster|slots" in ops
+            assert "+cluster|slots" in keda

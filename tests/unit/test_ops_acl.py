@@ -22,6 +22,13 @@ def glob(pattern: str) -> re.Pattern[str]:
     return re.compile(".*".join(".".join(map(re.escape, p.split("?"))) for p in pattern.split("*")))
 
 
+def runs(streams: Streams, user: str, command: str) -> bool:
+    """Whether `user`'s rules grant `command` (by name, or `+@read` for a read command)."""
+    rules = acl_rules(streams)[user]
+    reads = {"xlen", "xrange", "xpending"}
+    return f"+{command.lower()}" in rules or (command.lower() in reads and "+@read" in rules)
+
+
 def may(streams: Streams, user: str, access: str, key: str) -> bool:
     """Whether `user`'s key patterns let it `access` ("R" or "W") `key`."""
     for rule in acl_rules(streams)[user]:
@@ -124,4 +131,18 @@ def test_the_probes_try_every_partition_where_it_concerns_the_user() -> None:
         for probe in user_probes:
             if probe.args[0] in {"XADD", "XLEN", "XRANGE", "XPENDING"}:
                 access = "W" if probe.args[0] == "XADD" else "R"
-                assert may(STREAMS, user, access, probe.args[1]) == probe.allowed, (user, probe)
+                allowed = runs(STREAMS, user, probe.args[0]) and may(
+                    STREAMS, user, access, probe.args[1]
+                )
+                assert allowed == probe.allowed, (user, probe)
+
+
+@pytest.mark.parametrize("key", PARTITIONS)
+def test_the_autoscaler_reads_the_groups_lag_of_every_partition_but_no_entry(key: str) -> None:
+    rules = acl_rules(STREAMS)["keda"]
+
+    assert may(STREAMS, "keda", "R", key)
+    assert not may(STREAMS, "keda", "W", key)
+    assert {"+xinfo|groups", "+xpending", "+xlen"} <= set(rules)
+    assert not any(runs(STREAMS, "keda", command) for command in ("XRANGE", "XREADGROUP", "XADD"))
+    assert not may(STREAMS, "keda", "R", STREAMS.order_status)
