@@ -34,6 +34,7 @@ from infra.local.stack_config import (
     Service,
     StackError,
     Started,
+    checkout_partitions,
     missing_entry_points,
     requested_redis_url,
     resolve_ports,
@@ -86,11 +87,13 @@ def up() -> None:
     except BaseException:  # Ctrl-C and a closed stdout included: leave nothing half-started
         undo(started)
         raise
-    operations = operations_hint(access, stream_prefix=prefix)
+    partitions = checkout_partitions(os.environ)
+    operations = operations_hint(access, stream_prefix=prefix, checkout_partitions=partitions)
     if note := shared_sqlite_note(env, replicas):
         print(note)
     print(summary(ports=ports, redis_url=access.url, stream_prefix=prefix, logs=PATHS.logs,
-                  operations=operations, replica_urls=urls))  # fmt: skip
+                  operations=operations, replica_urls=urls,
+                  checkout_partitions=partitions))  # fmt: skip
 
 
 def undo(started: Started) -> None:

@@ -103,16 +103,21 @@ def access_with_acl(url: str, passwords: Mapping[str, str], paths: RunPaths) -> 
     )
 
 
-def operations_hint(access: RedisAccess, *, stream_prefix: str) -> list[str]:
+def operations_hint(
+    access: RedisAccess, *, stream_prefix: str, checkout_partitions: int = 1
+) -> list[str]:
     """What `up` prints about the ACL and how to run livecart-ops; never a password."""
+    options = f"--prefix {stream_prefix}"
+    if checkout_partitions > 1:
+        options += f" --checkout-partitions {checkout_partitions}"
     if not access.acl:
         return [
             f"  Redis ACL        left alone (Redis at {access.url} was already running)",
             "Operations:",
-            f"  .venv/bin/livecart-ops --redis-url {access.url} --prefix {stream_prefix} streams",
+            f"  .venv/bin/livecart-ops --redis-url {access.url} {options} streams",
         ]
     command = (
-        f"  .venv/bin/livecart-ops --redis-url {access.url} --prefix {stream_prefix} "
+        f"  .venv/bin/livecart-ops --redis-url {access.url} {options} "
         f"--acl-passwords {access.passwords_file}"
     )
     return [

@@ -155,6 +155,12 @@ def demo_checkout_body() -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
+def checkout_partitions(environ: Mapping[str, str]) -> int:
+    """`LIVECART_CHECKOUT_PARTITIONS` as the services read it (they refuse a bad one at start)."""
+    raw = environ.get("LIVECART_CHECKOUT_PARTITIONS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
 def summary(
     *,
     ports: Mapping[str, int],
@@ -163,6 +169,7 @@ def summary(
     logs: Path,
     operations: Sequence[str] = (),
     replica_urls: Mapping[str, Sequence[str]] | None = None,
+    checkout_partitions: int = 1,
 ) -> str:
     """What `up` prints once every service is ready; `operations`: lines about the Redis ACL
     and livecart-ops (see stack_acl.operations_hint); `replica_urls`: every process of each
@@ -186,7 +193,8 @@ def summary(
             f"  notifier (SSE)   {notifier}/events/checkouts/<checkout_id>",
             f"  orders           {orders}/health  {orders}/metrics",
             *replica_lines(replica_urls or {}),
-            f"  Redis            {redis_url}  (stream prefix {stream_prefix!r})",
+            f"  Redis            {redis_url}  (stream prefix {stream_prefix!r}"
+            + (f", {checkout_partitions} checkout partitions)" if checkout_partitions > 1 else ")"),
             f"  logs             {logs}/  (make logs)",
             *operations,
             "",

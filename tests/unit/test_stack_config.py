@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from infra.local.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
+from infra.local.stack_acl import RedisAccess, operations_hint
 from infra.local.stack_config import (
     DEFAULT_REDIS_URL,
     SERVICES,
     ConfigError,
     RunPaths,
+    checkout_partitions,
     demo_checkout_body,
     requested_redis_url,
     resolve_ports,
@@ -254,3 +256,23 @@ def test_up_says_when_orders_replicas_share_one_sqlite_file() -> None:
     assert shared_sqlite_note(postgres, three) is None
     assert shared_sqlite_note({"DATABASE_URL": "postgresql+asyncpg://lc@db/x"}, three) is None
     assert shared_sqlite_note({}, plan_replicas({})) is None
+
+
+def test_up_names_the_checkout_partitions_and_passes_them_to_livecart_ops() -> None:
+    partitions = checkout_partitions({"LIVECART_CHECKOUT_PARTITIONS": "4"})
+    text = summary(
+        ports={"storefront": 8000, "notifier": 8001, "orders": 8002},
+        redis_url="redis://localhost:6379/0",
+        stream_prefix="lc",
+        logs=Path("run/logs"),
+        operations=operations_hint(
+            RedisAccess("redis://localhost:6379/0"), stream_prefix="lc",
+            checkout_partitions=partitions,
+        ),
+        checkout_partitions=partitions,
+    )  # fmt: skip
+
+    assert "(stream prefix 'lc', 4 checkout partitions)" in text
+    assert "--prefix lc --checkout-partitions 4 streams" in text
+    assert checkout_partitions({}) == 1
+    assert checkout_partitions({"LIVECART_CHECKOUT_PARTITIONS": "x"}) == 1
