@@ -50,6 +50,15 @@ class Streams:
     def _key(self, name: str) -> str:
         return f"{self.prefix}:{{{name}}}"
 
+    def short_name(self, key: str) -> str:
+        """`key` as people read it: without the prefix and the hash tag's braces
+        (`checkout.requested.2`, `order.status.dlq`)."""
+        rest = key.removeprefix(f"{self.prefix}:")
+        if rest.startswith("{") and "}" in rest:
+            tag, _, after = rest[1:].partition("}")
+            return tag + after
+        return rest
+
     @property
     def checkout_streams(self) -> tuple[str, ...]:
         """Every checkout partition, in partition order; the orders group reads each."""

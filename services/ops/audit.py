@@ -25,7 +25,7 @@ from services.ops.checks.sources import (
 )
 from services.ops.config import OpsConfig, OpsError, redact
 from services.ops.connections import open_database, open_ops_redis
-from services.ops.keys import checkout_streams_in, short_name
+from services.ops.keys import checkout_streams_in
 from services.ops.orders_db import order_summaries, payment_outcomes
 
 CHECKS = {
@@ -164,7 +164,7 @@ async def _reconcile(client: Redis, settings: AuditSettings) -> CheckResult:
     """Over every checkout partition: the configured ones, and any other Redis holds."""
     config = settings.config
     keys = await checkout_streams_in(client, config.streams)
-    names = {key: short_name(config.streams, key) for key in keys}
+    names = {key: config.streams.short_name(key) for key in keys}
     published = await read_published(client, names)
     groups = {names[key]: await read_group_position(client, key) for key in keys}
     letters: dict[str, str] = {}

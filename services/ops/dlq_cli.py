@@ -34,7 +34,6 @@ from services.ops.dlq_options import (
     stream_option,
 )
 from services.ops.entries import to_json
-from services.ops.keys import short_name
 from services.ops.streams_view import clock
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay or purge them.", no_args_is_help=True)
@@ -80,7 +79,7 @@ def list_command(
             escape(letter.error[:80]),
         ]
         if len(keys) > 1:
-            row.insert(1, short_name(config.streams, found.stream))
+            row.insert(1, config.streams.short_name(found.stream))
         table.add_row(*row)
     console().print(table)
 

@@ -21,20 +21,11 @@ STREAM_NAMES = (CHECKOUTS, "order.status", "catalog.changed", "room.sales")
 SCAN_COUNT = 1000
 
 
-def short_name(streams: Streams, key: str) -> str:
-    """`key` without the prefix and without the hash tag's braces."""
-    rest = key.removeprefix(f"{streams.prefix}:")
-    if rest.startswith("{") and "}" in rest:
-        tag, _, after = rest[1:].partition("}")
-        return tag + after
-    return rest
-
-
 def stream_keys(streams: Streams) -> list[tuple[str, str]]:
     """(short name, key) of every stream livecart uses: each checkout partition, in
     partition order, then the others."""
     others = (streams.order_status, streams.catalog_changed, streams.room_sales)
-    return [(short_name(streams, key), key) for key in (*streams.checkout_streams, *others)]
+    return [(streams.short_name(key), key) for key in (*streams.checkout_streams, *others)]
 
 
 _PARTITION = re.compile(r"\{checkout\.requested(?:\.(\d+))?\}")

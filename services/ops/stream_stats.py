@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from contracts import Streams
 from services.ops.entries import entry_ms, entry_time, text
-from services.ops.keys import CHECKOUTS, SCAN_COUNT, by_partition, partition_of, short_name
+from services.ops.keys import CHECKOUTS, SCAN_COUNT, by_partition, partition_of
 from services.ops.keys import stream_keys as livecart_streams
 
 PENDING_SAMPLE = 1000
@@ -100,7 +100,7 @@ def stream_keys(
     named = livecart_streams(streams)
     partitions = streams.checkout_partitions
     ordered = [(name, key, True) for name, key in named[:partitions]]
-    ordered += [(short_name(streams, key), key, False) for key in extra_partitions]
+    ordered += [(streams.short_name(key), key, False) for key in extra_partitions]
     ordered += [(name, key, True) for name, key in named[partitions:]]
     return [
         row

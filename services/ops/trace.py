@@ -23,7 +23,7 @@ from services.ops.entries import (
     scan_stream,
     text,
 )
-from services.ops.keys import checkout_streams_in, short_name
+from services.ops.keys import checkout_streams_in
 from services.ops.orders_db import OrderRecord
 
 CLOCK_SKEW_MS = 60_000
@@ -104,7 +104,7 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
     for n, (key, entry_id, _, envelope) in enumerate(checkouts):
         data = envelope.get("data") or {}
         buyer_id = buyer_id or data.get("buyer_id")
-        name = short_name(streams, key)
+        name = streams.short_name(key)
         if n == 0:
             # Never after Redis took it: an envelope stamped within the entry's millisecond
             # (entry ids count whole ones) or by a clock running ahead.
@@ -130,7 +130,7 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
                     entry_time(entry_id),
                     "dead-lettered",
                     meta.get("dlq.reason", "?"),
-                    short_name(streams, dlq),
+                    streams.short_name(dlq),
                     entry_id,
                     f"after {deliveries} deliveries: {error}"[:200],
                 )

@@ -13,7 +13,7 @@ from services.ops.checks.result import CheckResult, Outcome
 from services.ops.config import OpsError
 from services.ops.dlq import Selection, stream_keys
 from services.ops.entries import entry_time, parse_time
-from services.ops.keys import partition_of, short_name
+from services.ops.keys import partition_of
 from services.ops.stream_stats import stream_keys as reported_streams
 from services.ops.streams_view import duration
 from services.ops.trace import Hop, timeline
@@ -88,10 +88,10 @@ def test_checkout_requested_names_every_partition_and_a_number_one_of_them() -> 
 def test_keys_are_shown_without_the_prefix_and_the_hash_tags_braces() -> None:
     streams = Streams("lc", 2)
 
-    assert short_name(streams, "lc:{checkout.requested.1}") == "checkout.requested.1"
-    assert short_name(streams, "lc:{checkout.requested.1}.dlq") == "checkout.requested.1.dlq"
-    assert short_name(streams, "lc:{order.status.buyer:b-1}") == "order.status.buyer:b-1"
-    assert short_name(streams, "lc:order.status") == "order.status"
+    assert streams.short_name("lc:{checkout.requested.1}") == "checkout.requested.1"
+    assert streams.short_name("lc:{checkout.requested.1}.dlq") == "checkout.requested.1.dlq"
+    assert streams.short_name("lc:{order.status.buyer:b-1}") == "order.status.buyer:b-1"
+    assert streams.short_name("lc:order.status") == "order.status"
     assert [partition_of(streams, key) for key in streams.checkout_streams] == [0, 1]
     assert partition_of(streams, "lc:{checkout.requested}") == -1
     assert partition_of(streams, "lc:{checkout.requested.1}.dlq") is None

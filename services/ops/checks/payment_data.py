@@ -13,7 +13,6 @@ from services.ops.checks.names import PAYMENT_STEMS, offending_word
 from services.ops.checks.result import CheckResult, plural, verdict
 from services.ops.checks.schema import Schema, offending_names
 from services.ops.entries import envelope_of, text
-from services.ops.keys import short_name
 
 KEY = "payment-data"
 TITLE = "No payment data on the storefront side"
@@ -22,7 +21,7 @@ TITLE = "No payment data on the storefront side"
 def storefront_side_streams(streams: Streams) -> dict[str, str]:
     """Short name → key of every stream the storefront writes or reads."""
     keys = (*streams.checkout_streams, streams.catalog_changed)
-    return {short_name(streams, key): key for key in keys}
+    return {streams.short_name(key): key for key in keys}
 
 
 def field_paths(value: Any, path: str = "") -> Iterator[str]:

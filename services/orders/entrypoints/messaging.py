@@ -75,13 +75,12 @@ def _register_checkouts(
     on_checkout: CheckoutHandler,
     on_checkouts: CheckoutBatchHandler | None,
 ) -> None:
-    partition = group.stream.removeprefix(f"{settings.stream_prefix}:").strip("{}")
     group.register(
         broker,
         on_checkout,
         batch_handler=on_checkouts,
         event_type=CheckoutRequestedEvent,
-        title=f"orders:{partition}",
+        title=f"orders:{settings.streams.short_name(group.stream)}",
         description=(
             "The marketplace consumes every accepted checkout in the `orders` group, in "
             "batches (replicas share it; entries idle on a dead replica are claimed by a "

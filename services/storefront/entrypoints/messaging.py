@@ -49,7 +49,7 @@ def build_broker(
     for stream in settings.streams.checkout_streams:
         broker.publisher(
             stream=stream,
-            title=f"storefront:{stream.removeprefix(settings.stream_prefix + ':').strip('{}')}",
+            title=f"storefront:{settings.streams.short_name(stream)}",
             description=CHECKOUT_REQUESTED_DESCRIPTION,
             schema=CheckoutRequestedEvent,
         )
