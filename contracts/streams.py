@@ -14,7 +14,7 @@ A cart with several products follows its first product by name.
 
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_PREFIX = "livecart"
 
@@ -39,6 +39,8 @@ class Streams:
 
     prefix: str = DEFAULT_PREFIX
     checkout_partitions: int = 1
+    # Spelt once: the storefront looks a partition up for every tap.
+    _checkout_streams: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.checkout_partitions <= MAX_CHECKOUT_PARTITIONS:
@@ -46,6 +48,12 @@ class Streams:
                 f"checkout_partitions must be 1..{MAX_CHECKOUT_PARTITIONS}, "
                 f"not {self.checkout_partitions}"
             )
+        names = (
+            ["checkout.requested"]
+            if self.checkout_partitions == 1
+            else [f"checkout.requested.{k}" for k in range(self.checkout_partitions)]
+        )
+        object.__setattr__(self, "_checkout_streams", tuple(self._key(n) for n in names))
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}:{{{name}}}"
