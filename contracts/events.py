@@ -25,9 +25,18 @@ class OrderStatus(StrEnum):
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    SHIPPED = "shipped"
 
 
 FINAL_STATUSES = frozenset({OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+"""Where a checkout's way through the marketplace ends (the buy either went through or
+not). A confirmed order may still move on after the sale: `AFTER_SALE_STATUSES`."""
+
+AFTER_SALE_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.SHIPPED})
+"""v2: what happens to a confirmed order later: cancelled (by the seller, or by the
+buyer within the cancel window; stock back), refunded (the money back), shipped."""
 
 
 class RejectionReason(StrEnum):
@@ -36,6 +45,7 @@ class RejectionReason(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     INVALID = "invalid"
     PAYMENT_FAILED = "payment_failed"
+    LIMIT_EXCEEDED = "limit_exceeded"
 
 
 class _Payload(BaseModel):
@@ -93,10 +103,29 @@ class OrderStatusChanged(_Payload):
     requested_at: AwareDatetime | None = Field(
         default=None, description="When the buyer tapped buy (the checkout's occurred_at)."
     )
+    seller_id: Identifier | None = Field(
+        default=None, description="v2: the seller whose products the order holds."
+    )
+    tracking_ref: str | None = Field(
+        default=None, max_length=100, description="v2: the carrier's reference, once shipped."
+    )
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+class DealSnapshot(_Payload):
+    """v2: a flash deal on a product as the marketplace enforces it."""
+
+    deal_id: Identifier = Field(description="The deal, as the storefront named it.")
+    room_id: Identifier = Field(description="The live room whose checkouts get the deal.")
+    price_minor: int = Field(ge=0, description="Deal price per unit, minor units.")
+    units_cap: int = Field(ge=1, description="Units sold at the deal price at most.")
+    units_taken: int = Field(ge=0, description="Units held or sold at the deal price so far.")
+    per_buyer_limit: int = Field(ge=1, description="Units one buyer may get at the deal price.")
+    starts_at: AwareDatetime = Field(description="When the deal price starts (countdown).")
+    ends_at: AwareDatetime | None = Field(default=None, description="When it ends, if set.")
 
 
 class ProductSnapshot(_Payload):
@@ -110,6 +139,13 @@ class ProductSnapshot(_Payload):
     sold: int = Field(ge=0, description="Units of confirmed orders.")
     version: int = Field(
         ge=0, description="Grows with every stock change; readers keep the highest per sku."
+    )
+    seller_id: Identifier | None = Field(default=None, description="v2: the product's seller.")
+    image_url: str | None = Field(
+        default=None, max_length=500, description="v2: an https:// or /static/ image of it."
+    )
+    deal: DealSnapshot | None = Field(
+        default=None, description="v2: the flash deal running or counting down, if any."
     )
 
 
@@ -133,6 +169,49 @@ class RoomSales(_Payload):
     revenue_minor: dict[str, int] = Field(
         default_factory=dict, description="Confirmed revenue by currency, minor units."
     )
+    revenue_minor_by_sku: dict[str, int] = Field(
+        default_factory=dict,
+        description="v2: confirmed revenue by sku, minor units (in the sku's currency).",
+    )
+    cancelled: int = Field(default=0, ge=0, description="v2: confirmed orders cancelled later.")
+
+
+class FlashDealRequested(_Payload):
+    """v1: a seller started (or changed, or ended) a flash deal in their live room. The
+    marketplace checks the seller owns the product and enforces price, cap and limit."""
+
+    deal_id: Identifier = Field(description="The deal; a later event with it replaces it.")
+    seller_id: Identifier = Field(description="The signed-in seller who asked for it.")
+    room_id: Identifier = Field(description="The live room whose checkouts get the deal.")
+    sku: Sku = Field(description="The product on deal.")
+    price_minor: int = Field(ge=0, description="Deal price per unit, minor units.")
+    units_cap: int = Field(ge=1, le=1_000_000, description="Units at the deal price at most.")
+    per_buyer_limit: int = Field(
+        ge=1, le=MAX_QUANTITY_PER_ITEM, description="Units one buyer may get at the deal price."
+    )
+    starts_at: AwareDatetime = Field(description="When the deal price starts.")
+    ends_at: AwareDatetime | None = Field(
+        default=None, description="When it ends; in the past ends it now."
+    )
+
+
+class CancellationRequested(_Payload):
+    """v1: a buyer asked, from the live room, to cancel their confirmed order. The
+    marketplace grants it only within its cancel window."""
+
+    checkout_id: Identifier = Field(description="The checkout whose order is to be cancelled.")
+    buyer_id: Identifier = Field(description="The signed-in buyer who asked.")
+
+
+class RoomChanged(_Payload):
+    """v1: the storefront changed what a live room shows (pins, live state); open rooms
+    reload the room from the storefront."""
+
+    room_id: Identifier = Field(description="The live room.")
+    state: Literal["scheduled", "live", "ended"] = Field(description="The room's live state.")
+    skus: list[Sku] = Field(
+        default_factory=list, max_length=100, description="Pinned products, in display order."
+    )
 
 
 class CheckoutRequestedEvent(Envelope[CheckoutRequested]):
@@ -145,27 +224,58 @@ class CheckoutRequestedEvent(Envelope[CheckoutRequested]):
 
 
 class OrderStatusChangedEvent(Envelope[OrderStatusChanged]):
-    """`order.status_changed` v1 on the wire."""
+    """`order.status_changed` v2 on the wire (readers still take v1, a subset of it). v2
+    adds the statuses `cancelled`, `refunded`, `shipped`, the reason `limit_exceeded`
+    and the fields `seller_id`, `tracking_ref`: a v1 reader refuses a v2 entry."""
 
     TYPE = "order.status_changed"
-    VERSION = 1
+    VERSION = 2
     type: Literal["order.status_changed"]
-    version: Literal[1]
+    version: Literal[1, 2]
 
 
 class CatalogChangedEvent(Envelope[CatalogChanged]):
-    """`catalog.changed` v1 on the wire."""
+    """`catalog.changed` v2 on the wire (readers still take v1); v2 adds `seller_id`,
+    `image_url` and `deal` to each product."""
 
     TYPE = "catalog.changed"
-    VERSION = 1
+    VERSION = 2
     type: Literal["catalog.changed"]
-    version: Literal[1]
+    version: Literal[1, 2]
 
 
 class RoomSalesChangedEvent(Envelope[RoomSales]):
-    """`room.sales_changed` v1 on the wire; `correlation_id` is the room id."""
+    """`room.sales_changed` v2 on the wire (readers still take v1); `correlation_id` is
+    the room id. v2 adds `revenue_minor_by_sku` and `cancelled`."""
 
     TYPE = "room.sales_changed"
-    VERSION = 1
+    VERSION = 2
     type: Literal["room.sales_changed"]
+    version: Literal[1, 2]
+
+
+class FlashDealRequestedEvent(Envelope[FlashDealRequested]):
+    """`flash_deal.requested` v1 on the wire; `correlation_id` is the deal id."""
+
+    TYPE = "flash_deal.requested"
+    VERSION = 1
+    type: Literal["flash_deal.requested"]
+    version: Literal[1]
+
+
+class CancellationRequestedEvent(Envelope[CancellationRequested]):
+    """`order.cancellation_requested` v1 on the wire; `correlation_id` is the checkout id."""
+
+    TYPE = "order.cancellation_requested"
+    VERSION = 1
+    type: Literal["order.cancellation_requested"]
+    version: Literal[1]
+
+
+class RoomChangedEvent(Envelope[RoomChanged]):
+    """`room.changed` v1 on the wire; `correlation_id` is the room id."""
+
+    TYPE = "room.changed"
+    VERSION = 1
+    type: Literal["room.changed"]
     version: Literal[1]

@@ -109,6 +109,26 @@ class Streams:
         """Per-room sales snapshots published by the marketplace (coalesced)."""
         return self._key("room.sales")
 
+    @property
+    def flash_deals(self) -> str:
+        """Flash deals sellers start in their rooms (storefront → marketplace, group `orders`)."""
+        return self._key("flash_deal.requested")
+
+    @property
+    def cancellations(self) -> str:
+        """Buyers' cancel requests from the live room (storefront → marketplace)."""
+        return self._key("order.cancellation_requested")
+
+    @property
+    def room_changed(self) -> str:
+        """Pins and live state of rooms (storefront → notifier, fan-out)."""
+        return self._key("room.changed")
+
+    @property
+    def live_requests(self) -> tuple[str, str]:
+        """What the storefront asks of the marketplace besides checkouts; group `orders`."""
+        return (self.flash_deals, self.cancellations)
+
     def buyer_status(self, buyer_id: str) -> str:
         """One buyer's recent statuses (capped copy of `order.status`), for resuming."""
         return self._key(f"order.status.buyer:{buyer_id}")

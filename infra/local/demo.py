@@ -22,3 +22,7 @@ DEMO_PRODUCTS = (
     DemoProduct("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR", stock=100),
     DemoProduct("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR", stock=30),
 )
+
+DEMO_SELLER_EMAIL = "mia@demo.livecart.test"
+"""The demo seller's login on both sides. Its password is made afresh by `make up`
+(run/seller-login.txt) and handed to both seeds as `LIVECART_DEMO_SELLER_PASSWORD`."""

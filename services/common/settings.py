@@ -97,6 +97,29 @@ class ServiceSettings(BaseSettings):
         return problems
 
 
+class SellerAuthSettings(ServiceSettings):
+    """Seller sign-in (services/common/seller_auth.py), on the storefront and the marketplace."""
+
+    seller_cookie_secure: bool = Field(
+        default=True,
+        description="Send the seller session cookie over https only; false only for local http.",
+        validation_alias=AliasChoices("LIVECART_SELLER_COOKIE_SECURE", "seller_cookie_secure"),
+    )
+    seller_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description="A seller stays signed in this long.",
+        validation_alias=AliasChoices("LIVECART_SELLER_SESSION_HOURS", "seller_session_hours"),
+    )
+
+    def development_defaults_in_use(self) -> list[str]:
+        problems = super().development_defaults_in_use()
+        if not self.seller_cookie_secure:
+            problems.append("LIVECART_SELLER_COOKIE_SECURE is false (cookies over plain http)")
+        return problems
+
+
 class ConsumerSettings(ServiceSettings):
     """Knobs of a consumer group (see services/common/consumer.py and delivery.py)."""
 

@@ -3,10 +3,10 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ConsumerSettings
+from services.common.settings import ConsumerSettings, SellerAuthSettings
 
 
-class OrdersSettings(ConsumerSettings):
+class OrdersSettings(ConsumerSettings, SellerAuthSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", populate_by_name=True)
 
     port: int = 8002

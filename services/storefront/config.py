@@ -8,10 +8,10 @@ from urllib.parse import quote, urlsplit
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from services.common.settings import TokenSettings
+from services.common.settings import SellerAuthSettings, TokenSettings
 
 
-class StorefrontSettings(TokenSettings):
+class StorefrontSettings(TokenSettings, SellerAuthSettings):
     """Where the storefront listens, its showcase database and the notifier URL browsers use.
 
     Buyer tokens are signed with `LIVECART_TOKEN_SECRET` (see TokenSettings), the secret

@@ -25,6 +25,10 @@ class ProductRow(OrdersTable, table=True):
     reserved: int = Field(default=0, ge=0, description="Units held by unfinished orders.")
     sold: int = Field(default=0, ge=0, description="Units of confirmed orders.")
     version: int = Field(default=0, ge=0, description="Grows with every stock change.")
+    seller_id: str | None = Field(
+        default=None, index=True, max_length=64, description="The seller who sells it."
+    )
+    image_url: str | None = Field(default=None, max_length=500)
 
 
 class OrderRow(OrdersTable, table=True):
@@ -40,6 +44,8 @@ class OrderRow(OrdersTable, table=True):
     detail: str | None = Field(default=None, max_length=200)
     total_minor: int
     currency: str = Field(max_length=3)
+    seller_id: str | None = Field(default=None, index=True, max_length=64)
+    tracking_ref: str | None = Field(default=None, max_length=100)
     requested_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
@@ -58,6 +64,9 @@ class OrderLineRow(OrdersTable, table=True):
     sku: str = Field(primary_key=True, max_length=64)
     quantity: int
     unit_price_minor: int
+    deal_id: str | None = Field(
+        default=None, index=True, max_length=64, description="The flash deal it was priced by."
+    )
 
 
 class PaymentRow(OrdersTable, table=True):
@@ -107,3 +116,49 @@ class OutboxRow(OrdersTable, table=True):
     sent_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
     )
+
+
+class FlashDealRow(OrdersTable, table=True):
+    """A flash deal a seller started in a room; the marketplace enforces it at checkout."""
+
+    __tablename__ = "flash_deals"
+
+    deal_id: str = Field(primary_key=True, max_length=64)
+    seller_id: str = Field(index=True, max_length=64)
+    room_id: str = Field(index=True, max_length=64)
+    sku: str = Field(index=True, max_length=64)
+    price_minor: int = Field(ge=0)
+    units_cap: int = Field(ge=1)
+    per_buyer_limit: int = Field(ge=1)
+    starts_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ends_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    updated_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class SellerAccountRow(OrdersTable, table=True):
+    """A seller's marketplace account; the password is stored as an Argon2id hash only."""
+
+    __tablename__ = "seller_accounts"
+
+    seller_id: str = Field(primary_key=True, max_length=64)
+    email: str = Field(unique=True, max_length=254)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class SellerSessionRow(OrdersTable, table=True):
+    """A signed-in seller; the cookie holds the token, this row only its SHA-256."""
+
+    __tablename__ = "seller_sessions"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    seller_id: str = Field(foreign_key="seller_accounts.seller_id", index=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
