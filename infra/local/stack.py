@@ -51,6 +51,7 @@ from infra.local.stack_replicas import (
     shared_sqlite_note,
     urls_by_service,
 )
+from infra.local.stack_sellers import demo_seller_login, local_http_cookies, seed_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = RunPaths(ROOT / "run")
@@ -75,9 +76,11 @@ def up() -> None:
             os.environ, redis_url=access.url, ports=ports, service_urls=access.service_urls,
             notifier_urls=urls["notifier"],
         )  # fmt: skip
+        local_http_cookies(env)
+        login = demo_seller_login(PATHS.seller_login, os.environ)
         for service in SERVICES:
             if service.seeds_demo:
-                seed(service, env)
+                seed(service, seed_environment(env, login))
         save_replicas(REPLICAS_FILE, replicas)
         processes = [start_service(r, env, started) for r in replicas]
         # Processes start side by side on few cores: more of them take longer to be ready.
@@ -93,7 +96,8 @@ def up() -> None:
         print(note)
     print(summary(ports=ports, redis_url=access.url, stream_prefix=prefix, logs=PATHS.logs,
                   operations=operations, replica_urls=urls,
-                  checkout_partitions=partitions))  # fmt: skip
+                  checkout_partitions=partitions,
+                  seller_login=(login.email, login.password, login.file)))  # fmt: skip
 
 
 def undo(started: Started) -> None:

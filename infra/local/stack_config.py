@@ -87,6 +87,11 @@ class RunPaths:
         """The stream prefix the running private Redis's ACL was rendered for."""
         return self.redis_data / "acl-prefix"
 
+    @property
+    def seller_login(self) -> Path:
+        """The demo seller's password, made once by `up` (0600, never committed)."""
+        return self.root / "seller-login.txt"
+
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
@@ -170,10 +175,12 @@ def summary(
     operations: Sequence[str] = (),
     replica_urls: Mapping[str, Sequence[str]] | None = None,
     checkout_partitions: int = 1,
+    seller_login: tuple[str, str, Path] | None = None,
 ) -> str:
     """What `up` prints once every service is ready; `operations`: lines about the Redis ACL
     and livecart-ops (see stack_acl.operations_hint); `replica_urls`: every process of each
-    service, when some run more than one."""
+    service, when some run more than one; `seller_login`: the demo seller's email,
+    password and the file keeping it."""
     store = f"http://localhost:{ports['storefront']}"
     notifier = f"http://localhost:{ports['notifier']}"
     orders = f"http://localhost:{ports['orders']}"
@@ -192,6 +199,10 @@ def summary(
             f"  storefront API   {store}/api/rooms/{DEMO_ROOM_ID}",
             f"  notifier (SSE)   {notifier}/events/checkouts/<checkout_id>",
             f"  orders           {orders}/health  {orders}/metrics",
+            f"  seller, live     {store}/seller  (rooms, go live, pins, flash deals, reports)",
+            f"  seller, shop     {orders}/seller  (products, stock, orders: cancel, ship)",
+            f"  dashboard        {store}/rooms/{DEMO_ROOM_ID}/dashboard",
+            *seller_lines(seller_login),
             *replica_lines(replica_urls or {}),
             f"  Redis            {redis_url}  (stream prefix {stream_prefix!r}"
             + (f", {checkout_partitions} checkout partitions)" if checkout_partitions > 1 else ")"),
@@ -207,6 +218,14 @@ def summary(
             "Stop everything with: make down",
         ]
     )
+
+
+def seller_lines(login: tuple[str, str, Path] | None) -> list[str]:
+    """The demo seller's login (the same on both sides, each side with its own account)."""
+    if login is None:
+        return []
+    email, password, file = login
+    return [f"  seller login     {email} / {password}  (kept in {file})"]
 
 
 REPLICA_NOTES = {

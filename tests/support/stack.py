@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -70,6 +71,11 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=5)
+
+
+def demo_seller_password(services: Mapping[str, ServiceProcess]) -> str:
+    """The demo seller's password in a stack `running_stack` started (the same both sides)."""
+    return services["storefront"].env["LIVECART_DEMO_SELLER_PASSWORD"]
 
 
 def service_env(
@@ -142,6 +148,9 @@ def running_stack(
     shared = dict(env)
     shared.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
     shared["NOTIFIER_PUBLIC_URL"] = notifier_public_url or f"http://127.0.0.1:{ports['notifier']}"
+    # The demo seller signs in on both sides over plain http with a password of this run's.
+    shared.setdefault("LIVECART_DEMO_SELLER_PASSWORD", secrets.token_urlsafe(12))
+    shared.setdefault("LIVECART_SELLER_COOKIE_SECURE", "false")
     seed_demo(shared)
     if stock:
         seed_stock(shared, stock)

@@ -30,6 +30,7 @@ from infra.local.stack_replicas import (
     shared_sqlite_note,
     urls_by_service,
 )
+from infra.local.stack_sellers import demo_seller_login, local_http_cookies, seed_environment
 
 DEFAULT_PORTS = {"storefront": 8000, "notifier": 8001, "orders": 8002}
 
@@ -276,3 +277,44 @@ def test_up_names_the_checkout_partitions_and_passes_them_to_livecart_ops() -> N
     assert "--prefix lc --checkout-partitions 4 streams" in text
     assert checkout_partitions({}) == 1
     assert checkout_partitions({"LIVECART_CHECKOUT_PARTITIONS": "x"}) == 1
+
+
+def test_the_summary_gives_the_seller_pages_and_the_demo_sellers_login() -> None:
+    ports = {"storefront": 18000, "notifier": 18001, "orders": 18002}
+    login = ("mia@demo.livecart.test", "s3cret-demo-pw", Path("/r/run/seller-login.txt"))
+    text = summary(
+        ports=ports, redis_url="redis://x:1/0", stream_prefix="p", logs=Path("/l"),
+        seller_login=login,
+    )  # fmt: skip
+    for expected in (
+        "http://localhost:18000/seller",
+        "http://localhost:18002/seller",
+        "http://localhost:18000/rooms/demo/dashboard",
+        "mia@demo.livecart.test / s3cret-demo-pw",
+        "/r/run/seller-login.txt",
+    ):
+        assert expected in text
+
+
+def test_the_demo_sellers_password_is_made_once_kept_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "seller-login.txt"
+    first = demo_seller_login(path, {})
+    again = demo_seller_login(path, {})
+    assert first.password == again.password
+    assert len(first.password) >= 12
+    assert path.stat().st_mode & 0o777 == 0o600
+    chosen = demo_seller_login(path, {"LIVECART_DEMO_SELLER_PASSWORD": "chosen-by-me-123"})
+    assert chosen.password == "chosen-by-me-123"
+    assert seed_environment({"A": "1"}, chosen) == {
+        "A": "1",
+        "LIVECART_DEMO_SELLER_PASSWORD": "chosen-by-me-123",
+    }
+
+
+def test_local_http_makes_seller_cookies_not_secure_unless_the_caller_says() -> None:
+    env: dict[str, str] = {}
+    local_http_cookies(env)
+    assert env["LIVECART_SELLER_COOKIE_SECURE"] == "false"
+    kept = {"LIVECART_SELLER_COOKIE_SECURE": "true"}
+    local_http_cookies(kept)
+    assert kept["LIVECART_SELLER_COOKIE_SECURE"] == "true"
