@@ -63,7 +63,8 @@ async def follow_statuses(
 
     `bell` must be listening before this starts, so nothing is lost between the history
     and the first ring. With `checkout_id`, only that checkout's statuses, ending after
-    its final one. Ends when the bell is closed.
+    its final one (or after an after-sale one, when the final one is no longer in the
+    stream). Ends when the bell is closed.
     """
     buyer_id = bell.buyer_id
     cursor = _Cursor(after)
@@ -74,7 +75,7 @@ async def follow_statuses(
         async for record in _read_new(history, buyer_id, cursor):
             if checkout_id is None or record.status.checkout_id == checkout_id:
                 yield record
-                if checkout_id is not None and record.is_final:
+                if checkout_id is not None and record.ends_checkout:
                     return
         missing = bell.settle(cursor.seen)
         if missing and misses < len(RETRY_DELAYS):
@@ -102,7 +103,8 @@ async def already_finished(
     """True when the client's last seen entry is at or after the checkout's final status.
 
     Reads back from `after` to the checkout's newest status at or before it: usually
-    one entry, as a finished stream's last id is its final status.
+    one entry, as a finished stream's last id is its final status. A status after the
+    sale (cancelled, refunded, shipped) there means the final one came before.
     """
     if after is None:
         return False
@@ -111,7 +113,7 @@ async def already_finished(
         page = await history.read_back(buyer_id, until, inclusive=inclusive, count=PAGE_SIZE)
         for record in page.records:
             if record.status.checkout_id == checkout_id:
-                return record.is_final
+                return record.ends_checkout
         if page.last_id is None or page.size < PAGE_SIZE:
             return False
         until, inclusive = page.last_id, False

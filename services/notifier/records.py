@@ -4,7 +4,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, Self
 
-from contracts import OrderStatusChanged
+from contracts import AFTER_SALE_STATUSES, FINAL_STATUSES, OrderStatusChanged
+
+CHECKOUT_OVER = FINAL_STATUSES | AFTER_SALE_STATUSES
+"""Statuses a checkout's stream ends at: its final one, or one after the sale, which
+only a confirmed order reaches (its final status came first, perhaps trimmed since)."""
 
 
 class EntryId(NamedTuple):
@@ -38,6 +42,12 @@ class StatusRecord:
     @property
     def is_final(self) -> bool:
         return self.status.is_final
+
+    @property
+    def ends_checkout(self) -> bool:
+        """The checkout's way through the marketplace is over at this status (see
+        CHECKOUT_OVER); a buyer's own stream goes on regardless."""
+        return self.status.status in CHECKOUT_OVER
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""What a live room's SSE stream carries: `snapshot`, `stock`, `purchase`, `sales`, `viewers`.
+"""What a live room's SSE stream carries: `snapshot`, `stock`, `purchase`, `sales`, `viewers`
+and `room` (the storefront changed the room's pins or live state: reload it).
 
 Each event is encoded once, as JSON and as its SSE frame, however many connections
 send it: a room of 10,000 viewers costs one encoding per event, not 10,000.
@@ -10,9 +11,9 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from contracts import CheckoutItem, OrderStatusChanged, ProductSnapshot, RoomSales
+from contracts import CheckoutItem, OrderStatusChanged, ProductSnapshot, RoomChanged, RoomSales
 
-RoomEventName = Literal["snapshot", "stock", "purchase", "sales", "viewers"]
+RoomEventName = Literal["snapshot", "stock", "purchase", "sales", "viewers", "room"]
 _PRODUCTS = TypeAdapter(list[ProductSnapshot])
 
 
@@ -81,6 +82,11 @@ class RoomEvent:
     @classmethod
     def viewers(cls, count: int) -> Self:
         return cls("viewers", Viewers(count=count).model_dump_json())
+
+    @classmethod
+    def room(cls, change: RoomChanged) -> Self:
+        """The RoomChanged payload as the storefront sent it (`room_id`, `state`, `skus`)."""
+        return cls("room", change.model_dump_json())
 
 
 class StockFrames:

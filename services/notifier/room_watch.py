@@ -1,9 +1,10 @@
 """One room connection's pending pushes (pure asyncio): bounded and coalesced.
 
 Purchases queue (up to `max_pending`) and go out as soon as the connection takes
-them; stock (latest per sku), sales and the viewer count keep only their latest
-value and go out at most once per `interval`. A flash sale of thousands of orders
-a second therefore costs a browser a few stock pushes a second, not one per order.
+them; the room's own change (pins, live state), stock (latest per sku), sales and the
+viewer count keep only their latest value and go out at most once per `interval`. A
+flash sale of thousands of orders a second therefore costs a browser a few stock pushes
+a second, not one per order.
 
 Events arrive already encoded (see room_events.py): the hub encodes each one once for
 all of a room's connections, and a connection only keeps references to them.
@@ -83,6 +84,7 @@ class RoomWatch:
         self._stock: dict[str, ProductSnapshot] = {}
         self._sales: RoomEvent | None = None
         self._viewers: RoomEvent | None = None
+        self._room: RoomEvent | None = None
         self._next_push = clock()
         self._wake = asyncio.Event()
         self._closed = False
@@ -116,6 +118,11 @@ class RoomWatch:
         self._viewers = RoomEvent.viewers(count)
         self._wake.set()
 
+    def offer_room(self, change: RoomEvent) -> None:
+        """The room's latest change: the page reloads the room, so only the latest counts."""
+        self._room = change
+        self._wake.set()
+
     def offer_purchase(self, purchase: Purchase | RoomEvent) -> None:
         """Queue a purchase; a full queue means the browser stopped reading: drop it."""
         if self._closed:
@@ -133,17 +140,20 @@ class RoomWatch:
         events = list(self._purchases)
         self._purchases.clear()
         viewers = self._viewers or self._announced_viewers()
-        if not (self._stock or self._sales is not None or viewers is not None):
+        if not (self._stock or self._sales is not None or viewers is not None or self._room):
             return events, None
         if now < self._next_push:
             return events, self._next_push
+        # The room first: what follows in the same push applies to the reloaded room.
+        if self._room is not None:
+            events.append(self._room)
         if self._stock:
             events.append(self._stock_frames.event([self._stock[s] for s in sorted(self._stock)]))
         if self._sales is not None:
             events.append(self._sales)
         if viewers is not None:
             events.append(viewers)
-        self._stock, self._sales, self._viewers = {}, None, None
+        self._stock, self._sales, self._viewers, self._room = {}, None, None, None
         if self._audience is not None and viewers is not None:
             self._viewers_seen = self._audience.announced
             self._viewers_count = self._audience.announced_count

@@ -1,7 +1,8 @@
 """Live rooms as this replica knows them (pure asyncio): current stock per sku, the latest
 sales per room, and the open room connections waiting for pushes.
 
-Fed by the fan-out readers of `catalog.changed`, `room.sales` and `order.status`.
+Fed by the fan-out readers of `catalog.changed`, `room.sales`, `room.changed` and
+`order.status`.
 Rooms are the storefront's concept; a connection names the skus it shows.
 
 Cost per event: one encoding, then a reference handed to each connection of the room.
@@ -16,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 
-from contracts import OrderStatusChanged, ProductSnapshot, RoomSales
+from contracts import OrderStatusChanged, ProductSnapshot, RoomChanged, RoomSales
 from services.notifier.room_events import Purchase, RoomEvent, RoomSnapshot, StockFrames
 from services.notifier.room_watch import Audience, RoomWatch
 
@@ -69,6 +70,15 @@ class RoomHub:
             event = RoomEvent.sales(sales)
             for watch in audience.watches:
                 watch.offer_sales(event)
+
+    def room_changed(self, change: RoomChanged) -> None:
+        """The storefront changed the room (pins, live state): its open connections are
+        told, and their pages reload the room. Not remembered: the storefront holds it."""
+        audience = self._rooms.get(change.room_id)
+        if audience is not None:
+            event = RoomEvent.room(change)
+            for watch in audience.watches:
+                watch.offer_room(event)
 
     def purchase(self, status: OrderStatusChanged) -> None:
         """A confirmed order: onto the ticker of its room's connections, without the buyer."""

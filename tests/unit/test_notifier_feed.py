@@ -10,6 +10,7 @@ from services.notifier.hub import Bell, StatusHub
 from services.notifier.records import EntryId, HistoryReset, StatusRecord
 
 FLOW = (OrderStatus.RECEIVED, OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.CONFIRMED)
+AFTER_SALE = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
 BUYER = "buyer-1"
 Item = StatusRecord | HistoryReset
 
@@ -41,7 +42,8 @@ class FakeBuyerStream:
         entry_id = EntryId(self.next_ms, 0)
         self.next_ms += 1
         event_id = event_id or f"e{entry_id.ms}"
-        record = StatusRecord(entry_id, event_id, status(checkout_id, state, FLOW.index(state) + 1))
+        sequence = (FLOW + AFTER_SALE).index(state) + 1 if state in FLOW + AFTER_SALE else 5
+        record = StatusRecord(entry_id, event_id, status(checkout_id, state, sequence))
         self.entries.append((entry_id, record))
         return entry_id
 
@@ -192,3 +194,56 @@ async def test_a_client_that_saw_the_final_status_is_told_it_is_finished() -> No
     assert not await already_finished(stream, BUYER, "c1", after=flow[-2])
     assert not await already_finished(stream, BUYER, "c1", after=None)
     assert not await already_finished(stream, BUYER, "c9", after=later)
+
+
+async def test_statuses_after_the_sale_reach_the_buyers_feed_like_every_other() -> None:
+    stream, hub = FakeBuyerStream(), StatusHub()
+    flow = [stream.append("c1", state) for state in FLOW]
+    with hub.listen(BUYER) as bell:
+        feed = follow_statuses(history=stream, bell=bell, after=None)
+        assert ids(await take(feed, 4)) == flow
+        later = []
+        for state in (*AFTER_SALE, OrderStatus.SHIPPED):
+            later.append(stream.append("c1", state))
+            hub.publish(event_id=f"e{later[-1].ms}", status=status("c1", state))
+        items = await take(feed, 3)
+        await feed.aclose()
+    assert ids(items) == later
+    assert [item.status.status for item in items if isinstance(item, StatusRecord)] == [
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+        OrderStatus.SHIPPED,
+    ]
+
+
+async def test_a_checkout_feed_ends_at_confirmed_leaving_the_cancellation_to_the_buyers() -> None:
+    stream = FakeBuyerStream()
+    flow = [stream.append("c1", state) for state in FLOW]
+    for state in AFTER_SALE:
+        stream.append("c1", state)
+    feed = follow_statuses(history=stream, bell=Bell(BUYER), after=None, checkout_id="c1")
+    async with asyncio.timeout(2):
+        assert ids([item async for item in feed]) == flow
+
+
+async def test_a_checkout_feed_whose_final_status_was_trimmed_ends_at_the_after_sale_one() -> None:
+    stream = FakeBuyerStream()
+    for state in FLOW:
+        stream.append("c1", state)
+    cancelled = stream.append("c1", OrderStatus.CANCELLED)
+    stream.append("c1", OrderStatus.REFUNDED)
+    stream.trim(keep=2)
+    feed = follow_statuses(history=stream, bell=Bell(BUYER), after=None, checkout_id="c1")
+    async with asyncio.timeout(2):
+        assert ids([item async for item in feed]) == [cancelled]
+
+
+async def test_a_client_whose_last_entry_is_after_a_cancellation_is_told_it_is_finished() -> None:
+    stream = FakeBuyerStream()
+    flow = [stream.append("c1", state) for state in FLOW]
+    cancelled = stream.append("c1", OrderStatus.CANCELLED)
+    later = stream.append("c2", OrderStatus.RECEIVED)
+    assert await already_finished(stream, BUYER, "c1", after=cancelled)
+    assert await already_finished(stream, BUYER, "c1", after=later)
+    assert await already_finished(stream, BUYER, "c1", after=flow[-1])
+    assert not await already_finished(stream, BUYER, "c1", after=flow[-2])

@@ -18,19 +18,23 @@ def document() -> dict[str, Any]:
     return result
 
 
-def test_the_specification_documents_three_fan_out_readers_without_groups() -> None:
+def test_the_specification_documents_four_fan_out_readers_without_groups() -> None:
     channels = document()["channels"].values()
     assert {c["address"] for c in channels} == {
         "livecart:{order.status}",
         "livecart:{catalog.changed}",
         "livecart:{room.sales}",
+        "livecart:{room.changed}",
     }
     assert {c["bindings"]["redis"]["method"] for c in channels} == {"xread"}
     assert all("no group" in c["description"] for c in channels)
     schemas = document()["components"]["schemas"]
-    assert {"OrderStatusChangedEvent", "CatalogChangedEvent", "RoomSalesChangedEvent"} <= set(
-        schemas
-    )
+    assert {
+        "OrderStatusChangedEvent",
+        "CatalogChangedEvent",
+        "RoomSalesChangedEvent",
+        "RoomChangedEvent",
+    } <= set(schemas)
 
 
 def test_the_specification_does_not_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

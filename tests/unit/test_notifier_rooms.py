@@ -2,8 +2,17 @@
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
-from contracts import CheckoutItem, OrderStatus, OrderStatusChanged, ProductSnapshot, RoomSales
+from contracts import (
+    CheckoutItem,
+    DealSnapshot,
+    OrderStatus,
+    OrderStatusChanged,
+    ProductSnapshot,
+    RoomChanged,
+    RoomSales,
+)
 from services.notifier.room_events import Purchase, RoomEvent
 from services.notifier.room_watch import RoomWatch
 from services.notifier.rooms import RoomHub
@@ -145,3 +154,78 @@ async def test_a_waiting_connection_wakes_for_a_purchase_and_ends_when_closed() 
         hub.close()
         async with asyncio.timeout(1):
             assert await watch.next_events() == []
+
+
+def on_deal(sku: str, version: int) -> ProductSnapshot:
+    """A catalog.changed v2 product: its seller, its image and a flash deal."""
+    deal = DealSnapshot(
+        deal_id="deal-1", room_id="r1", price_minor=300, units_cap=50, units_taken=7,
+        per_buyer_limit=2, starts_at=datetime(2026, 12, 5, 20, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 5, 20, 15, tzinfo=UTC),
+    )  # fmt: skip
+    return product(sku, version).model_copy(
+        update={"seller_id": "demo-seller", "image_url": "/static/mug.png", "deal": deal}
+    )
+
+
+def test_a_room_change_reaches_only_that_rooms_connections_as_the_storefront_sent_it() -> None:
+    hub = RoomHub()
+    change = RoomChanged(room_id="r1", state="live", skus=["mug", "cap"])
+    with hub.watch("r1") as (watch, _), hub.watch("r2") as (elsewhere, _):
+        hub.room_changed(change)
+        (event,) = watch.take(1e9)[0]
+        assert elsewhere.take(1e9)[0] == []
+    assert event.name == "room"
+    assert json.loads(event.data) == {"room_id": "r1", "state": "live", "skus": ["mug", "cap"]}
+    assert event.frame.startswith(b"event: room\r\ndata: {")
+
+
+def test_room_changes_within_an_interval_become_one_push_of_the_latest_before_the_stock() -> None:
+    clock = Clock()
+    hub = RoomHub(interval=0.25, clock=clock)
+    with hub.watch("r1") as (watch, _):
+        hub.room_changed(RoomChanged(room_id="r1", state="live", skus=["mug"]))
+        assert names(watch.take(clock.now)[0]) == ["room"]  # the first goes at once
+        hub.room_changed(RoomChanged(room_id="r1", state="live", skus=["mug", "cap"]))
+        hub.update_stock([product("mug", 1)])
+        hub.room_changed(RoomChanged(room_id="r1", state="ended", skus=[]))
+        assert watch.take(clock.now + 0.1)[0] == []  # too soon
+        events, _ = watch.take(clock.now + 0.25)
+    assert names(events) == ["room", "stock"]
+    assert json.loads(events[0].data)["state"] == "ended"
+
+
+def test_a_room_change_to_a_room_nobody_watches_is_not_kept() -> None:
+    hub = RoomHub()
+    hub.room_changed(RoomChanged(room_id="r1", state="live", skus=["mug"]))
+    with hub.watch("r1") as (watch, snapshot):
+        assert watch.take(1e9)[0] == []
+    assert "room" not in snapshot.model_dump()
+
+
+async def test_a_waiting_connection_wakes_for_a_room_change() -> None:
+    hub = RoomHub()
+    with hub.watch("r1") as (watch, _):
+        waiting = asyncio.create_task(watch.next_events())
+        await asyncio.sleep(0)
+        hub.room_changed(RoomChanged(room_id="r1", state="scheduled"))
+        async with asyncio.timeout(1):
+            assert names(await waiting) == ["room"]
+
+
+def test_the_seller_image_and_deal_of_a_v2_product_reach_stock_and_snapshot_events() -> None:
+    hub = RoomHub()
+    hub.update_stock([on_deal("mug", 1)])
+    with hub.watch("r1", frozenset({"mug"})) as (watch, snapshot):
+        hub.update_stock([on_deal("mug", 2)])
+        (event,) = watch.take(1e9)[0]
+    (pushed,) = json.loads(event.data)
+    (snapshotted,) = json.loads(RoomEvent.snapshot(snapshot).data)["stock"]
+    for sent in (pushed, snapshotted):
+        assert (sent["seller_id"], sent["image_url"]) == ("demo-seller", "/static/mug.png")
+        assert sent["deal"] == {
+            "deal_id": "deal-1", "room_id": "r1", "price_minor": 300, "units_cap": 50,
+            "units_taken": 7, "per_buyer_limit": 2, "starts_at": "2026-12-05T20:00:00Z",
+            "ends_at": "2026-12-05T20:15:00Z",
+        }  # fmt: skip
+    assert (pushed["version"], snapshotted["version"]) == (2, 1)

@@ -65,6 +65,7 @@ class RedisBuyerHistory:
 def _record(buyer_id: str, entry: RawEntry) -> StatusRecord | None:
     raw_id, fields = entry
     try:
+        # v1 and v2 alike: v1 is a subset of v2, and the envelope takes either version.
         event = decode_entry(fields, OrderStatusChangedEvent)
     except WireError as exc:
         # Never stops the stream: the producer's bug, found again with XRANGE on this id.

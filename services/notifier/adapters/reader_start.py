@@ -1,7 +1,9 @@
 """Where a starting replica's fan-out readers begin: the newest N entries of each stream.
 
 XREVRANGE with a COUNT costs N entries however long the stream is; the reader then
-XREADs after the id found, so it sees those N entries and everything newer.
+XREADs after the id found, so it sees those N entries and everything newer. The
+`room.changed` reader starts after the newest entry: a room change only tells open pages
+to reload the room, so one from before the start is news to nobody.
 """
 
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ class ReaderStart:
     order_status: str = BEGINNING
     catalog_changed: str = BEGINNING
     room_sales: str = BEGINNING
+    room_changed: str = BEGINNING
     newest_status: str = BEGINNING
     """Statuses up to this one are recent memory (whose checkout is whose), not news:
     they ring no doorbell and reach no purchase ticker."""
@@ -45,6 +48,7 @@ async def reader_start(redis: Redis, settings: NotifierSettings) -> ReaderStart:
         room_sales=await newest_entries_start(
             redis, streams.room_sales, entries=settings.recent_snapshots
         ),
+        room_changed=await newest_entries_start(redis, streams.room_changed, entries=0),
         newest_status=newest_status,
     )
 

@@ -1,8 +1,11 @@
-"""The notifier's FastStream readers: `order.status`, `catalog.changed` and `room.sales`.
+"""The notifier's FastStream readers: `order.status`, `catalog.changed`, `room.sales` and
+`room.changed`.
 
 Plain XREAD, no consumer group: every replica must see every entry, and nothing is
 acknowledged because nothing durable is done with it. Each starts at the newest few
-hundred entries (see adapters/reader_start.py), not at the start of the stream.
+hundred entries (see adapters/reader_start.py), not at the start of the stream; the
+`room.changed` reader at the newest entry. Every version still in the streams is read:
+`order.status_changed` and `catalog.changed` v1 and v2, `room.sales_changed` v1 and v2.
 """
 
 from faststream.redis import RedisBroker, StreamSub
@@ -11,6 +14,7 @@ from contracts import (
     CatalogChangedEvent,
     OrderStatus,
     OrderStatusChangedEvent,
+    RoomChangedEvent,
     RoomSalesChangedEvent,
     utc_now,
 )
@@ -28,31 +32,40 @@ MAX_RECORDS = 100
 BROKER_DESCRIPTION = "livecart notifier: order statuses, stock and sales to live rooms over SSE"
 _SKIPPED = "Malformed entries are logged and skipped; they never stop the reader."
 ORDER_STATUS_DESCRIPTION = (
-    "Every order status change, read by each notifier replica on its own (XREAD, no group), "
-    "deduplicated on `event_id`. It is a doorbell: a status of buyer B makes B's open "
-    "connections read B's own stream (`order.status.buyer:<B>`) after the last entry they "
-    "sent. Confirmed orders feed the room's purchase ticker, without the buyer. " + _SKIPPED
+    "Every order status change (v1 and v2), read by each notifier replica on its own (XREAD, "
+    "no group), deduplicated on `event_id`. It is a doorbell: a status of buyer B makes B's "
+    "open connections read B's own stream (`order.status.buyer:<B>`) after the last entry "
+    "they sent; after-sale statuses (cancelled, refunded, shipped) ring it like any other. "
+    "Confirmed orders feed the room's purchase ticker, without the buyer. " + _SKIPPED
 )
 CATALOG_DESCRIPTION = (
-    "Coalesced stock snapshots, read by each notifier replica (XREAD, no group); the "
-    "highest `version` per sku is kept and pushed to live rooms a few times a second. " + _SKIPPED
+    "Coalesced product snapshots (v1 and v2: with seller, image and flash deal), read by each "
+    "notifier replica (XREAD, no group); the highest `version` per sku is kept and pushed, "
+    "whole, to live rooms a few times a second. " + _SKIPPED
 )
 ROOM_SALES_DESCRIPTION = (
     "Coalesced per-room sales snapshots (correlation id = room id), read by each notifier "
     "replica (XREAD, no group); the latest per room is pushed to the room's streams. " + _SKIPPED
 )
 
+ROOM_CHANGED_DESCRIPTION = (
+    "The storefront's changes of a room's pins or live state (correlation id = room id), "
+    "read by each notifier replica (XREAD, no group) from the newest entry at start; each "
+    "is pushed to the room's streams as a `room` event, and the pages reload the room. " + _SKIPPED
+)
+
 DESCRIPTIONS = {
     "order.status": ORDER_STATUS_DESCRIPTION,
     "catalog.changed": CATALOG_DESCRIPTION,
     "room.sales": ROOM_SALES_DESCRIPTION,
+    "room.changed": ROOM_CHANGED_DESCRIPTION,
 }
 
 
 def build_broker(
     settings: NotifierSettings, *, statuses: StatusHub, rooms: RoomHub, start: ReaderStart
 ) -> RedisBroker:
-    """A broker with the three readers feeding `statuses` and `rooms`; it connects on start."""
+    """A broker with the four readers feeding `statuses` and `rooms`; it connects on start."""
     broker = build_service_broker(settings, description=BROKER_DESCRIPTION)
     skip_malformed_entries(broker)
     streams = settings.streams
@@ -80,10 +93,15 @@ def build_broker(
         """Keep the room's latest sales and push them to its connections."""
         rooms.update_sales(event.data)
 
+    async def on_room_changed(event: RoomChangedEvent) -> None:
+        """Tell the room's connections that its pins or live state changed."""
+        rooms.room_changed(event.data)
+
     readers = (
         ("order.status", streams.order_status, start.order_status, on_order_status),
         ("catalog.changed", streams.catalog_changed, start.catalog_changed, on_catalog_changed),
         ("room.sales", streams.room_sales, start.room_sales, on_room_sales),
+        ("room.changed", streams.room_changed, start.room_changed, on_room_changed),
     )
     for name, stream, last_id, handler in readers:
         subscriber = broker.subscriber(

@@ -1,4 +1,5 @@
-"""The public SSE endpoint of a live room: stock, purchases ticker, sales and viewers."""
+"""The public SSE endpoint of a live room: stock, purchases ticker, sales, viewers and the
+room's own changes."""
 
 from typing import Annotated
 
@@ -29,7 +30,7 @@ def build_room_router(*, rooms: RoomHub) -> APIRouter:
 
     @router.get(
         "/events/rooms/{room_id}",
-        summary="A live room's stock, purchases, sales and viewers as Server-Sent Events",
+        summary="A live room's stock, purchases, sales, viewers and changes over SSE",
         response_class=EventSourceResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": "The room stream."}},
     )
@@ -37,7 +38,11 @@ def build_room_router(*, rooms: RoomHub) -> APIRouter:
         """First `event: snapshot` (`{"stock": [ProductSnapshot], "sales": RoomSales|null,
         "viewers": n}`), then `stock` (ProductSnapshot list, latest per sku, at most one
         push per `room_push_seconds`), `purchase` (`{"items": [{"sku", "quantity"}],
-        "total_minor", "currency"}`), `sales` (RoomSales) and `viewers` (`{"count": n}`).
+        "total_minor", "currency"}`), `sales` (RoomSales), `viewers` (`{"count": n}`) and
+        `room` (RoomChanged: `{"room_id", "state", "skus"}`; the seller changed the pins or
+        the live state: reload the room from the storefront, and reopen this stream with
+        the new skus). A ProductSnapshot carries everything `catalog.changed` v2 gave it:
+        `seller_id`, `image_url` and the flash `deal`, when set.
 
         `viewers` counts open connections to the room on this notifier replica only.
         Event ids count up per connection; there is no resume: a reconnect gets a fresh
