@@ -3,7 +3,7 @@
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from contracts.events import FINAL_STATUSES, OrderStatus, RejectionReason
@@ -17,7 +17,15 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.RESERVED, Status.REJECTED}),
     Status.RESERVED: frozenset({Status.PAID, Status.REJECTED, Status.EXPIRED}),
     Status.PAID: frozenset({Status.CONFIRMED}),
+    # After the sale: a seller (or the buyer, within the window) cancels, or it ships.
+    Status.CONFIRMED: frozenset({Status.CANCELLED, Status.SHIPPED}),
+    Status.CANCELLED: frozenset({Status.REFUNDED}),
 }
+
+MAX_TRACKING_REF = 100
+
+HOLDING_STOCK = frozenset({Status.RESERVED, Status.PAID, Status.CONFIRMED, Status.SHIPPED})
+"""Orders whose units are held or sold: what a flash deal's cap and limit count."""
 
 
 class OrderError(Exception):
@@ -34,11 +42,58 @@ class InvalidCheckout(OrderError):
     reason = Reason.INVALID.value
 
 
+class NotFound(OrderError):
+    """No such product or order (the console answers 404)."""
+
+    reason = "not_found"
+
+
+class NotYours(OrderError):
+    """The product or order belongs to someone else (the console answers 403)."""
+
+    reason = "not_yours"
+
+
+class ProductExists(OrderError):
+    """A product with that sku exists already (the console answers 409)."""
+
+    reason = "product_exists"
+
+
+class InvalidInput(OrderError):
+    """What a seller sent breaks a rule of the marketplace (the console answers 422)."""
+
+    reason = "invalid_input"
+
+
+class InvalidProduct(InvalidInput):
+    reason = "invalid_product"
+
+
+class InvalidTrackingRef(InvalidInput):
+    reason = "invalid_tracking_ref"
+
+
+class CancelWindowClosed(OrderError):
+    """A buyer asked to cancel later than the cancel window allows."""
+
+    reason = "cancel_window_closed"
+
+
+class DealRefused(OrderError):
+    """A flash deal the marketplace will never accept as asked (dead-lettered, not retried)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Product:
     sku: str
     price_minor: int
     currency: str
+    seller_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +101,7 @@ class Line:
     sku: str
     quantity: int
     unit_price_minor: int
+    deal_id: str | None = None  # the flash deal that priced it
 
     @property
     def amount_minor(self) -> int:
@@ -81,6 +137,9 @@ def price_lines(
         lines.append(Line(sku, quantity, product.price_minor))
     if not lines:
         raise InvalidCheckout("no items")
+    if len({products[line.sku].seller_id for line in lines}) != 1:
+        # An order has one seller, who alone may cancel or ship it.
+        raise InvalidCheckout("items of more than one seller")
     currencies = {products[line.sku].currency for line in lines}
     if len(currencies) != 1:
         raise InvalidCheckout("items in more than one currency")
@@ -133,6 +192,9 @@ class Order:
     reason: Reason | None = None
     detail: str | None = None
     requested_at: datetime | None = None
+    seller_id: str | None = None
+    tracking_ref: str | None = None
+    changed_at: datetime | None = None  # when it entered `status`, as stored
     changes: list[StatusChange] = field(default_factory=list)
 
     @classmethod
@@ -146,9 +208,10 @@ class Order:
         currency: str,
         lines: list[Line],
         requested_at: datetime | None = None,
+        seller_id: str | None = None,
     ) -> "Order":
         order = cls(order_id, checkout_id, buyer_id, room_id, currency, lines)
-        order.requested_at = requested_at
+        order.requested_at, order.seller_id = requested_at, seller_id
         order.changes.append(StatusChange(Status.RECEIVED, None, 1))
         return order
 
@@ -175,10 +238,37 @@ class Order:
     def reject(self, reason: Reason, detail: str | None = None) -> None:
         self._move(Status.REJECTED, reason, detail)
 
+    def cancel(self) -> None:
+        """A confirmed order is called off; its stock goes back, the refund follows."""
+        self._move(Status.CANCELLED)
+
+    def refund(self) -> None:
+        self._move(Status.REFUNDED)
+
+    def ship(self, tracking_ref: str) -> None:
+        ref = tracking_ref.strip()
+        if not 1 <= len(ref) <= MAX_TRACKING_REF or not ref.isprintable():
+            raise InvalidTrackingRef(
+                f"a tracking ref is 1..{MAX_TRACKING_REF} printable characters"
+            )
+        self._move(Status.SHIPPED)
+        self.tracking_ref = ref
+
+    def cancel_for_buyer(self, buyer_id: str, *, now: datetime, window: timedelta) -> None:
+        """The buyer's own cancel: only theirs, only confirmed, only within `window` of it."""
+        if buyer_id != self.buyer_id:
+            raise NotYours(f"{self.checkout_id} is not {buyer_id}'s")
+        if self.status is not Status.CONFIRMED:
+            raise IllegalTransition(f"{self.checkout_id}: {self.status} cannot be cancelled")
+        if self.changed_at is None or now - self.changed_at >= window:
+            raise CancelWindowClosed(f"{self.checkout_id}: confirmed more than {window} ago")
+        self.cancel()
+
     @property
     def holds_stock(self) -> bool:
-        """Whether stock is reserved for it (released on rejection or expiry after reserve)."""
-        return self.status in {Status.RESERVED, Status.PAID, Status.CONFIRMED}
+        """Whether stock is reserved or sold for it (released on rejection or expiry after
+        reserve, given back on cancel)."""
+        return self.status in HOLDING_STOCK
 
     def _move(self, to: Status, reason: Reason | None = None, detail: str | None = None) -> None:
         if to not in TRANSITIONS.get(self.status, frozenset()):

@@ -11,7 +11,8 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from contracts import Envelope
-from services.orders.domain import Line, Order, Product
+from services.orders.deals import Deal, DealUsage
+from services.orders.domain import Order, Product
 
 
 class DuplicateCheckout(Exception):
@@ -20,6 +21,42 @@ class DuplicateCheckout(Exception):
 
 class ConcurrentUpdate(Exception):
     """The order changed since it was loaded; the caller reloads and retries."""
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A product as its seller manages it: details, stock and version."""
+
+    sku: str
+    seller_id: str | None
+    title: str
+    price_minor: int
+    currency: str
+    image_url: str | None
+    available: int
+    reserved: int
+    sold: int
+    version: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order as its seller sees it; `items` are (sku, quantity, unit_price_minor)."""
+
+    order_id: str
+    checkout_id: str
+    buyer_id: str
+    room_id: str
+    seller_id: str | None
+    status: str
+    reason: str | None
+    detail: str | None
+    total_minor: int
+    currency: str
+    items: list[tuple[str, int, int]]
+    tracking_ref: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class UnitOfWork(Protocol):
@@ -45,22 +82,59 @@ class UnitOfWork(Protocol):
         ...
 
     async def products(self, skus: Collection[str]) -> dict[str, Product]: ...
+    async def product_view(self, sku: str) -> ProductView | None: ...
+    async def seller_products(self, seller_id: str) -> list[ProductView]: ...
+    async def add_product(self, product: ProductView) -> None:
+        """Insert a new product; ProductExists if the sku is taken."""
+        ...
+
+    async def update_product(
+        self, sku: str, *, title: str | None, price_minor: int | None, image_url: str | None
+    ) -> None:
+        """Change the given details (None: keep) and bump the version."""
+        ...
+
+    async def set_stock(self, sku: str, *, set_to: int | None, add: int | None) -> None:
+        """Set the available units, or add to them; bump the version."""
+        ...
+
+    async def order_view(self, order_id: str) -> OrderView | None: ...
+    async def seller_orders(
+        self, seller_id: str, *, status: str | None, limit: int
+    ) -> list[OrderView]:
+        """The seller's orders, newest first."""
+        ...
+
+    async def flash_deals(self, skus: Collection[str], *, not_ended_at: datetime) -> list[Deal]:
+        """Deals on `skus` that had not ended at `not_ended_at`."""
+        ...
+
+    async def deal_usage(self, deal_ids: Collection[str]) -> DealUsage:
+        """Units held or sold in each deal, per deal and per buyer (read under the stock lock)."""
+        ...
+
+    async def upsert_deal(self, deal: Deal) -> None: ...
     async def lock_stock(self, skus: Collection[str]) -> dict[str, int]:
         """Units available per sku, locked until the transaction ends."""
         ...
 
-    async def reserve_stock(self, lines: Sequence[Line]) -> bool: ...
     async def change_stock(
         self,
         *,
         reserve: Mapping[str, int] | None = None,
         release: Mapping[str, int] | None = None,
         sell: Mapping[str, int] | None = None,
+        restore: Mapping[str, int] | None = None,
     ) -> None:
-        """Move units per sku: available→reserved, reserved→available, reserved→sold."""
+        """Move units per sku: available→reserved, reserved→available, reserved→sold,
+        sold→available (a cancelled order's)."""
         ...
 
     async def overdue_reservations(self, *, older_than: datetime, limit: int) -> list[str]: ...
+    async def unrefunded_cancellations(self, *, older_than: datetime, limit: int) -> list[str]:
+        """Checkout ids of orders cancelled before `older_than` and not refunded yet."""
+        ...
+
     def stage_event(self, event: Envelope) -> None: ...  # type: ignore[type-arg]
 
 

@@ -1,7 +1,7 @@
 """Put products and their stock into the marketplace's database (idempotent)."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -16,6 +16,9 @@ class ProductStock:
     price_minor: int
     currency: str
     stock: int
+    seller_id: str | None = None
+    # Keyword-only: `seller_id` stays the last positional field.
+    image_url: str | None = field(default=None, kw_only=True)
 
 
 async def seed_products(
@@ -35,6 +38,8 @@ async def seed_products(
                         price_minor=product.price_minor,
                         currency=product.currency,
                         available=product.stock,
+                        seller_id=product.seller_id,
+                        image_url=product.image_url,
                     )
                 )
             elif reset_stock:

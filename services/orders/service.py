@@ -1,4 +1,5 @@
-"""Use cases of the marketplace: turn a checkout into an order and drive it to a final state.
+"""Use cases of the marketplace: turn a checkout into an order and drive it to a final
+state, then after the sale: cancel (stock back, then the refund) or ship.
 
 Every state change and the status events it causes are committed together
 (transactional outbox). A redelivered checkout resumes from the state it reached.
@@ -22,13 +23,14 @@ from contracts import (
     new_event_id,
     utc_now,
 )
+from services.orders.deals import admit, price_with_deals
 from services.orders.domain import (
     InvalidCheckout,
+    NotFound,
     Order,
     Product,
     Reason,
     Status,
-    allocate,
     price_lines,
     units_by_sku,
 )
@@ -82,11 +84,7 @@ async def _receive_and_reserve(
             return existing
         products = await work.products([item.sku for item in checkout.items])
         order = _receive(checkout, products, max_quantity, requested_at)
-        if order.status is Status.RECEIVED:
-            if await work.reserve_stock(order.lines):
-                order.reserve()
-            else:
-                order.reject(Reason.OUT_OF_STOCK)
+        await _admit(work, [order])
         try:
             await work.add_orders([order])
         except DuplicateCheckout:
@@ -107,9 +105,9 @@ def _receive(
     items = [(item.sku, item.quantity) for item in checkout.items]
     try:
         lines, currency = price_lines(items, products, max_quantity=max_quantity)
-        problem = None
+        problem, seller_id = None, products[lines[0].sku].seller_id
     except InvalidCheckout as exc:
-        lines, currency, problem = [], "XXX", str(exc)
+        lines, currency, problem, seller_id = [], "XXX", str(exc), None
     order = Order.receive(
         order_id=new_event_id(),
         checkout_id=checkout.checkout_id,
@@ -118,6 +116,7 @@ def _receive(
         currency=currency,
         lines=lines,
         requested_at=requested_at,
+        seller_id=seller_id,
     )
     if problem is not None:
         order.reject(Reason.INVALID, problem[:200])
@@ -146,15 +145,7 @@ async def place_orders(
             seen.add(checkout.checkout_id)
         products = await work.products({i.sku for c, _ in fresh for i in c.items})
         orders = [_receive(c, products, max_quantity, at) for c, at in fresh]
-        wanting = [o for o in orders if o.status is Status.RECEIVED]
-        available = await work.lock_stock({line.sku for o in wanting for line in o.lines})
-        granted, taken = allocate([(o.checkout_id, o.lines) for o in wanting], available)
-        for order in wanting:
-            if order.checkout_id in granted:
-                order.reserve()
-            else:
-                order.reject(Reason.OUT_OF_STOCK)
-        await work.change_stock(reserve=taken)
+        await _admit(work, orders)
         await work.add_orders(orders)
         for order in orders:
             _stage_changes(work, order)
@@ -168,6 +159,37 @@ async def place_orders(
             requested_at=at,
         )  # fmt: skip
     return outcome
+
+
+async def _admit(work: UnitOfWork, orders: Sequence[Order]) -> None:
+    """Reserve stock for the received `orders` in arrival order, all lines or none, with
+    the flash deals of their room and time: priced at the deal, refused above a deal's
+    per-buyer limit or cap. Deal units are counted after the stock rows are locked, so
+    replicas placing the same products one after another never overshoot either."""
+    wanting = [o for o in orders if o.status is Status.RECEIVED]
+    if not wanting:
+        return
+    skus = {line.sku for o in wanting for line in o.lines}
+    available = await work.lock_stock(skus)
+    moments = [o.requested_at for o in wanting if o.requested_at is not None]
+    deals = await work.flash_deals(skus, not_ended_at=min(moments)) if moments else []
+    for order in wanting:
+        order.lines = price_with_deals(
+            order.lines, deals, room_id=order.room_id, at=order.requested_at
+        )
+    in_use = {line.deal_id for o in wanting for line in o.lines if line.deal_id is not None}
+    admission = admit(
+        [(o.checkout_id, o.buyer_id, o.lines) for o in wanting],
+        available=available,
+        deals={deal.deal_id: deal for deal in deals},
+        usage=await work.deal_usage(in_use),
+    )
+    for order in wanting:
+        if order.checkout_id in admission.granted:
+            order.reserve()
+        else:
+            order.reject(*admission.refused[order.checkout_id])
+    await work.change_stock(reserve=admission.taken)
 
 
 async def _charge_many(
@@ -258,6 +280,77 @@ async def _expire(work: UnitOfWork, order: Order) -> None:
         await work.change_stock(release=units_by_sku(order.lines))
 
 
+async def cancel_order(
+    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, checkout_id: str
+) -> Order:
+    """Cancel a confirmed order (IllegalTransition if it is not): stock back to available
+    in the same transaction, then the refund in a second one. A crash between the two
+    leaves it cancelled; `refund_cancellations` finishes it."""
+    await _advance(uow, checkout_id, _cancel)
+    return await refund_cancelled(uow=uow, gateway=gateway, checkout_id=checkout_id)
+
+
+async def cancel_for_buyer(
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    checkout_id: str,
+    buyer_id: str,
+    window: timedelta,
+) -> Order:
+    """The buyer's cancel: NotFound, NotYours, IllegalTransition or CancelWindowClosed
+    unless the order is theirs and was confirmed less than `window` ago."""
+    await _reload(uow, checkout_id)
+
+    async def cancel(work: UnitOfWork, order: Order) -> None:
+        order.cancel_for_buyer(buyer_id, now=utc_now(), window=window)
+        await work.change_stock(restore=units_by_sku(order.lines))
+
+    await _advance(uow, checkout_id, cancel)
+    return await refund_cancelled(uow=uow, gateway=gateway, checkout_id=checkout_id)
+
+
+async def refund_cancelled(
+    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, checkout_id: str
+) -> Order:
+    """Give a cancelled order's money back and mark it refunded (idempotent: the gateway
+    refunds once, and an order refunded meanwhile stays as it is)."""
+    await gateway.refund(checkout_id)
+    return await _advance(uow, checkout_id, _mark_refunded)
+
+
+async def refund_cancellations(
+    *, uow: UnitOfWorkFactory, gateway: PaymentGateway, older_than_seconds: float, limit: int = 100
+) -> list[Order]:
+    """Finish cancellations a crash left unrefunded (cancelled before `older_than_seconds`
+    ago, so a cancel still on its way to the refund is left to itself); the refunded."""
+    async with uow() as work:
+        left = await work.unrefunded_cancellations(
+            older_than=utc_now() - timedelta(seconds=older_than_seconds), limit=limit
+        )
+    done = [await refund_cancelled(uow=uow, gateway=gateway, checkout_id=c) for c in left]
+    return [order for order in done if order.status is Status.REFUNDED]
+
+
+async def ship_order(*, uow: UnitOfWorkFactory, checkout_id: str, tracking_ref: str) -> Order:
+    """Confirmed → shipped with the carrier's reference (InvalidTrackingRef, IllegalTransition)."""
+
+    async def ship(_: UnitOfWork, order: Order) -> None:
+        order.ship(tracking_ref)
+
+    return await _advance(uow, checkout_id, ship)
+
+
+async def _cancel(work: UnitOfWork, order: Order) -> None:
+    order.cancel()
+    await work.change_stock(restore=units_by_sku(order.lines))
+
+
+async def _mark_refunded(_: UnitOfWork, order: Order) -> None:
+    if order.status is Status.CANCELLED:
+        order.refund()
+
+
 async def _confirm(work: UnitOfWork, order: Order) -> None:
     if order.status is Status.PAID:
         order.confirm()
@@ -274,7 +367,7 @@ async def _advance(
         async with uow() as work:
             order = await work.get_order(checkout_id)
             if order is None:
-                raise LookupError(f"order for checkout {checkout_id} vanished")
+                raise NotFound(f"no order for checkout {checkout_id}")
             loaded = order.sequence
             await step(work, order)
             if order.sequence == loaded:
@@ -292,7 +385,7 @@ async def _reload(uow: UnitOfWorkFactory, checkout_id: str) -> Order:
     async with uow() as work:
         order = await work.get_order(checkout_id)
     if order is None:
-        raise LookupError(f"order for checkout {checkout_id} vanished")
+        raise NotFound(f"no order for checkout {checkout_id}")
     return order
 
 
@@ -316,6 +409,8 @@ def _stage_changes(work: UnitOfWork, order: Order) -> None:
                     currency=order.currency,
                     items=[CheckoutItem(sku=li.sku, quantity=li.quantity) for li in order.lines],
                     requested_at=order.requested_at,
+                    seller_id=order.seller_id,
+                    tracking_ref=order.tracking_ref,
                 ),
             )
         )

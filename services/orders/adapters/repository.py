@@ -6,16 +6,31 @@ from itertools import groupby
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from contracts import Envelope, OrderStatusChangedEvent, Streams, utc_now
 from services.common.metrics import ORDER_TRANSITIONS
-from services.orders.adapters.tables import OrderLineRow, OrderRow, OutboxRow, ProductRow
-from services.orders.domain import Line, Order, Product, Reason, Status, units_by_sku
-from services.orders.ports import DuplicateCheckout
+from services.orders.adapters.tables import (
+    FlashDealRow,
+    OrderLineRow,
+    OrderRow,
+    OutboxRow,
+    ProductRow,
+)
+from services.orders.deals import Deal, DealUsage
+from services.orders.domain import (
+    HOLDING_STOCK,
+    Line,
+    Order,
+    Product,
+    ProductExists,
+    Reason,
+    Status,
+)
+from services.orders.ports import DuplicateCheckout, OrderView, ProductView
 
 PRODUCTS = ProductRow.__table__  # type: ignore[attr-defined]
 ORDERS = OrderRow.__table__  # type: ignore[attr-defined]
@@ -97,7 +112,10 @@ class SqlUnitOfWork:
             reason=Reason(row.reason) if row.reason else None,
             detail=row.detail,
             requested_at=_as_utc(row.requested_at),
-            lines=[Line(li.sku, li.quantity, li.unit_price_minor) for li in lines],
+            seller_id=row.seller_id,
+            tracking_ref=row.tracking_ref,
+            changed_at=_as_utc(row.updated_at),
+            lines=[Line(li.sku, li.quantity, li.unit_price_minor, li.deal_id) for li in lines],
         )
 
     async def existing_checkouts(self, checkout_ids: Collection[str]) -> set[str]:
@@ -123,6 +141,7 @@ class SqlUnitOfWork:
                 "sku": li.sku,
                 "quantity": li.quantity,
                 "unit_price_minor": li.unit_price_minor,
+                "deal_id": li.deal_id,
             }
             for o in orders
             for li in o.lines
@@ -133,18 +152,19 @@ class SqlUnitOfWork:
     async def save_orders(self, orders: Sequence[Order], loaded: Mapping[str, int]) -> set[str]:
         """One conditional UPDATE per kind of change (orders moving alike share it)."""
 
-        def change(o: Order) -> tuple[int, str, int, str, str]:
+        def change(o: Order) -> tuple[int, str, int, str, str, str]:
             return (
                 loaded[o.checkout_id],
                 o.status.value,
                 o.sequence,
                 o.reason or "",
                 o.detail or "",
+                o.tracking_ref or "",
             )
 
         missed: set[str] = set()
         now = utc_now()
-        for (was, status, sequence, reason, detail), alike in groupby(
+        for (was, status, sequence, reason, detail, tracking_ref), alike in groupby(
             sorted(orders, key=change), key=change
         ):
             by_id = {o.order_id: o.checkout_id for o in alike}
@@ -156,6 +176,7 @@ class SqlUnitOfWork:
                     sequence=sequence,
                     reason=reason or None,
                     detail=detail or None,
+                    tracking_ref=tracking_ref or None,
                     updated_at=now,
                 )
                 .returning(col(OrderRow.order_id))
@@ -165,11 +186,124 @@ class SqlUnitOfWork:
 
     async def products(self, skus: Collection[str]) -> dict[str, Product]:
         rows = await self.session.execute(
-            select(ProductRow.sku, ProductRow.price_minor, ProductRow.currency).where(
-                ProductRow.sku.in_(set(skus))  # type: ignore[attr-defined]
+            select(
+                ProductRow.sku, ProductRow.price_minor, ProductRow.currency, ProductRow.seller_id
+            ).where(col(ProductRow.sku).in_(set(skus)))
+        )
+        return {sku: Product(sku, price, cur, seller) for sku, price, cur, seller in rows}
+
+    async def product_view(self, sku: str) -> ProductView | None:
+        # Fresh, not the session's copy: an UPDATE of this transaction may have changed it.
+        row = await self.session.get(ProductRow, sku, populate_existing=True)
+        return None if row is None else _product_view(row)
+
+    async def seller_products(self, seller_id: str) -> list[ProductView]:
+        rows = await self.session.scalars(
+            select(ProductRow)
+            .where(col(ProductRow.seller_id) == seller_id)
+            .order_by(col(ProductRow.sku))
+        )
+        return [_product_view(row) for row in rows]
+
+    async def add_product(self, product: ProductView) -> None:
+        try:
+            await self.session.execute(insert(PRODUCTS), [vars(product)])
+        except IntegrityError as exc:  # the transaction is spoilt; the caller gives up
+            raise ProductExists(f"product {product.sku} exists") from exc
+
+    async def update_product(
+        self, sku: str, *, title: str | None, price_minor: int | None, image_url: str | None
+    ) -> None:
+        values: dict[str, Any] = {"version": PRODUCTS.c.version + 1}
+        if title is not None:
+            values["title"] = title
+        if price_minor is not None:
+            values["price_minor"] = price_minor
+        if image_url is not None:
+            values["image_url"] = image_url
+        await self.session.execute(update(PRODUCTS).where(PRODUCTS.c.sku == sku).values(values))
+
+    async def set_stock(self, sku: str, *, set_to: int | None, add: int | None) -> None:
+        available = PRODUCTS.c.available + (add or 0) if set_to is None else set_to
+        await self.session.execute(
+            update(PRODUCTS)
+            .where(PRODUCTS.c.sku == sku)
+            .values(available=available, version=PRODUCTS.c.version + 1)
+        )
+
+    async def order_view(self, order_id: str) -> OrderView | None:
+        row = await self.session.get(OrderRow, order_id, populate_existing=True)
+        return None if row is None else (await self._order_views([row]))[0]
+
+    async def seller_orders(
+        self, seller_id: str, *, status: str | None, limit: int
+    ) -> list[OrderView]:
+        query = select(OrderRow).where(col(OrderRow.seller_id) == seller_id)
+        if status is not None:
+            query = query.where(col(OrderRow.status) == status)
+        rows = await self.session.scalars(
+            query.order_by(col(OrderRow.created_at).desc(), col(OrderRow.order_id).desc()).limit(
+                limit
             )
         )
-        return {sku: Product(sku, price, currency) for sku, price, currency in rows}
+        return await self._order_views(list(rows))
+
+    async def _order_views(self, rows: Sequence[OrderRow]) -> list[OrderView]:
+        """Views of `rows` with their lines, read in one statement."""
+        items: dict[str, list[tuple[str, int, int]]] = {row.order_id: [] for row in rows}
+        if items:
+            lines = await self.session.execute(
+                select(
+                    OrderLineRow.order_id,
+                    OrderLineRow.sku,
+                    OrderLineRow.quantity,
+                    OrderLineRow.unit_price_minor,
+                )
+                .where(col(OrderLineRow.order_id).in_(items))
+                .order_by(col(OrderLineRow.sku))
+            )
+            for order_id, sku, quantity, price in lines:
+                items[order_id].append((sku, quantity, price))
+        return [_order_view(row, items[row.order_id]) for row in rows]
+
+    async def flash_deals(self, skus: Collection[str], *, not_ended_at: datetime) -> list[Deal]:
+        if not skus:
+            return []
+        ends = col(FlashDealRow.ends_at)
+        rows = await self.session.scalars(
+            select(FlashDealRow).where(
+                col(FlashDealRow.sku).in_(set(skus)), ends.is_(None) | (ends > not_ended_at)
+            )
+        )
+        return [_deal(row) for row in rows]
+
+    async def deal_usage(self, deal_ids: Collection[str]) -> DealUsage:
+        usage = DealUsage()
+        if not deal_ids:
+            return usage
+        rows = await self.session.execute(
+            select(OrderLineRow.deal_id, OrderRow.buyer_id, func.sum(OrderLineRow.quantity))
+            .join(OrderRow, col(OrderRow.order_id) == col(OrderLineRow.order_id))
+            .where(
+                col(OrderLineRow.deal_id).in_(set(deal_ids)),
+                col(OrderRow.status).in_([s.value for s in HOLDING_STOCK]),
+            )
+            .group_by(col(OrderLineRow.deal_id), col(OrderRow.buyer_id))
+        )
+        for deal_id, buyer_id, units in rows:
+            usage.taken[deal_id] += int(units)
+            usage.bought[deal_id, buyer_id] += int(units)
+        return usage
+
+    async def upsert_deal(self, deal: Deal) -> None:
+        row = await self.session.get(FlashDealRow, deal.deal_id)
+        if row is None:
+            self.session.add(FlashDealRow(**_deal_values(deal)))
+        else:
+            for name, value in _deal_values(deal).items():
+                setattr(row, name, value)
+            row.updated_at = utc_now()
+        await self.session.flush()
 
     async def lock_stock(self, skus: Collection[str]) -> dict[str, int]:
         if not skus:
@@ -188,9 +322,16 @@ class SqlUnitOfWork:
         reserve: Mapping[str, int] | None = None,
         release: Mapping[str, int] | None = None,
         sell: Mapping[str, int] | None = None,
+        restore: Mapping[str, int] | None = None,
     ) -> None:
         deltas: dict[str, list[int]] = {}  # sku -> [available, reserved, sold]
-        for units, moves in ((reserve, (-1, 1, 0)), (release, (1, -1, 0)), (sell, (0, -1, 1))):
+        moves_by_kind = (
+            (reserve, (-1, 1, 0)),
+            (release, (1, -1, 0)),
+            (sell, (0, -1, 1)),
+            (restore, (1, 0, -1)),
+        )
+        for units, moves in moves_by_kind:
             for sku, n in (units or {}).items():
                 delta = deltas.setdefault(sku, [0, 0, 0])
                 for i, sign in enumerate(moves):
@@ -204,29 +345,20 @@ class SqlUnitOfWork:
                 ],
             )
 
-    async def reserve_stock(self, lines: Sequence[Line]) -> bool:
-        """All lines or none, each by one conditional UPDATE (never read-then-write)."""
-        done: list[Line] = []
-        for line in sorted(lines, key=lambda li: li.sku):  # one lock order: no deadlocks
-            result = await self.session.execute(
-                update(ProductRow)
-                .where(col(ProductRow.sku) == line.sku, col(ProductRow.available) >= line.quantity)
-                .values(
-                    available=ProductRow.available - line.quantity,
-                    reserved=ProductRow.reserved + line.quantity,
-                    version=ProductRow.version + 1,
-                )
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                await self.change_stock(release=units_by_sku(done))
-                return False
-            done.append(line)
-        return True
-
     async def overdue_reservations(self, *, older_than: datetime, limit: int) -> list[str]:
         rows = await self.session.scalars(
             select(OrderRow.checkout_id)
             .where(col(OrderRow.status) == Status.RESERVED.value)
+            .where(col(OrderRow.updated_at) < older_than)
+            .order_by(col(OrderRow.updated_at))
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def unrefunded_cancellations(self, *, older_than: datetime, limit: int) -> list[str]:
+        rows = await self.session.scalars(
+            select(OrderRow.checkout_id)
+            .where(col(OrderRow.status) == Status.CANCELLED.value)
             .where(col(OrderRow.updated_at) < older_than)
             .order_by(col(OrderRow.updated_at))
             .limit(limit)
@@ -268,6 +400,8 @@ def _order_row(order: Order, now: datetime) -> dict[str, Any]:
         "detail": order.detail,
         "total_minor": order.total_minor,
         "currency": order.currency,
+        "seller_id": order.seller_id,
+        "tracking_ref": order.tracking_ref,
         "requested_at": order.requested_at,
         "created_at": now,
         "updated_at": now,
@@ -279,3 +413,55 @@ def _as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def _product_view(row: ProductRow) -> ProductView:
+    return ProductView(
+        sku=row.sku,
+        seller_id=row.seller_id,
+        title=row.title,
+        price_minor=row.price_minor,
+        currency=row.currency,
+        image_url=row.image_url,
+        available=row.available,
+        reserved=row.reserved,
+        sold=row.sold,
+        version=row.version,
+    )
+
+
+def _order_view(row: OrderRow, items: list[tuple[str, int, int]]) -> OrderView:
+    return OrderView(
+        order_id=row.order_id,
+        checkout_id=row.checkout_id,
+        buyer_id=row.buyer_id,
+        room_id=row.room_id,
+        seller_id=row.seller_id,
+        status=row.status,
+        reason=row.reason,
+        detail=row.detail,
+        total_minor=row.total_minor,
+        currency=row.currency,
+        items=items,
+        tracking_ref=row.tracking_ref,
+        created_at=_as_utc(row.created_at) or row.created_at,
+        updated_at=_as_utc(row.updated_at) or row.updated_at,
+    )
+
+
+def _deal(row: FlashDealRow) -> Deal:
+    return Deal(
+        deal_id=row.deal_id,
+        seller_id=row.seller_id,
+        room_id=row.room_id,
+        sku=row.sku,
+        price_minor=row.price_minor,
+        units_cap=row.units_cap,
+        per_buyer_limit=row.per_buyer_limit,
+        starts_at=_as_utc(row.starts_at) or row.starts_at,
+        ends_at=_as_utc(row.ends_at),
+    )
+
+
+def _deal_values(deal: Deal) -> dict[str, Any]:
+    return {name: getattr(deal, name) for name in Deal.__dataclass_fields__}

@@ -48,9 +48,10 @@ class SnapshotPublisher:
         self._rooms: set[str] = set()
         self._all_products = True  # the first round publishes the whole catalog
 
-    def touched(self, *, room_id: str, skus: Iterable[str]) -> None:
-        """A checkout of `room_id` for `skus` changed something; publish at the next round."""
-        self._rooms.add(room_id)
+    def touched(self, *, room_id: str | None = None, skus: Iterable[str] = ()) -> None:
+        """Something changed `skus` (and the sales of `room_id`); publish at the next round."""
+        if room_id is not None:
+            self._rooms.add(room_id)
         self._skus.update(skus)
 
     def touched_everything(self) -> None:

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
@@ -72,9 +72,15 @@ class OrdersRuntime:
             self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
 
-    def note_change(self, room_id: str, skus: list[str]) -> None:
+    def note_change(self, room_id: str | None, skus: Iterable[str]) -> None:
         if self.snapshots is not None:
             self.snapshots.touched(room_id=room_id, skus=skus)
+
+    def changed(self, *, skus: Iterable[str], room_id: str | None = None) -> None:
+        """Products (`skus`), stock, deals or a room's orders changed outside a checkout
+        (the seller console): their snapshots go out in the next round, the statuses at once."""
+        self.note_change(room_id, skus)
+        self.wake_relay()
 
     async def expire_reservations(self) -> None:
         """Expire reservations left unpaid past the hold time, until stopping."""
