@@ -55,6 +55,12 @@ class OrdersSettings(ConsumerSettings, SellerAuthSettings):
         default=120.0, gt=0, description="A reservation not paid within this time expires."
     )
     expiry_scan_seconds: float = Field(default=1.0, gt=0)
+    buyer_cancel_window_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="A buyer may cancel a confirmed order from the room within this time "
+        "of its confirmation (0: never); a seller may always cancel a confirmed order.",
+    )
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_seconds: float = Field(
         default=0.5, gt=0, description="How often the relay looks for rows nobody woke it for."

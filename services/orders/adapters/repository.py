@@ -267,33 +267,10 @@ class SqlUnitOfWork:
         return [_order_view(row, items[row.order_id]) for row in rows]
 
     async def flash_deals(self, skus: Collection[str], *, not_ended_at: datetime) -> list[Deal]:
-        if not skus:
-            return []
-        ends = col(FlashDealRow.ends_at)
-        rows = await self.session.scalars(
-            select(FlashDealRow).where(
-                col(FlashDealRow.sku).in_(set(skus)), ends.is_(None) | (ends > not_ended_at)
-            )
-        )
-        return [_deal(row) for row in rows]
+        return await flash_deals(self.session, skus, not_ended_at=not_ended_at)
 
     async def deal_usage(self, deal_ids: Collection[str]) -> DealUsage:
-        usage = DealUsage()
-        if not deal_ids:
-            return usage
-        rows = await self.session.execute(
-            select(OrderLineRow.deal_id, OrderRow.buyer_id, func.sum(OrderLineRow.quantity))
-            .join(OrderRow, col(OrderRow.order_id) == col(OrderLineRow.order_id))
-            .where(
-                col(OrderLineRow.deal_id).in_(set(deal_ids)),
-                col(OrderRow.status).in_([s.value for s in HOLDING_STOCK]),
-            )
-            .group_by(col(OrderLineRow.deal_id), col(OrderRow.buyer_id))
-        )
-        for deal_id, buyer_id, units in rows:
-            usage.taken[deal_id] += int(units)
-            usage.bought[deal_id, buyer_id] += int(units)
-        return usage
+        return await deal_usage(self.session, deal_ids)
 
     async def upsert_deal(self, deal: Deal) -> None:
         row = await self.session.get(FlashDealRow, deal.deal_id)
@@ -380,6 +357,41 @@ class SqlUnitOfWork:
                 "created_at": utc_now(),
             }
         )
+
+
+async def flash_deals(
+    session: AsyncSession, skus: Collection[str], *, not_ended_at: datetime
+) -> list[Deal]:
+    """Deals on `skus` that had not ended at `not_ended_at` (one statement)."""
+    if not skus:
+        return []
+    ends = col(FlashDealRow.ends_at)
+    rows = await session.scalars(
+        select(FlashDealRow).where(
+            col(FlashDealRow.sku).in_(set(skus)), ends.is_(None) | (ends > not_ended_at)
+        )
+    )
+    return [_deal(row) for row in rows]
+
+
+async def deal_usage(session: AsyncSession, deal_ids: Collection[str]) -> DealUsage:
+    """Units of orders holding stock or sold in each deal, per deal and buyer (one statement)."""
+    usage = DealUsage()
+    if not deal_ids:
+        return usage
+    rows = await session.execute(
+        select(OrderLineRow.deal_id, OrderRow.buyer_id, func.sum(OrderLineRow.quantity))
+        .join(OrderRow, col(OrderRow.order_id) == col(OrderLineRow.order_id))
+        .where(
+            col(OrderLineRow.deal_id).in_(set(deal_ids)),
+            col(OrderRow.status).in_([s.value for s in HOLDING_STOCK]),
+        )
+        .group_by(col(OrderLineRow.deal_id), col(OrderRow.buyer_id))
+    )
+    for deal_id, buyer_id, units in rows:
+        usage.taken[deal_id] += int(units)
+        usage.bought[deal_id, buyer_id] += int(units)
+    return usage
 
 
 def unit_of_work_factory(engine: AsyncEngine, *, streams: Streams) -> Callable[[], SqlUnitOfWork]:

@@ -21,15 +21,20 @@ from sqlmodel import col, select
 from contracts import (
     CatalogChanged,
     CatalogChangedEvent,
+    DealSnapshot,
     Envelope,
     ProductSnapshot,
     RoomSales,
     RoomSalesChangedEvent,
     Streams,
     encode_entry,
+    utc_now,
 )
 from services.common.tasks import Stopping
+from services.orders.adapters.repository import deal_usage, flash_deals
 from services.orders.adapters.tables import OrderLineRow, OrderRow, ProductRow
+from services.orders.deals import Deal, deal_to_show
+from services.orders.domain import Status
 
 log = logging.getLogger(__name__)
 PRODUCER = "orders"
@@ -112,7 +117,8 @@ async def _products(session: AsyncSession, skus: set[str] | None) -> list[Produc
         if not skus:
             return []
         query = query.where(col(ProductRow.sku).in_(skus))
-    rows = await session.scalars(query)
+    rows = list(await session.scalars(query))
+    deals = await _deals(session, {r.sku for r in rows})
     return [
         ProductSnapshot(
             sku=r.sku,
@@ -122,9 +128,39 @@ async def _products(session: AsyncSession, skus: set[str] | None) -> list[Produc
             available=r.available,
             sold=r.sold,
             version=r.version,
+            seller_id=r.seller_id,
+            image_url=r.image_url,
+            deal=deals.get(r.sku),
         )
         for r in rows
     ]
+
+
+async def _deals(session: AsyncSession, skus: set[str]) -> dict[str, DealSnapshot]:
+    """The deal each sku shows (running or counting down), with the units taken so far."""
+    now = utc_now()
+    # The repository's reads: one definition of a deal and of the units taken in it.
+    deals = await flash_deals(session, skus, not_ended_at=now)
+    shown = [deal for sku in sorted(skus) if (deal := deal_to_show(deals, sku=sku, now=now))]
+    usage = await deal_usage(session, {d.deal_id for d in shown})
+    return {d.sku: _deal_snapshot(d, usage.taken[d.deal_id]) for d in shown}
+
+
+def _deal_snapshot(deal: Deal, taken: int) -> DealSnapshot:
+    return DealSnapshot(
+        deal_id=deal.deal_id,
+        room_id=deal.room_id,
+        price_minor=deal.price_minor,
+        units_cap=deal.units_cap,
+        units_taken=taken,
+        per_buyer_limit=deal.per_buyer_limit,
+        starts_at=deal.starts_at,
+        ends_at=deal.ends_at,
+    )
+
+
+SOLD = [Status.CONFIRMED.value, Status.SHIPPED.value]
+"""What counts as sold in a room's figures: a cancelled or refunded order no longer does."""
 
 
 async def _room_sales(session: AsyncSession, room_id: str) -> RoomSales:
@@ -140,24 +176,33 @@ async def _room_sales(session: AsyncSession, room_id: str) -> RoomSales:
         counts[status] += n
         if status == "rejected":
             rejected[reason or "unknown"] += n
-    confirmed = in_room & (col(OrderRow.status) == "confirmed")
-    units = await session.execute(
-        select(OrderLineRow.sku, func.sum(OrderLineRow.quantity))
+    sold = in_room & col(OrderRow.status).in_(SOLD)
+    by_sku = await session.execute(
+        select(
+            OrderLineRow.sku,
+            func.sum(OrderLineRow.quantity),
+            func.sum(OrderLineRow.quantity * OrderLineRow.unit_price_minor),
+        )
         .join(OrderRow, col(OrderRow.order_id) == col(OrderLineRow.order_id))
-        .where(confirmed)
+        .where(sold)
         .group_by(col(OrderLineRow.sku))
     )
+    units, revenue_by_sku = {}, {}
+    for sku, n, amount in by_sku:
+        units[sku], revenue_by_sku[sku] = int(n), int(amount)
     revenue = await session.execute(
         select(OrderRow.currency, func.sum(OrderRow.total_minor))
-        .where(confirmed)
+        .where(sold)
         .group_by(col(OrderRow.currency))
     )
     return RoomSales(
         room_id=room_id,
         checkouts=sum(counts.values()),
-        confirmed=counts["confirmed"],
+        confirmed=sum(counts[s] for s in SOLD),
         rejected=dict(rejected),
         expired=counts["expired"],
-        units_sold={sku: int(n) for sku, n in units},
+        units_sold=units,
         revenue_minor={c: int(n) for c, n in revenue},
+        revenue_minor_by_sku=revenue_by_sku,
+        cancelled=counts[Status.CANCELLED.value] + counts[Status.REFUNDED.value],
     )

@@ -5,13 +5,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from fastapi import FastAPI
 from faststream.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts import CheckoutRequestedEvent
+from contracts import CancellationRequestedEvent, CheckoutRequestedEvent, FlashDealRequestedEvent
 from services.common.db import make_engine
+from services.common.delivery import PoisonEntry
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.logs import correlated
 from services.common.tasks import Stopping, finish_tasks, stop_tasks
@@ -20,14 +22,37 @@ from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
 from services.orders.adapters.snapshots import SnapshotPublisher
 from services.orders.config import OrdersSettings
-from services.orders.entrypoints.messaging import build_orders_broker, checkout_consumers
+from services.orders.domain import (
+    CancelWindowClosed,
+    DealRefused,
+    IllegalTransition,
+    NotFound,
+    NotYours,
+)
+from services.orders.entrypoints.messaging import (
+    build_orders_broker,
+    checkout_consumers,
+    live_request_consumers,
+    register_live_requests,
+)
 from services.orders.migrations import ORDERS_MIGRATIONS
-from services.orders.service import expire_overdue_reservations, place_order, place_orders
+from services.orders.seller_service import record_flash_deal
+from services.orders.service import (
+    cancel_for_buyer,
+    expire_overdue_reservations,
+    place_order,
+    place_orders,
+    refund_cancellations,
+)
 
 log = logging.getLogger(__name__)
 
 STOP_LOOPS_SECONDS = 5.0
 """How long the background loops get to end their round at shutdown."""
+
+REFUND_GRACE_SECONDS = 2.0
+"""A cancelled order older than this without its refund was left by a crash: the expiry
+loop refunds it (a younger one is still on its way from cancel to refund)."""
 
 
 @dataclass
@@ -47,6 +72,11 @@ class OrdersRuntime:
         self.groups = checkout_consumers(self.settings)
         self.broker = build_orders_broker(
             self.settings, self.groups, self.on_checkout, self.on_checkouts
+        )
+        consumer = self.groups[0].consumer
+        self.live_groups = live_request_consumers(self.settings, consumer=consumer)
+        register_live_requests(
+            self.settings, self.broker, self.live_groups, self.on_flash_deal, self.on_cancellation
         )
 
     async def on_checkout(self, event: CheckoutRequestedEvent) -> None:
@@ -72,6 +102,34 @@ class OrdersRuntime:
             self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
 
+    async def on_flash_deal(self, event: FlashDealRequestedEvent) -> None:
+        request = event.data
+        with correlated(request.deal_id):
+            try:
+                await record_flash_deal(uow=self.uow, request=request)
+            except DealRefused as exc:
+                # It can never succeed: dead-lettered at once with the reason, not retried.
+                raise PoisonEntry(exc.reason, str(exc)) from exc
+        self.note_change(None, [request.sku])
+
+    async def on_cancellation(self, event: CancellationRequestedEvent) -> None:
+        request = event.data
+        with correlated(request.checkout_id):
+            try:
+                order = await cancel_for_buyer(
+                    uow=self.uow,
+                    gateway=self.gateway,
+                    checkout_id=request.checkout_id,
+                    buyer_id=request.buyer_id,
+                    window=timedelta(seconds=self.settings.buyer_cancel_window_seconds),
+                )
+            except (NotFound, NotYours, IllegalTransition, CancelWindowClosed) as exc:
+                # A refusal is an answer, not bad input: acknowledged, nothing changes.
+                log.info("cancellation of %s by %s refused: %s (%s)", request.checkout_id,
+                         request.buyer_id, exc.reason, exc)  # fmt: skip
+                return
+        self.changed(skus=[line.sku for line in order.lines], room_id=order.room_id)
+
     def note_change(self, room_id: str | None, skus: Iterable[str]) -> None:
         if self.snapshots is not None:
             self.snapshots.touched(room_id=room_id, skus=skus)
@@ -90,9 +148,12 @@ class OrdersRuntime:
                 expired = await expire_overdue_reservations(
                     uow=self.uow, hold_seconds=self.settings.hold_seconds
                 )
-                for order in expired:
+                refunded = await refund_cancellations(
+                    uow=self.uow, gateway=self.gateway, older_than_seconds=REFUND_GRACE_SECONDS
+                )
+                for order in [*expired, *refunded]:
                     self.note_change(order.room_id, [line.sku for line in order.lines])
-                if expired:
+                if expired or refunded:
                     self.wake_relay()
             except Exception:
                 log.warning("reservation expiry failed; retrying", exc_info=True)
@@ -114,7 +175,7 @@ class OrdersRuntime:
         # Production refuses a database not at head; development migrates it (see Migrations).
         await ORDERS_MIGRATIONS.prepare(self.engine, production=self.settings.is_production)
         client = await self.broker.connect()
-        for group in self.groups:
+        for group in [*self.groups, *self.live_groups]:
             await group.ensure_group(client)
         self.relay = OutboxRelay(
             self.engine,
@@ -135,7 +196,7 @@ class OrdersRuntime:
             asyncio.create_task(
                 group.run_upkeep(self.broker, client), name=f"upkeep {group.stream}"
             )
-            for group in self.groups
+            for group in [*self.groups, *self.live_groups]
         ]
         tasks = [
             asyncio.create_task(self.snapshots.run(self.stopping), name="snapshots"),

@@ -1,4 +1,5 @@
-"""The orders service's FastStream wiring: the checkout consumer group and the status channel."""
+"""The orders service's FastStream wiring: the checkout consumer groups, the groups on the
+storefront's live requests (flash deals, buyers' cancellations) and the status channel."""
 
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -6,8 +7,10 @@ from faststream.redis import RedisBroker
 
 from contracts import (
     GROUP_ORDERS,
+    CancellationRequestedEvent,
     CatalogChangedEvent,
     CheckoutRequestedEvent,
+    FlashDealRequestedEvent,
     OrderStatusChangedEvent,
     RoomSalesChangedEvent,
 )
@@ -18,6 +21,11 @@ from services.orders.config import OrdersSettings
 
 CheckoutHandler = Callable[[CheckoutRequestedEvent], Awaitable[None]]
 CheckoutBatchHandler = Callable[[Sequence[CheckoutRequestedEvent]], Awaitable[None]]
+FlashDealHandler = Callable[[FlashDealRequestedEvent], Awaitable[None]]
+CancellationHandler = Callable[[CancellationRequestedEvent], Awaitable[None]]
+
+LIVE_REQUESTS_MAX_RECORDS = 10
+"""A seller's deals and buyers' cancels are few: small reads, handled one at a time."""
 
 
 def checkout_consumers(settings: OrdersSettings, *, consumer: str = "") -> list[GroupConsumer]:
@@ -32,6 +40,24 @@ def checkout_consumers(settings: OrdersSettings, *, consumer: str = "") -> list[
 
 def checkout_consumer(settings: OrdersSettings, stream: str, *, consumer: str) -> GroupConsumer:
     """The `orders` group on one checkout partition."""
+    return _group(settings, stream, consumer, max_records=settings.consumer_max_records)
+
+
+def live_request_consumers(
+    settings: OrdersSettings, *, consumer: str = ""
+) -> tuple[GroupConsumer, GroupConsumer]:
+    """The `orders` group on `flash_deal.requested` and on `order.cancellation_requested`."""
+    consumer = consumer or unique_consumer_name("orders")
+    streams = settings.streams
+    return (
+        _group(settings, streams.flash_deals, consumer, max_records=LIVE_REQUESTS_MAX_RECORDS),
+        _group(settings, streams.cancellations, consumer, max_records=LIVE_REQUESTS_MAX_RECORDS),
+    )
+
+
+def _group(
+    settings: OrdersSettings, stream: str, consumer: str, *, max_records: int
+) -> GroupConsumer:
     return GroupConsumer(
         stream=stream,
         group=GROUP_ORDERS,
@@ -40,7 +66,7 @@ def checkout_consumer(settings: OrdersSettings, stream: str, *, consumer: str) -
             max_deliveries=settings.max_deliveries, max_entry_bytes=settings.max_entry_bytes
         ),
         claim_idle_ms=settings.claim_idle_ms,
-        max_records=settings.consumer_max_records,
+        max_records=max_records,
         block_ms=settings.consumer_block_ms,
         consumer_gone_ms=settings.consumer_gone_ms,
         upkeep_seconds=settings.upkeep_seconds,
@@ -92,6 +118,48 @@ def _register_checkouts(
     )
 
 
+def register_live_requests(
+    settings: OrdersSettings,
+    broker: RedisBroker,
+    groups: tuple[GroupConsumer, GroupConsumer],
+    on_flash_deal: FlashDealHandler,
+    on_cancellation: CancellationHandler,
+) -> None:
+    """Subscribe the handlers of sellers' flash deals and buyers' cancels to their groups
+    (`groups` as `live_request_consumers` makes them)."""
+    deals, cancellations = groups
+
+    async def on_flash_deal_requested(event: FlashDealRequestedEvent) -> None:
+        await on_flash_deal(event)
+
+    async def on_cancellation_requested(event: CancellationRequestedEvent) -> None:
+        await on_cancellation(event)
+
+    deals.register(
+        broker,
+        on_flash_deal_requested,
+        title=f"orders:{settings.streams.short_name(deals.stream)}",
+        description=(
+            "Flash deals sellers start, change or end in their live rooms. The marketplace "
+            "keeps a deal (replacing an earlier one with its `deal_id`) only when the "
+            "product is that seller's and the deal price is at most the list price; "
+            "otherwise the entry goes to `<stream>.dlq` at once with the reason "
+            "(`unknown_sku`, `not_sellers_product`, `price_above_list`)."
+        ),
+    )
+    cancellations.register(
+        broker,
+        on_cancellation_requested,
+        title=f"orders:{settings.streams.short_name(cancellations.stream)}",
+        description=(
+            "Buyers asking, from the live room, to cancel their order. Granted only for "
+            "the buyer's own confirmed order within `buyer_cancel_window_seconds` of its "
+            "confirmation (then cancelled, stock back, refunded); a refused request is "
+            "logged and acknowledged, and changes nothing."
+        ),
+    )
+
+
 def _declare_publishers(settings: OrdersSettings, broker: RedisBroker) -> None:
     # Declared for the AsyncAPI document: the outbox relay writes this channel with
     # pipelined XADDs of exactly this envelope (see adapters/outbox.py).
@@ -131,5 +199,15 @@ def specification_broker() -> RedisBroker:
     async def unused_batch(_: Sequence[CheckoutRequestedEvent]) -> None:
         raise NotImplementedError
 
-    groups = checkout_consumers(settings, consumer="orders-<host>-<pid>-<random>")
-    return build_orders_broker(settings, groups, unused, unused_batch)
+    async def unused_deal(_: FlashDealRequestedEvent) -> None:
+        raise NotImplementedError
+
+    async def unused_cancellation(_: CancellationRequestedEvent) -> None:
+        raise NotImplementedError
+
+    consumer = "orders-<host>-<pid>-<random>"
+    groups = checkout_consumers(settings, consumer=consumer)
+    broker = build_orders_broker(settings, groups, unused, unused_batch)
+    live = live_request_consumers(settings, consumer=consumer)
+    register_live_requests(settings, broker, live, unused_deal, unused_cancellation)
+    return broker
