@@ -1,10 +1,12 @@
 """Least privilege on Redis: one ACL user per service, derived from the stream names.
 
-The storefront may only append checkouts and read the catalog; the marketplace
-consumes checkouts and writes statuses, history and snapshots; the notifier only
-reads; ops read everything and may replay dead letters; the autoscaler (KEDA's
-redis-streams scaler) may only read the orders group's lag, pending count and the
-length of the checkout streams, not their entries. The default user is off.
+The storefront may only append checkouts, flash deals, cancel requests and room changes,
+and read the catalog and the rooms' sales; the marketplace consumes checkouts, flash
+deals and cancel requests (each with its DLQ) and writes statuses, history and
+snapshots; the notifier only reads; ops read everything and may replay dead letters
+into the streams that have them; the autoscaler (KEDA's redis-streams scaler) may only
+read the orders group's lag, pending count and the length of the checkout streams,
+not their entries. The default user is off.
 `render_acl_file` writes these as an ACL file for `redis-server --aclfile`;
 `role_probes` lists commands each user must be allowed and denied, which the
 audit actually tries.
@@ -39,27 +41,34 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
     status = streams.order_status
     history = streams.buyer_status("*")
     catalog, sales = streams.catalog_changed, streams.room_sales
+    deals, cancellations, room = streams.flash_deals, streams.cancellations, streams.room_changed
+    # The storefront's requests to the marketplace besides checkouts, consumed like them.
+    requests = [f"~{key}" for key in streams.live_requests]
+    requests += [f"~{Streams.dead_letters(key)}" for key in streams.live_requests]
     prefix = streams.prefix
     return {
         "storefront": [
             *connection, "+xadd", "+xread", "+xrange", "+xrevrange",
             f"%W~{checkout}", f"%R~{catalog}",
+            f"%W~{deals}", f"%W~{cancellations}", f"%W~{room}", f"%R~{sales}",
         ],
         "orders": [
             *connection, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
             "+xgroup|create", "+xgroup|delconsumer", "+xinfo|consumers", "+xinfo|groups",
             "+xadd", "+expire", "+eval", "+evalsha", "+xlen",
-            f"~{checkout}", f"~{Streams.dead_letters(checkout)}",
+            f"~{checkout}", f"~{Streams.dead_letters(checkout)}", *requests,
             f"%W~{status}", f"%W~{history}", f"%W~{catalog}", f"%W~{sales}",
         ],
         "notifier": [
             *connection, "+xread", "+xrange", "+xrevrange", "+xinfo|stream",
-            f"%R~{status}", f"%R~{history}", f"%R~{catalog}", f"%R~{sales}",
+            f"%R~{status}", f"%R~{history}", f"%R~{catalog}", f"%R~{sales}", f"%R~{room}",
         ],
         "ops": [
             *connection, "+@read", "-@dangerous", "+scan", "+info", "+xinfo", "+xpending",
             "+xadd", "+xdel", "+multi", "+exec", "+acl|dryrun",
             f"%R~{prefix}:*", f"%RW~{prefix}:*.dlq", f"%W~{checkout}",
+            # Replays: a dead letter goes back into the stream whose group gave up on it.
+            *(f"%W~{key}" for key in streams.live_requests),
         ],
         "keda": [
             *connection, "+xinfo|groups", "+xpending", "+xlen", f"%R~{checkout}",
@@ -115,14 +124,22 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
     partitions = streams.checkout_streams
     checkout, status = partitions[0], streams.order_status
     catalog, history = streams.catalog_changed, streams.buyer_status("audit-buyer")
+    sales, room, requests = streams.room_sales, streams.room_changed, streams.live_requests
+    deals = streams.flash_deals
     fields = ("__data__", "{}")  # never sent for real: see Probe
     return {
         "storefront": [
             *(Probe(("XADD", p, "*", *fields), True) for p in partitions),
             *(Probe(("XADD", Streams.dead_letters(p), "*", *fields), False) for p in partitions),
+            *(Probe(("XADD", key, "*", *fields), True) for key in (*requests, room)),
+            *(Probe(("XADD", Streams.dead_letters(key), "*", *fields), False) for key in requests),
             Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", sales, "-", "+", "COUNT", "1"), True),
+            Probe(("XADD", sales, "*", *fields), False),
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
+            Probe(("XRANGE", deals, "-", "+", "COUNT", "1"), False),
             Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", checkout, ">"), False),
+            Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", deals, ">"), False),
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
             Probe(("XADD", status, "*", *fields), False),
             Probe(("XRANGE", history, "-", "+", "COUNT", "1"), False),
@@ -134,24 +151,38 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             *(Probe(("XLEN", p), True) for p in partitions),
             *(Probe(("XLEN", Streams.dead_letters(p)), True) for p in partitions),
             Probe(("XADD", Streams.dead_letters(checkout), "*", *fields), True),
+            *(Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", key, ">"), True)
+              for key in requests),
+            *(Probe(("XPENDING", key, "orders"), True) for key in requests),
+            *(Probe(("XADD", Streams.dead_letters(key), "*", *fields), True) for key in requests),
+            *(Probe(("XLEN", Streams.dead_letters(key)), True) for key in requests),
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
+            Probe(("XRANGE", room, "-", "+", "COUNT", "1"), False),
+            Probe(("XADD", room, "*", *fields), False),
             Probe(("CONFIG", "GET", "maxmemory"), False),
             Probe(("FLUSHALL",), False),
         ],
         "notifier": [
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), True),
             Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", sales, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", room, "-", "+", "COUNT", "1"), True),
             Probe(("XADD", status, "*", *fields), False),
             Probe(("XADD", checkout, "*", *fields), False),
+            Probe(("XADD", room, "*", *fields), False),
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
+            *(Probe(("XRANGE", key, "-", "+", "COUNT", "1"), False) for key in requests),
             Probe(("DEL", status), False),
             Probe(("FLUSHALL",), False),
         ],
         "ops": [
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), True),
             *(Probe(("XADD", p, "*", *fields), True) for p in partitions),  # replays
+            *(Probe(("XADD", key, "*", *fields), True) for key in requests),  # replays
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", room, "-", "+", "COUNT", "1"), True),
             Probe(("XADD", status, "*", *fields), False),
+            Probe(("XADD", room, "*", *fields), False),
             Probe(("DEL", checkout), False),
             Probe(("FLUSHALL",), False),
         ],
@@ -163,6 +194,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XREADGROUP", "GROUP", "orders", "x", "STREAMS", checkout, ">"), False),
             Probe(("XADD", checkout, "*", *fields), False),
             Probe(("XINFO", "GROUPS", status), False),
+            Probe(("XINFO", "GROUPS", deals), False),
             Probe(("FLUSHALL",), False),
         ],
     }  # fmt: skip

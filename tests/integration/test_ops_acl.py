@@ -93,6 +93,44 @@ async def test_with_four_partitions_the_storefront_appends_to_each_and_orders_co
             await client.aclose()
 
 
+async def test_the_sellers_streams_go_from_the_storefront_to_their_readers_only(
+    server: AclRedis, tmp_path: Path
+) -> None:
+    """Sent for real: the storefront appends a flash deal, a cancel request and a room
+    change; the orders group consumes and dead-letters the first two; the notifier reads
+    room changes but no request; ops replays a dead flash deal into its stream."""
+    streams = server.streams
+    users = {user: Redis.from_url(server.url_as(user)) for user in USERS}
+    storefront, orders, notifier = users["storefront"], users["orders"], users["notifier"]
+    try:
+        for key in streams.live_requests:
+            entry_id = await storefront.xadd(key, {"__data__": "{}"})
+            with pytest.raises(NoPermissionError):
+                await storefront.xrange(key)
+            with pytest.raises(NoPermissionError):
+                await notifier.xrange(key)
+            await orders.xgroup_create(key, "orders", id="0")
+            delivered: Any = await orders.xreadgroup("orders", "o-1", {key: ">"})
+            assert delivered[0][1][0][0] == entry_id
+            await orders.xadd(Streams.dead_letters(key), {"__data__": "{}", "dlq.reason": "x"})
+            assert await orders.xack(key, "orders", entry_id) == 1
+        await storefront.xadd(streams.room_changed, {"__data__": "{}"})
+        assert len(await notifier.xrange(streams.room_changed)) == 1
+        with pytest.raises(NoPermissionError):
+            await orders.xrange(streams.room_changed)
+        assert await storefront.xrange(streams.room_sales) == []
+        with pytest.raises(NoPermissionError):
+            await storefront.xadd(streams.order_status, {"__data__": "{}"})
+        args = server.ops_args()
+        replayed = await ops(*args, "dlq", "replay", "--stream", "flash_deal.requested", "--yes")
+        assert "Replayed 1 dead letter into" in replayed.stdout, replayed.output
+        assert await orders.xlen(streams.flash_deals) == 2
+        assert await orders.xlen(Streams.dead_letters(streams.flash_deals)) == 0
+    finally:
+        for client in users.values():
+            await client.aclose()
+
+
 async def test_the_default_user_cannot_connect_with_or_without_a_password(
     server: AclRedis,
 ) -> None:

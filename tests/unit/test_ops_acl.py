@@ -41,6 +41,9 @@ def may(streams: Streams, user: str, access: str, key: str) -> bool:
 STREAMS = Streams("livecart", 4)
 PARTITIONS = STREAMS.checkout_streams
 DLQS = tuple(Streams.dead_letters(key) for key in PARTITIONS)
+REQUESTS = STREAMS.live_requests
+"""flash_deal.requested and order.cancellation_requested: the storefront's, for the orders group."""
+REQUEST_DLQS = tuple(Streams.dead_letters(key) for key in REQUESTS)
 
 
 def test_four_partitions_are_four_hash_tagged_keys() -> None:
@@ -125,14 +128,22 @@ def test_the_probes_try_every_partition_where_it_concerns_the_user() -> None:
 
     assert all(storefront_xadds[key] for key in PARTITIONS)
     assert not any(storefront_xadds[dlq] for dlq in DLQS)
-    assert orders_reads == set(PARTITIONS + DLQS)
-    # Every probe agrees with the rules (a write probe with W, a read probe with R).
+    assert orders_reads >= set(PARTITIONS + DLQS)
+    assert orders_reads - set(PARTITIONS + DLQS) == set(REQUESTS + REQUEST_DLQS)
+    # Every probe agrees with the rules (a write probe with W, a read probe with R, a
+    # group read with both: XREADGROUP moves the group's position).
     for user, user_probes in probes.items():
         for probe in user_probes:
             if probe.args[0] in {"XADD", "XLEN", "XRANGE", "XPENDING"}:
                 access = "W" if probe.args[0] == "XADD" else "R"
                 allowed = runs(STREAMS, user, probe.args[0]) and may(
                     STREAMS, user, access, probe.args[1]
+                )
+                assert allowed == probe.allowed, (user, probe)
+            elif probe.args[0] == "XREADGROUP":
+                key = probe.args[-2]
+                allowed = runs(STREAMS, user, "XREADGROUP") and all(
+                    may(STREAMS, user, access, key) for access in "RW"
                 )
                 assert allowed == probe.allowed, (user, probe)
 
@@ -146,3 +157,45 @@ def test_the_autoscaler_reads_the_groups_lag_of_every_partition_but_no_entry(key
     assert {"+xinfo|groups", "+xpending", "+xlen"} <= set(rules)
     assert not any(runs(STREAMS, "keda", command) for command in ("XRANGE", "XREADGROUP", "XADD"))
     assert not may(STREAMS, "keda", "R", STREAMS.order_status)
+
+
+@pytest.mark.parametrize("key", REQUESTS)
+def test_the_storefront_may_append_flash_deals_and_cancel_requests_but_not_read_them(
+    key: str,
+) -> None:
+    assert may(STREAMS, "storefront", "W", key)
+    assert not may(STREAMS, "storefront", "R", key)
+    assert not may(STREAMS, "storefront", "W", Streams.dead_letters(key))
+
+
+@pytest.mark.parametrize("key", REQUESTS + REQUEST_DLQS)
+def test_orders_consume_flash_deals_and_cancel_requests_and_dead_letter_them(key: str) -> None:
+    assert may(STREAMS, "orders", "R", key)
+    assert may(STREAMS, "orders", "W", key)
+    assert {"+xreadgroup", "+xack", "+xautoclaim", "+xgroup|create"} <= set(
+        acl_rules(STREAMS)["orders"]
+    )
+
+
+@pytest.mark.parametrize("key", REQUESTS)
+def test_ops_replay_dead_letters_into_the_storefronts_requests(key: str) -> None:
+    assert may(STREAMS, "ops", "R", key)
+    assert may(STREAMS, "ops", "W", key), "a replay XADDs into the stream"
+    assert may(STREAMS, "ops", "W", Streams.dead_letters(key))
+
+
+def test_room_changes_go_from_the_storefront_to_the_notifier_and_sales_come_back() -> None:
+    room, sales = STREAMS.room_changed, STREAMS.room_sales
+    assert may(STREAMS, "storefront", "W", room)
+    assert not may(STREAMS, "storefront", "R", room)
+    assert may(STREAMS, "notifier", "R", room)
+    assert not may(STREAMS, "notifier", "W", room)
+    assert may(STREAMS, "storefront", "R", sales)
+    assert not may(STREAMS, "storefront", "W", sales)
+    for user in ("orders", "keda"):
+        assert not may(STREAMS, user, "R", room)
+        assert not may(STREAMS, user, "W", room)
+    assert not may(STREAMS, "ops", "W", room), "room.changed has no group, so no dead letters"
+    for key in REQUESTS:
+        assert not may(STREAMS, "notifier", "R", key)
+        assert not may(STREAMS, "keda", "R", key)

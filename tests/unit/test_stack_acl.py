@@ -67,6 +67,21 @@ def test_the_acl_file_holds_password_hashes_only_and_is_owner_only(tmp_path: Pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+def test_the_acl_file_carries_the_sellers_streams_for_each_user(tmp_path: Path) -> None:
+    text = write_acl_file(tmp_path / "users.acl", Streams("lc"), PASSWORDS).read_text()
+    lines = {line.split()[1]: line.split() for line in text.splitlines()}
+
+    for stream in ("flash_deal.requested", "order.cancellation_requested", "room.changed"):
+        assert f"%W~lc:{{{stream}}}" in lines["storefront"]
+    assert "%R~lc:{room.sales}" in lines["storefront"]
+    for stream in ("flash_deal.requested", "order.cancellation_requested"):
+        assert f"~lc:{{{stream}}}" in lines["orders"]
+        assert f"~lc:{{{stream}}}.dlq" in lines["orders"]
+        assert f"%W~lc:{{{stream}}}" in lines["ops"]
+    assert "%R~lc:{room.changed}" in lines["notifier"]
+    assert not any("room.changed" in rule for rule in lines["keda"] + lines["orders"])
+
+
 def test_each_service_gets_a_url_signed_in_as_its_own_user() -> None:
     access = access_with_acl("redis://127.0.0.1:6390/0", PASSWORDS, RunPaths(Path("/r/run")))
 
