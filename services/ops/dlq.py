@@ -1,11 +1,14 @@
 """Dead letters as ops handle them: select by stream, reason and time; show; replay; purge.
 
 `checkout.requested` means the dead letters of every checkout partition, each put back
-into its own partition on replay.
+into its own partition on replay. The storefront's other requests to the marketplace
+(`flash_deal.requested`, `order.cancellation_requested`) are consumed by the same group
+and dead-lettered the same way; their letters are named by `--stream`.
 
 Replaying goes through `services.common.dead_letters.replay_dead_letters` (re-add and
-remove in one transaction); consumers are idempotent on the checkout id, so replaying
-the same checkout twice never makes a second order.
+remove in one transaction); consumers are idempotent (on the checkout id; a flash deal
+is an upsert by its deal id, a cancel request is granted once), so replaying the same
+entry twice never makes a second order, deal or refund.
 """
 
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from services.common.dead_letters import DeadLetter, list_dead_letters, replay_d
 from services.ops.config import OpsError
 from services.ops.entries import (
     checkout_id_of,
+    correlation_id_of,
     entry_key,
     entry_time,
     envelope_of,
@@ -150,12 +154,14 @@ def _by_stream(letters: list[StreamLetter]) -> dict[str, list[str]]:
 def letter_document(found: StreamLetter, *, with_entry: bool = False) -> dict[str, Any]:
     """A dead letter as JSON-able data; `with_entry` adds the original entry's fields."""
     letter = found.letter
+    envelope = envelope_of(letter.fields)
     document: dict[str, Any] = {
         "dlq_id": letter.dlq_id,
         "dead_lettered_at": dead_lettered_at(letter).isoformat(),
         "stream": found.stream,
         "entry_id": letter.entry_id,
-        "checkout_id": checkout_id_of(envelope_of(letter.fields)),
+        "checkout_id": checkout_id_of(envelope),
+        "correlation_id": correlation_id_of(envelope),
         "reason": letter.reason,
         "error": letter.error,
         "group": letter.group,

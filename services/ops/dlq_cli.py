@@ -63,7 +63,8 @@ def list_command(
         )
         return
     table = Table(title=f"{_letters(len(letters))} of {where}", title_justify="left")
-    columns = ["dlq id", "dead-lettered", "checkout", "reason", "deliveries", "error"]
+    # A checkout's id, or what else the entry correlates (a flash deal's id).
+    columns = ["dlq id", "dead-lettered", "checkout / deal", "reason", "deliveries", "error"]
     if len(keys) > 1:
         columns.insert(1, "partition")
     for column in columns:
@@ -73,7 +74,7 @@ def list_command(
         row = [
             letter.dlq_id,
             clock_of(found),
-            doc["checkout_id"] or "-",
+            doc["checkout_id"] or doc["correlation_id"] or "-",
             letter.reason,
             str(letter.deliveries),
             escape(letter.error[:80]),

@@ -13,7 +13,8 @@ StreamOpt = Annotated[
     typer.Option(
         "--stream",
         help="Stream whose dead letters to use: short name or key; checkout.requested is "
-        "every checkout partition, checkout.requested.<k> one.",
+        "every checkout partition, checkout.requested.<k> one; flash_deal.requested and "
+        "order.cancellation_requested are the other streams the orders group reads.",
     ),
 ]
 ReasonOpt = Annotated[

@@ -10,10 +10,25 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from contracts import DATA_FIELD
+from contracts import (
+    DATA_FIELD,
+    CatalogChangedEvent,
+    FlashDealRequestedEvent,
+    RoomChangedEvent,
+    RoomSalesChangedEvent,
+)
 
 Fields = Mapping[bytes, bytes]
 PAGE = 1000
+NOT_OF_A_CHECKOUT = frozenset(
+    {
+        FlashDealRequestedEvent.TYPE,
+        RoomChangedEvent.TYPE,
+        RoomSalesChangedEvent.TYPE,
+        CatalogChangedEvent.TYPE,
+    }
+)
+"""Event types whose correlation id names a deal, a room or the catalog, not a checkout."""
 
 
 def text(value: bytes | str) -> str:
@@ -60,12 +75,20 @@ def envelope_of(fields: Fields) -> dict[str, Any] | None:
 
 
 def checkout_id_of(envelope: Mapping[str, Any] | None) -> str | None:
-    """The checkout an envelope belongs to: `data.checkout_id`, else its correlation id."""
+    """The checkout an envelope belongs to: `data.checkout_id`, else its correlation id
+    (unless its type correlates something else: `NOT_OF_A_CHECKOUT`)."""
     if envelope is None:
         return None
     data = envelope.get("data")
     found = data.get("checkout_id") if isinstance(data, dict) else None
-    found = found or envelope.get("correlation_id")
+    if not found and envelope.get("type") not in NOT_OF_A_CHECKOUT:
+        found = envelope.get("correlation_id")
+    return found if isinstance(found, str) else None
+
+
+def correlation_id_of(envelope: Mapping[str, Any] | None) -> str | None:
+    """The envelope's correlation id: a checkout's id, a flash deal's, a room's."""
+    found = envelope.get("correlation_id") if envelope is not None else None
     return found if isinstance(found, str) else None
 
 

@@ -15,7 +15,15 @@ from contracts import Streams
 from services.ops.entries import text
 
 CHECKOUTS = "checkout.requested"
-STREAM_NAMES = (CHECKOUTS, "order.status", "catalog.changed", "room.sales")
+STREAM_NAMES = (
+    CHECKOUTS,
+    "order.status",
+    "catalog.changed",
+    "room.sales",
+    "flash_deal.requested",
+    "order.cancellation_requested",
+    "room.changed",
+)
 """The streams livecart uses, by short name; `checkout.requested` stands for every partition."""
 
 SCAN_COUNT = 1000
@@ -24,8 +32,20 @@ SCAN_COUNT = 1000
 def stream_keys(streams: Streams) -> list[tuple[str, str]]:
     """(short name, key) of every stream livecart uses: each checkout partition, in
     partition order, then the others."""
-    others = (streams.order_status, streams.catalog_changed, streams.room_sales)
+    others = (
+        streams.order_status,
+        streams.catalog_changed,
+        streams.room_sales,
+        *streams.live_requests,
+        streams.room_changed,
+    )
     return [(streams.short_name(key), key) for key in (*streams.checkout_streams, *others)]
+
+
+def grouped_streams(streams: Streams) -> list[str]:
+    """The streams a consumer group reads (group `orders`): the only ones whose consumers
+    dead-letter what keeps failing. The others are read without a group (XREAD)."""
+    return [*streams.checkout_streams, *streams.live_requests]
 
 
 _PARTITION = re.compile(r"\{checkout\.requested(?:\.(\d+))?\}")

@@ -5,10 +5,14 @@ One SCAN of `<prefix>:*` (on a Redis Cluster, of every primary) finds the buyer 
 checkout partitions Redis holds beyond the configured ones, and streams under the prefix
 livecart does not use (e.g. keys from before the hash tags): each is reported, since
 entries there are read by nobody.
+
+A stream read by a consumer group (the checkout partitions, flash deals, cancel requests)
+is shown beside its DLQ; a stream read without a group has no dead letters, and its DLQ is
+only shown when Redis holds one all the same.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +21,7 @@ from redis.asyncio import Redis
 
 from contracts import Streams
 from services.ops.entries import entry_ms, entry_time, text
-from services.ops.keys import CHECKOUTS, SCAN_COUNT, by_partition, partition_of
+from services.ops.keys import CHECKOUTS, SCAN_COUNT, by_partition, grouped_streams, partition_of
 from services.ops.keys import stream_keys as livecart_streams
 
 PENDING_SAMPLE = 1000
@@ -92,24 +96,25 @@ class StreamsReport:
 
 
 def stream_keys(
-    streams: Streams, extra_partitions: Sequence[str] = ()
+    streams: Streams, extra_partitions: Sequence[str] = (), stray_dlqs: Collection[str] = ()
 ) -> list[tuple[str, str, bool, bool]]:
-    """(name, key, is-dead-letters, configured) of every stream ops reports on, each beside
-    its DLQ: the configured checkout partitions, the `extra_partitions` Redis still holds,
-    then the other streams."""
+    """(name, key, is-dead-letters, configured) of every stream ops reports on: the
+    configured checkout partitions, the `extra_partitions` Redis still holds, then the
+    other streams; each grouped one beside its DLQ, the others beside theirs only when it
+    is among `stray_dlqs` (found by the scan)."""
     named = livecart_streams(streams)
     partitions = streams.checkout_partitions
     ordered = [(name, key, True) for name, key in named[:partitions]]
     ordered += [(streams.short_name(key), key, False) for key in extra_partitions]
     ordered += [(name, key, True) for name, key in named[partitions:]]
-    return [
-        row
-        for name, key, configured in ordered
-        for row in (
-            (name, key, False, configured),
-            (f"{name}.dlq", Streams.dead_letters(key), True, configured),
-        )
-    ]
+    with_dlq = {*grouped_streams(streams), *extra_partitions}
+    rows = []
+    for name, key, configured in ordered:
+        rows.append((name, key, False, configured))
+        dlq = Streams.dead_letters(key)
+        if key in with_dlq or dlq in stray_dlqs:
+            rows.append((f"{name}.dlq", dlq, True, configured))
+    return rows
 
 
 async def collect_streams(client: Redis, streams: Streams) -> StreamsReport:
@@ -117,7 +122,9 @@ async def collect_streams(client: Redis, streams: Streams) -> StreamsReport:
     scanned = await scan_prefix(client, streams)
     stats = [
         await stream_stats(client, name, key, is_dlq, now_ms, configured=configured)
-        for name, key, is_dlq, configured in stream_keys(streams, scanned.extra_partitions)
+        for name, key, is_dlq, configured in stream_keys(
+            streams, scanned.extra_partitions, scanned.stray_dead_letters
+        )
     ]
     return StreamsReport(
         streams.prefix,
@@ -186,12 +193,15 @@ class Scanned:
     buyer_history: list[str] = field(default_factory=list)
     extra_partitions: list[str] = field(default_factory=list)
     others: list[str] = field(default_factory=list)
+    stray_dead_letters: set[str] = field(default_factory=set)
+    """DLQs of streams read without a group: nothing should have written them."""
 
 
 async def scan_prefix(client: Redis, streams: Streams) -> Scanned:
     """One SCAN of every stream under `<prefix>:`, sorted out."""
     known = {key for _, key in livecart_streams(streams)}
-    known |= {Streams.dead_letters(key) for key in known}
+    ungrouped_dlqs = {Streams.dead_letters(key) for key in known - set(grouped_streams(streams))}
+    known |= {Streams.dead_letters(key) for key in grouped_streams(streams)}
     history_start = streams.buyer_status("")[:-1]  # `<prefix>:{order.status.buyer:`
     scanned = Scanned()
     partitions: set[str] = set()
@@ -200,6 +210,9 @@ async def scan_prefix(client: Redis, streams: Streams) -> Scanned:
     ):
         key = text(raw)
         if key in known:
+            continue
+        if key in ungrouped_dlqs:
+            scanned.stray_dead_letters.add(key)
             continue
         if key.startswith(history_start) and key.endswith("}"):
             scanned.buyer_history.append(key)

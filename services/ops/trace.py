@@ -3,7 +3,8 @@ as a timeline with the latency of each hop (tap → accepted → each status …
 
 The checkout is looked for in every checkout partition and each one's DLQ (those the
 services are configured with, and any other Redis holds), so neither a replay nor a
-change of the partition count hides it."""
+change of the partition count hides it; and in `order.cancellation_requested` and its
+DLQ, where a buyer's cancel request from the room travels."""
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -37,7 +38,7 @@ class Hop:
     """One step of a checkout: when, what, and where it was seen."""
 
     at: datetime
-    step: str  # tap | accepted | dead-lettered | status
+    step: str  # tap | accepted | dead-lettered | status | cancel-requested
     what: str
     stream: str
     entry_id: str | None = None
@@ -120,22 +121,10 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
             )
         what = "checkout accepted" if n == 0 else f"checkout added again (#{n + 1}: replay)"
         hops.append(Hop(entry_time(entry_id), "accepted", what, name, entry_id))
-    for key in partitions:
-        dlq = Streams.dead_letters(key)
-        for entry_id, fields, _ in await _entries_of(client, dlq, checkout_id):
-            meta = {text(k): text(v) for k, v in fields.items() if k.startswith(b"dlq.")}
-            deliveries, error = meta.get("dlq.deliveries", "?"), meta.get("dlq.error", "")
-            hops.append(
-                Hop(
-                    entry_time(entry_id),
-                    "dead-lettered",
-                    meta.get("dlq.reason", "?"),
-                    streams.short_name(dlq),
-                    entry_id,
-                    f"after {deliveries} deliveries: {error}"[:200],
-                )
-            )
+    for key in (*partitions, streams.cancellations):
+        hops += await _dead_letter_hops(client, streams, key, checkout_id)
     start = f"{max(0, entry_ms(checkouts[0][1]) - CLOCK_SKEW_MS)}" if checkouts else "-"
+    hops += await _cancel_request_hops(client, streams, checkout_id, start)
     statuses = await _entries_of(client, streams.order_status, checkout_id, start)
     seen: set[str] = set()
     for entry_id, _, envelope in statuses:
@@ -150,6 +139,8 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
         detail = f"published after {relay_ms}ms" + (
             f"; {data['detail']}" if data.get("detail") else ""
         )
+        if data.get("tracking_ref"):  # v2: shipped
+            detail += f"; tracking {data['tracking_ref']}"
         hops.append(
             Hop(occurred, "status", what, "order.status", entry_id, detail, in_buyer_history=False)
         )
@@ -160,6 +151,47 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
         copies = len(history)
         hops = [_mark_history(hop, copied, statuses) for hop in hops]
     return Trace(checkout_id, buyer_id, timeline(hops), history_copies=copies)
+
+
+async def _dead_letter_hops(
+    client: Redis, streams: Streams, key: str, checkout_id: str
+) -> list[Hop]:
+    """The checkout's entries the `orders` group gave up on in `key` (its DLQ)."""
+    hops = []
+    dlq = Streams.dead_letters(key)
+    for entry_id, fields, _ in await _entries_of(client, dlq, checkout_id):
+        meta = {text(k): text(v) for k, v in fields.items() if k.startswith(b"dlq.")}
+        deliveries, error = meta.get("dlq.deliveries", "?"), meta.get("dlq.error", "")
+        hops.append(
+            Hop(
+                entry_time(entry_id),
+                "dead-lettered",
+                meta.get("dlq.reason", "?"),
+                streams.short_name(dlq),
+                entry_id,
+                f"after {deliveries} deliveries: {error}"[:200],
+            )
+        )
+    return hops
+
+
+async def _cancel_request_hops(
+    client: Redis, streams: Streams, checkout_id: str, start: str
+) -> list[Hop]:
+    """The buyer's requests, from the room, to cancel the checkout's order."""
+    name = streams.short_name(streams.cancellations)
+    found = await _entries_of(client, streams.cancellations, checkout_id, start)
+    return [
+        Hop(
+            _occurred(envelope, entry_id),
+            "cancel-requested",
+            "buyer asked to cancel",
+            name,
+            entry_id,
+            f"producer {envelope.get('producer')}",
+        )
+        for entry_id, _, envelope in found
+    ]
 
 
 def _mark_history(

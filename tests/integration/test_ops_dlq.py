@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from contracts import GROUP_ORDERS, CheckoutRequested, Streams
+from contracts import (
+    GROUP_ORDERS,
+    CancellationRequested,
+    CancellationRequestedEvent,
+    CheckoutRequested,
+    FlashDealRequested,
+    FlashDealRequestedEvent,
+    Streams,
+    encode_entry,
+    utc_now,
+)
 from services.common.dead_letters import list_dead_letters
 from services.orders.adapters.tables import OrderRow
 from tests.conftest import Database
@@ -269,3 +279,58 @@ async def test_with_partitions_dlq_commands_cover_every_partition_or_the_one_nam
     assert "Replayed 1 dead letter into" in replayed.stdout, replayed.output
     assert [await redis_client.xlen(key) for key in streams.checkout_streams] == [0, 0, 1]
     assert await redis_client.xlen(Streams.dead_letters(first)) == 1
+
+
+async def test_dead_flash_deals_and_cancel_requests_are_listed_shown_and_replayed(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    """The orders group's other streams: a flash deal refused (not the seller's product)
+    and a cancel request that kept failing, each replayed into its own stream."""
+    streams = Streams(stream_prefix)
+    deal = FlashDealRequested(
+        deal_id="deal-1", seller_id="demo-seller", room_id="r1", sku="SKU-A", price_minor=900,
+        units_cap=10, per_buyer_limit=2, starts_at=utc_now(),
+    )  # fmt: skip
+    cancel = CancellationRequested(checkout_id="co-to-cancel", buyer_id="ann")
+    requests = (
+        (streams.flash_deals, FlashDealRequestedEvent.new(
+            correlation_id="deal-1", producer="storefront", data=deal)),
+        (streams.cancellations, CancellationRequestedEvent.new(
+            correlation_id="co-to-cancel", producer="storefront", data=cancel)),
+    )  # fmt: skip
+    for n, (key, event) in enumerate(requests):
+        fields: dict[Any, Any] = encode_entry(event)
+        fields |= {"dlq.reason": "not_the_sellers_product" if n == 0 else "handler_error"}
+        fields |= {"dlq.stream": key, "dlq.group": GROUP_ORDERS, "dlq.deliveries": "1"}
+        await redis_client.xadd(Streams.dead_letters(key), fields, id=f"{T1 + n}-0")
+    args = global_args(redis_url, stream_prefix)
+
+    deals = ops_json(await ops(*args, "dlq", "list", "--json", "--stream", "flash_deal.requested"))
+    table = await ops(*args, "dlq", "list", "--stream", "flash_deal.requested")
+    cancels = ops_json(
+        await ops(*args, "dlq", "list", "--json", "--stream", "order.cancellation_requested")
+    )
+    shown = ops_json(
+        await ops(*args, "dlq", "show", f"{T1}-0", "--stream", "flash_deal.requested", "--json")
+    )
+    replayed = [
+        await ops(*args, "dlq", "replay", "--stream", name, "--yes")
+        for name in ("flash_deal.requested", "order.cancellation_requested")
+    ]
+    checkouts = ops_json(await ops(*args, "dlq", "list", "--json"))
+
+    (dead_deal,) = deals["dead_letters"]
+    assert deals["stream"] == streams.flash_deals
+    assert (dead_deal["checkout_id"], dead_deal["correlation_id"]) == (None, "deal-1")
+    assert dead_deal["reason"] == "not_the_sellers_product"
+    assert "deal-1" in table.stdout, table.output
+    (dead_cancel,) = cancels["dead_letters"]
+    assert (dead_cancel["checkout_id"], dead_cancel["reason"]) == ("co-to-cancel", "handler_error")
+    assert shown["entry"]["__data__"]["data"]["sku"] == "SKU-A"
+    assert all("Replayed 1 dead letter into" in r.stdout for r in replayed), replayed
+    for key, event in requests:
+        ((_, fields),) = await entries(redis_client, key)
+        assert list(fields) == [b"__data__"]
+        assert json.loads(fields[b"__data__"])["event_id"] == event.event_id
+        assert await redis_client.xlen(Streams.dead_letters(key)) == 0
+    assert checkouts["dead_letters"] == [], "checkout.requested, the default, holds none"

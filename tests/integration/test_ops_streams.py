@@ -68,10 +68,9 @@ async def test_streams_json_reports_lengths_groups_pending_lag_and_dead_letters(
     assert by_name["checkout.requested.dlq"]["length"] == 1
     assert report["dead_letters"] == {
         "checkout.requested": 1,
-        "order.status": 0,
-        "catalog.changed": 0,
-        "room.sales": 0,
-    }
+        "flash_deal.requested": 0,
+        "order.cancellation_requested": 0,
+    }, "the streams read without a group have no DLQ"
     assert by_name["order.status"]["length"] == 1
     assert by_name["catalog.changed"]["exists"] is False
     assert report["buyer_history"] == {"streams": 2, "entries": 5}
@@ -142,6 +141,9 @@ async def test_streams_report_each_checkout_partition_its_lag_and_partitions_lef
         "order.status",
         "catalog.changed",
         "room.sales",
+        "flash_deal.requested",
+        "order.cancellation_requested",
+        "room.changed",
     ]
     ((group_a,), (group_b,)) = by_key[a]["groups"], by_key[b]["groups"]
     assert (by_key[a]["length"], group_a["pending"], group_a["lag"]) == (6, 2, 4)
@@ -158,3 +160,47 @@ async def test_streams_report_each_checkout_partition_its_lag_and_partitions_lef
     assert "Group 'orders' on checkout.requested" in out
     assert "Checkouts no replica reads, in partitions beyond the 2 configured:" in out
     assert f"{stream_prefix}:checkout.requested (1)" in out
+
+
+async def test_streams_report_the_sellers_streams_with_the_orders_groups_lag_and_dead_letters(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    """Three flash deals, one read and not acknowledged, one dead-lettered; a cancel request
+    nobody read yet; a room change (no group, so no DLQ); a DLQ of a stream read without a
+    group, which nothing should have written, is shown all the same."""
+    streams = Streams(stream_prefix)
+    deals = [await redis_client.xadd(streams.flash_deals, {"__data__": "{}"}) for _ in range(3)]
+    await redis_client.xadd(streams.cancellations, {"__data__": "{}"})
+    await redis_client.xadd(streams.room_changed, {"__data__": "{}"})
+    for key in streams.live_requests:
+        await redis_client.xgroup_create(key, GROUP_ORDERS, id="0")
+    await redis_client.xreadgroup(GROUP_ORDERS, "orders-a", {streams.flash_deals: ">"}, count=2)
+    await dead_letter(
+        redis_client, stream=streams.flash_deals, entry_id=deals[1],
+        fields={b"__data__": b"{}"}, group=GROUP_ORDERS, consumer="orders-a",
+        reason="not_the_sellers_product", error="sku of another seller", deliveries=1,
+    )  # fmt: skip
+    await redis_client.xadd(Streams.dead_letters(streams.room_sales), {"__data__": "{}"})
+    args = ("--redis-url", redis_url, "--prefix", stream_prefix)
+
+    report = ops_json(await ops(*args, "streams", "--json"))
+    printed = await ops(*args, "streams")
+
+    by_name = {s["name"]: s for s in report["streams"]}
+    (deal_group,) = by_name["flash_deal.requested"]["groups"]
+    assert (deal_group["pending"], deal_group["lag"]) == (1, 1)
+    (cancel_group,) = by_name["order.cancellation_requested"]["groups"]
+    assert (cancel_group["pending"], cancel_group["lag"]) == (0, 1)
+    assert (by_name["room.changed"]["length"], by_name["room.changed"]["groups"]) == (1, [])
+    assert "room.changed.dlq" not in by_name
+    assert report["dead_letters"] == {
+        "checkout.requested": 0,
+        "room.sales": 1,
+        "flash_deal.requested": 1,
+        "order.cancellation_requested": 0,
+    }
+    assert printed.exit_code == 0, printed.output
+    out = printed.stdout
+    assert "Group 'orders' on flash_deal.requested: 1 consumers, pending 1, lag 1" in out
+    assert "Group 'orders' on order.cancellation_requested: 0 consumers, pending 0, lag 1" in out
+    assert "Dead letters: 2 in all" in out

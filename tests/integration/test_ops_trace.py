@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from contracts import CheckoutRequested, Streams
+from contracts import (
+    CancellationRequested,
+    CancellationRequestedEvent,
+    CheckoutRequested,
+    Streams,
+    encode_entry,
+)
 from services.orders.adapters.payments import WalletBehaviour
 from tests.conftest import Database
 from tests.integration.test_ops_support import (
@@ -120,15 +126,16 @@ async def test_trace_of_an_unknown_checkout_says_nothing_was_found_and_exits_1(
 TICK = 0.005
 
 
-def status_fields(item: CheckoutRequested, status: str, n: int) -> dict[str, str]:
+def status_fields(item: CheckoutRequested, status: str, n: int, **v2: str) -> dict[str, str]:
+    data = {"checkout_id": item.checkout_id, "buyer_id": item.buyer_id, "status": status}
     envelope = {
         "event_id": f"ev-{item.checkout_id}-{n}",
         "type": "order.status_changed",
-        "version": 1,
+        "version": 2 if v2 else 1,
         "occurred_at": datetime.now(UTC).isoformat(),
         "correlation_id": item.checkout_id,
         "producer": "orders",
-        "data": {"checkout_id": item.checkout_id, "buyer_id": item.buyer_id, "status": status},
+        "data": data | v2,
     }
     return {"__data__": json.dumps(envelope)}
 
@@ -175,3 +182,64 @@ async def test_trace_finds_a_checkout_in_its_partition_and_that_partitions_dlq(
     assert trace["buyer_id"] == traced.buyer_id
     # Told one partition, ops still find the checkout in the partitions Redis holds.
     assert [h["stream"] for h in wrong_n["hops"]] == [h["stream"] for h in trace["hops"]]
+
+
+async def test_trace_shows_the_buyers_cancel_request_and_the_statuses_after_the_sale(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    """A confirmed checkout the buyer asked to cancel from the room: the request failed
+    once (dead-lettered), was replayed, and the order was cancelled and refunded."""
+    streams = Streams(stream_prefix)
+    traced = checkout(items=[("SKU-A", 1)])
+    await publish(redis_client, streams, [traced])
+    for n, status in enumerate(("received", "reserved", "paid", "confirmed"), 1):
+        await asyncio.sleep(TICK)
+        await redis_client.xadd(streams.order_status, status_fields(traced, status, n))  # type: ignore[arg-type]
+    request = CancellationRequestedEvent.new(
+        correlation_id=traced.checkout_id,
+        producer="storefront",
+        data=CancellationRequested(checkout_id=traced.checkout_id, buyer_id=traced.buyer_id),
+    )
+    fields = encode_entry(request)
+    await asyncio.sleep(TICK)
+    await redis_client.xadd(streams.cancellations, fields)  # type: ignore[arg-type]
+    letter = {**fields, "dlq.reason": "handler_error", "dlq.deliveries": "3", "dlq.error": "x"}
+    await asyncio.sleep(TICK)
+    await redis_client.xadd(Streams.dead_letters(streams.cancellations), letter)  # type: ignore[arg-type]
+    for n, status in enumerate(("cancelled", "refunded"), 5):
+        await asyncio.sleep(TICK)
+        fields = status_fields(traced, status, n, seller_id="demo-seller")
+        await redis_client.xadd(streams.order_status, fields)  # type: ignore[arg-type]
+    args = ["--redis-url", redis_url, "--prefix", stream_prefix]
+
+    trace = ops_json(await ops(*args, "trace", traced.checkout_id, "--json"))
+
+    assert [(h["step"], h["what"], h["stream"]) for h in trace["hops"]][4:] == [
+        ("status", "paid", "order.status"),
+        ("status", "confirmed", "order.status"),
+        ("cancel-requested", "buyer asked to cancel", "order.cancellation_requested"),
+        ("dead-lettered", "handler_error", "order.cancellation_requested.dlq"),
+        ("status", "cancelled", "order.status"),
+        ("status", "refunded", "order.status"),
+    ]
+    assert trace["hops"][6]["detail"] == "producer storefront"
+
+
+async def test_trace_shows_the_tracking_reference_of_a_shipped_order(
+    redis_client: Redis, redis_url: str, stream_prefix: str
+) -> None:
+    streams = Streams(stream_prefix)
+    traced = checkout(items=[("SKU-A", 1)])
+    await publish(redis_client, streams, [traced])
+    await asyncio.sleep(TICK)
+    fields = status_fields(traced, "shipped", 5, tracking_ref="TRACK-123")
+    await redis_client.xadd(streams.order_status, fields)  # type: ignore[arg-type]
+
+    trace = ops_json(
+        await ops("--redis-url", redis_url, "--prefix", stream_prefix, "trace",
+                  traced.checkout_id, "--json")
+    )  # fmt: skip
+
+    shipped = trace["hops"][-1]
+    assert (shipped["what"], shipped["stream"]) == ("shipped", "order.status")
+    assert shipped["detail"].endswith("; tracking TRACK-123")

@@ -1,6 +1,8 @@
 """The pure parts of livecart-ops: durations, entry times, dead-letter selection, the trace
 timeline, and the audit report as Markdown and HTML."""
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +13,8 @@ from services.ops.audit import AuditReport
 from services.ops.audit_report import to_html, to_markdown
 from services.ops.checks.result import CheckResult, Outcome
 from services.ops.config import OpsError
-from services.ops.dlq import Selection, stream_keys
-from services.ops.entries import entry_time, parse_time
+from services.ops.dlq import Selection, StreamLetter, letter_document, stream_keys
+from services.ops.entries import checkout_id_of, entry_time, parse_time
 from services.ops.keys import partition_of
 from services.ops.stream_stats import stream_keys as reported_streams
 from services.ops.streams_view import duration
@@ -111,8 +113,58 @@ def test_the_streams_report_puts_each_partition_beside_its_dlq_and_found_ones_af
         ("order.status", True),
         ("catalog.changed", True),
         ("room.sales", True),
+        ("flash_deal.requested", True),
+        ("order.cancellation_requested", True),
+        ("room.changed", True),
     ]
     assert rows[1] == ("checkout.requested.0.dlq", "lc:{checkout.requested.0}.dlq", True, True)
+
+
+def test_only_the_streams_a_group_reads_are_shown_beside_their_dead_letters() -> None:
+    streams = Streams("lc")
+
+    rows = reported_streams(streams, stray_dlqs={"lc:{order.status}.dlq"})
+
+    assert [name for name, _, is_dlq, _ in rows if is_dlq] == [
+        "checkout.requested.dlq",
+        "order.status.dlq",  # none should exist, but Redis holds one: shown
+        "flash_deal.requested.dlq",
+        "order.cancellation_requested.dlq",
+    ]
+    names = [name for name, *_ in rows]
+    assert names.index("flash_deal.requested.dlq") == names.index("flash_deal.requested") + 1
+
+
+def test_the_sellers_streams_are_named_by_their_short_names_for_dead_letters() -> None:
+    streams = Streams("lc", 2)
+
+    assert stream_keys(streams, "flash_deal.requested") == ["lc:{flash_deal.requested}"]
+    assert stream_keys(streams, "order.cancellation_requested.dlq") == [
+        "lc:{order.cancellation_requested}"
+    ]
+    assert stream_keys(streams, "room.changed") == ["lc:{room.changed}"]
+    with pytest.raises(OpsError, match=r"flash_deal\.requested, order\.cancellation_requested"):
+        stream_keys(streams, "flash_deals")
+
+
+def test_a_dead_flash_deal_names_its_deal_and_no_checkout() -> None:
+    deal = {"type": "flash_deal.requested", "correlation_id": "deal-1", "data": {"sku": "A"}}
+    cancel = {
+        "type": "order.cancellation_requested",
+        "correlation_id": "co-1",
+        "data": {"checkout_id": "co-1", "buyer_id": "b"},
+    }
+    letter = DeadLetter("2-0", "s", "1-0", "handler_error", "", "orders", "c", 5, "", {})
+
+    def document(envelope: dict[str, object]) -> dict[str, object]:
+        fields = {b"__data__": json.dumps(envelope).encode()}
+        found = StreamLetter("lc:{x}", replace(letter, fields=fields))
+        return letter_document(found)
+
+    assert (document(deal)["checkout_id"], document(deal)["correlation_id"]) == (None, "deal-1")
+    assert (document(cancel)["checkout_id"], document(cancel)["correlation_id"]) == ("co-1",) * 2
+    assert checkout_id_of({"correlation_id": "co-2", "data": {}}) == "co-2"
+    assert checkout_id_of({"type": "room.changed", "correlation_id": "r1"}) is None
 
 
 def test_a_timeline_is_in_time_order_with_the_time_since_the_hop_before() -> None:
