@@ -1,6 +1,6 @@
 """The separation audit: proof that the storefront and the marketplace stay apart.
 
-`run_audit` runs four checks against the live system and returns their results with the
+`run_audit` runs five checks against the live system and returns their results with the
 evidence; the CLI renders them (terminal, Markdown, HTML). A check that cannot run (Redis
 or a database away) fails, saying why: an audit that did not look has not passed.
 """
@@ -16,7 +16,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.ops.checks import acl, payment_data, reconciliation, schema
+from services.ops.checks import acl, credentials, payment_data, reconciliation, schema
 from services.ops.checks.result import CheckResult, Outcome
 from services.ops.checks.sources import (
     dead_lettered_checkouts,
@@ -33,6 +33,7 @@ CHECKS = {
     acl.KEY: acl.TITLE,
     reconciliation.KEY: reconciliation.TITLE,
     payment_data.KEY: payment_data.TITLE,
+    credentials.KEY: credentials.TITLE,
 }
 
 
@@ -137,6 +138,7 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
             (payment_data.KEY, payment_check),
         ):
             checks.append(await _guarded(key, skip, on_redis(work)))
+    checks.append(await _guarded(credentials.KEY, skip, lambda: _seller_credentials(config)))
     return AuditReport(
         started_at=started,
         seconds=time.monotonic() - clock,
@@ -158,6 +160,25 @@ async def _read_storefront(config: OpsConfig) -> tuple[schema.Schema | None, str
             return await schema.read_schema(conn, config.storefront_schema), ""
     except OpsError as exc:
         return None, str(exc)
+
+
+async def _seller_credentials(config: OpsConfig) -> CheckResult:
+    """Both databases, each on its own: one that cannot be read fails the check, saying
+    why, and the other is still looked at."""
+    stored: list[credentials.StoredCredentials] = []
+    unread: list[str] = []
+    for what, url, schema_name in (
+        ("orders DB", config.orders_db, config.orders_schema),
+        ("storefront DB", config.storefront_db, config.storefront_schema),
+    ):
+        try:
+            async with open_database(url, what=f"the {what}", schema=schema_name) as conn:
+                found = await credentials.read_credentials(conn, where=what, schema=schema_name)
+        except OpsError as exc:
+            unread.append(f"{what} not read: {exc}")
+        else:
+            stored.append(found)
+    return credentials.check_seller_credentials(stored, unread=unread)
 
 
 async def _reconcile(client: Redis, settings: AuditSettings) -> CheckResult:

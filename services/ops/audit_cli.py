@@ -45,7 +45,8 @@ def audit_command(
         list[str] | None, typer.Option("--skip", help=f"Skip a check: {', '.join(CHECKS)}.")
     ] = None,
 ) -> None:
-    """The separation audit: storefront schema, Redis ACL, reconciliation, payment data."""
+    """The separation audit: storefront schema, Redis ACL, reconciliation, payment data,
+    seller credentials."""
     unknown = set(skip or ()) - set(CHECKS)
     if unknown:
         raise typer.BadParameter(f"unknown check {', '.join(sorted(unknown))}", param_hint="--skip")

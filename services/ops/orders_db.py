@@ -47,6 +47,7 @@ payments = table(
 )
 
 CAPTURED = "captured"
+REFUNDED = "refunded"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from contracts import Streams
 from services.common.broker import redis_client
 from services.common.db import make_engine
+from services.common.seller_auth import hash_password, token_digest
 from services.ops import acl
 from services.ops.audit import AuditReport, AuditSettings, run_audit
 from services.ops.checks.result import Outcome
@@ -123,6 +124,7 @@ async def test_the_audit_passes_on_a_correct_setup_with_evidence_for_every_check
         ("redis-acl", Outcome.PASSED),
         ("reconciliation", Outcome.PASSED),
         ("payment-data", Outcome.PASSED),
+        ("seller-credentials", Outcome.PASSED),
     ]
     by_key = {c.key: c for c in report.checks}
     assert by_key["reconciliation"].summary == (
@@ -183,12 +185,17 @@ async def test_the_audit_cli_prints_the_report_and_writes_markdown_and_html(
     assert markdown.startswith("# livecart separation audit: PASSED")
     assert "| 2 | Each Redis user can do exactly its role (`redis-acl`) | ✅ passed |" in markdown
     assert (
+        "| 5 | Seller passwords and sessions are stored as hashes only (`seller-credentials`) "
+        "| ✅ passed |"
+    ) in markdown
+    assert "## 5. Seller passwords and sessions are stored as hashes only: passed" in markdown
+    assert (
         '<h1>livecart separation audit: <span class="passed">PASSED</span></h1>'
         in (tmp_path / "audit.html").read_text()
     )
     document = json.loads(as_json.stdout)
     assert (document["passed"], document["failed"]) == (True, [])
-    assert [c["outcome"] for c in document["checks"]] == ["passed"] * 4
+    assert [c["outcome"] for c in document["checks"]] == ["passed"] * 5
 
 
 async def test_an_orders_table_in_the_storefront_db_fails_the_schema_check(
@@ -298,3 +305,65 @@ async def test_an_unreachable_redis_fails_every_check_that_needs_it_saying_why(
         for c in report.checks
         if c.outcome is Outcome.FAILED
     )
+
+
+async def add_seller(
+    url: str, *, password_hash: str, token_sha256: str, schema: str | None = None
+) -> None:
+    """A seller account and one session, as `add-seller` and a sign-in store them."""
+    await execute(
+        url,
+        "INSERT INTO seller_accounts (seller_id, email, name, password_hash, created_at) "
+        f"VALUES ('demo-seller', 'demo@example.com', 'Demo', '{password_hash}', "
+        "CURRENT_TIMESTAMP)",
+        schema,
+    )
+    await execute(
+        url,
+        "INSERT INTO seller_sessions (token_sha256, seller_id, csrf_token, expires_at) "
+        f"VALUES ('{token_sha256}', 'demo-seller', 'csrf', CURRENT_TIMESTAMP)",
+        schema,
+    )
+
+
+async def test_the_seller_credentials_check_reads_the_orders_db_and_finds_hashes_only(
+    tmp_path: Path, database: Database, stream_prefix: str
+) -> None:
+    async with audited_stack(tmp_path, database, stream_prefix) as stack:
+        await add_seller(
+            stack.orders_db.url,
+            password_hash=hash_password("the demo seller's password"),
+            token_sha256=token_digest("a session token"),
+            schema=stack.orders_db.schema,
+        )
+        report = await stack.audit()
+
+    assert report.passed, [(c.key, c.problems) for c in report.checks]
+    (check,) = [c for c in report.checks if c.key == "seller-credentials"]
+    assert check.evidence[:2] == [
+        "orders DB: 1 seller account, 1 with an Argon2id password hash",
+        "orders DB: 1 seller session, 1 stored as a SHA-256 digest of the token",
+    ]
+    assert any(line.startswith("storefront DB: ") for line in check.evidence)
+
+
+async def test_a_password_or_session_token_stored_as_such_fails_the_seller_credentials_check(
+    tmp_path: Path, sqlite_database: Database, stream_prefix: str
+) -> None:
+    raw_token = "a-raw-session-token-that-opens-the-console"
+    async with audited_stack(tmp_path, sqlite_database, stream_prefix) as stack:
+        await add_seller(
+            stack.orders_db.url, password_hash="hunter2-hunter2", token_sha256=raw_token
+        )
+        report = await stack.audit()
+
+    assert report.failed == ["seller-credentials"]
+    (check,) = [c for c in report.checks if c.key == "seller-credentials"]
+    assert check.problems == [
+        "orders DB: seller demo-seller: password_hash is not an Argon2id hash",
+        "orders DB: a session of seller demo-seller: token_sha256 is not a SHA-256 digest "
+        "(a raw token?)",
+    ]
+    shown = "\n".join(check.problems + check.evidence + [check.summary])
+    assert "hunter2" not in shown
+    assert raw_token not in shown

@@ -126,6 +126,65 @@ def test_confirmed_orders_and_captured_payments_must_pair_up_refunds_counting_as
     assert payment_mismatches([order("x")], {}) == ["checkout x: order confirmed, payment missing"]
 
 
+def test_after_the_sale_each_status_calls_for_its_own_payment_outcome() -> None:
+    orders = [
+        order("shipped", "shipped"),
+        order("cancelling", "cancelled"),  # the refund not yet through
+        order("cancelled", "cancelled"),
+        order("refunded", "refunded"),
+        order("shipped-unpaid", "shipped"),
+        order("refunded-still-captured", "refunded"),
+        order("cancelled-declined", "cancelled"),
+        order("rejected", "rejected"),
+    ]
+    payments = {
+        "shipped": "captured",
+        "cancelling": "captured",
+        "cancelled": "refunded",
+        "refunded": "refunded",
+        "shipped-unpaid": "refunded",
+        "refunded-still-captured": "captured",
+        "cancelled-declined": "declined",
+        "rejected": "refunded",
+        "nobody": "refunded",
+    }
+
+    assert payment_mismatches(orders, payments) == [
+        "checkout shipped-unpaid: order shipped, payment refunded",
+        "checkout refunded-still-captured: order refunded, payment captured",
+        "checkout cancelled-declined: order cancelled, payment declined",
+        "checkout rejected: payment refunded, order rejected",
+        "checkout nobody: payment refunded, order missing",
+    ]
+
+
+def test_orders_cancelled_refunded_or_shipped_count_as_final_and_reconcile() -> None:
+    result = run(
+        published(("a", HOUR), ("b", HOUR), ("c", HOUR), ("d", HOUR), ("e", HOUR)),
+        [
+            order("a"),
+            order("b", "shipped"),
+            order("c", "cancelled"),
+            order("d", "refunded"),
+            order("e", "cancelled"),
+        ],
+        {"a": "captured", "b": "captured", "c": "captured", "d": "refunded", "e": "refunded"},
+    )
+
+    assert result.outcome is Outcome.PASSED, result.problems
+    assert result.summary == (
+        "5 published = 5 received = 5 final; 1 confirmed + 1 shipped + 1 cancelled awaiting "
+        "the refund = 3 captured; 2 refunded"
+    )
+    assert "after the sale: 2 cancelled, 1 refunded, 1 shipped" in result.evidence[1]
+
+
+def test_an_after_sale_order_is_not_taken_for_one_in_flight() -> None:
+    result = run(published(("a", HOUR)), [order("a", "shipped", ago=timedelta(days=3))], {})
+
+    assert result.problems == ["checkout a: order shipped, payment missing"]
+
+
 def test_without_a_consumer_group_nothing_can_have_been_received() -> None:
     why, moving = why_missing("a", "1-0", group=GroupPosition(False), dead_letters={})
 

@@ -1,7 +1,11 @@
 """Check 4: payment data never reaches the storefront side: no field named like a payment,
-card, wallet, balance or amount in recent entries of the streams the storefront writes or
-reads (every checkout.requested partition, catalog.changed), nor in the storefront's
-tables."""
+card, wallet, balance or amount in recent entries of the streams the storefront writes
+(every checkout.requested partition, flash_deal.requested, order.cancellation_requested,
+room.changed) or reads (catalog.changed), nor in the storefront's tables.
+
+`room.sales`, which the storefront reads too, is left out: its maps are keyed by sku
+(`units_sold`, `revenue_minor_by_sku`), and a sku such as `GIFT-CARD` would read as a
+payment field; its fields are fixed by the contract (counts and revenue, no payment)."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +24,8 @@ TITLE = "No payment data on the storefront side"
 
 def storefront_side_streams(streams: Streams) -> dict[str, str]:
     """Short name → key of every stream the storefront writes or reads."""
-    keys = (*streams.checkout_streams, streams.catalog_changed)
+    written = (*streams.checkout_streams, *streams.live_requests, streams.room_changed)
+    keys = (*written, streams.catalog_changed)
     return {streams.short_name(key): key for key in keys}
 
 
