@@ -240,7 +240,8 @@ def build_runtime(settings: OrdersSettings) -> OrdersRuntime:
 
 
 def create_app(settings: OrdersSettings | None = None) -> FastAPI:
-    """The orders HTTP app (health, readiness, metrics); its lifespan runs the consumer."""
+    """The orders HTTP app (health, readiness, metrics, the seller console); its lifespan
+    runs the consumer."""
     runtime = build_runtime(settings or OrdersSettings())
 
     @contextlib.asynccontextmanager
@@ -253,4 +254,7 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
     add_operational_routes(
         app, {"redis": broker_check(runtime.broker), "database": database_check(runtime.engine)}
     )
+    from services.orders.entrypoints.console import install_console  # it imports this module
+
+    install_console(app, runtime)
     return app
