@@ -1,10 +1,9 @@
 """The order state machine and reservation rules. Pure Python: no I/O, no frameworks."""
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from contracts.events import FINAL_STATUSES, OrderStatus, RejectionReason
 
@@ -144,30 +143,6 @@ def price_lines(
     if len(currencies) != 1:
         raise InvalidCheckout("items in more than one currency")
     return lines, currencies.pop()
-
-
-K = TypeVar("K", bound=Hashable)
-
-
-def allocate(
-    requests: Sequence[tuple[K, Sequence[Line]]], available: Mapping[str, int]
-) -> tuple[set[K], Counter[str]]:
-    """Which requests get their stock, in arrival order, and the units taken per sku.
-
-    A request is granted only if every one of its lines fits in what is left (all or
-    nothing); a request that does not fit takes nothing, and later, smaller ones may
-    still fit. Never grants more than `available`.
-    """
-    left = dict(available)
-    granted: set[K] = set()
-    taken: Counter[str] = Counter()
-    for key, lines in requests:
-        if all(left.get(line.sku, 0) >= line.quantity for line in lines):
-            for line in lines:
-                left[line.sku] -= line.quantity
-                taken[line.sku] += line.quantity
-            granted.add(key)
-    return granted, taken
 
 
 def units_by_sku(lines: Iterable[Line]) -> Counter[str]:

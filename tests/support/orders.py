@@ -1,18 +1,33 @@
 """Run the orders service in-process against a real Redis and database, and look inside it."""
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 
-from services.orders.adapters.tables import ProductRow
+from contracts import (
+    CancellationRequested,
+    CancellationRequestedEvent,
+    Envelope,
+    FlashDealRequested,
+    FlashDealRequestedEvent,
+    encode_entry,
+    utc_now,
+)
+from services.orders.adapters.tables import OrderRow, ProductRow
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.app import OrdersRuntime, build_runtime
 from services.orders.seed import ProductStock, seed_products
 from tests.conftest import Database
+
+T = TypeVar("T")
 
 
 def orders_settings(
@@ -35,13 +50,17 @@ def orders_settings(
 
 @contextlib.asynccontextmanager
 async def running_orders(
-    settings: OrdersSettings, stock: dict[str, int]
+    settings: OrdersSettings, stock: dict[str, int], *, seller_id: str | None = None
 ) -> AsyncIterator[OrdersRuntime]:
-    """The orders service's runtime (consumer group, relay, expiry, upkeep), stock seeded."""
+    """The orders service's runtime (consumer group, relay, expiry, upkeep), stock seeded
+    (each product at 1000 EUR minor units, of `seller_id` if given)."""
     runtime = build_runtime(settings)
     await seed_products(
         runtime.engine,
-        [ProductStock(sku, f"Product {sku}", 1000, "EUR", units) for sku, units in stock.items()],
+        [
+            ProductStock(sku, f"Product {sku}", 1000, "EUR", units, seller_id)
+            for sku, units in stock.items()
+        ],
     )
     async with runtime.running():
         yield runtime
@@ -52,6 +71,52 @@ async def product(runtime: OrdersRuntime, sku: str) -> ProductRow:
         row = await session.get(ProductRow, sku)
         assert row is not None
         return row
+
+
+async def row(runtime: OrdersRuntime, model: type[T], key: str) -> T | None:
+    """The row of `model` with primary key `key`, as stored now."""
+    async with async_sessionmaker(runtime.engine)() as session:
+        return await session.get(model, key)
+
+
+async def order_of(runtime: OrdersRuntime, checkout_id: str) -> OrderRow:
+    async with async_sessionmaker(runtime.engine)() as session:
+        found: OrderRow | None = await session.scalar(
+            select(OrderRow).where(col(OrderRow.checkout_id) == checkout_id)
+        )
+        assert found is not None, f"no order for {checkout_id}"
+        return found
+
+
+async def publish_event(client: Redis, stream: str, event: Envelope[Any]) -> None:
+    """XADD `event` as the storefront would (the language-neutral wire format)."""
+    await client.xadd(stream, encode_entry(event))  # type: ignore[arg-type]
+
+
+def flash_deal(
+    *, sku: str, seller_id: str, room_id: str = "room-1", **overrides: Any
+) -> FlashDealRequestedEvent:
+    """A `flash_deal.requested` running from a minute ago for an hour, unless overridden."""
+    now = utc_now()
+    values: dict[str, Any] = {
+        "deal_id": f"deal-{uuid.uuid4().hex[:12]}",
+        "seller_id": seller_id,
+        "room_id": room_id,
+        "sku": sku,
+        "price_minor": 600,
+        "units_cap": 10,
+        "per_buyer_limit": 2,
+        "starts_at": now - timedelta(minutes=1),
+        "ends_at": now + timedelta(hours=1),
+    }
+    values.update(overrides)
+    data = FlashDealRequested(**values)
+    return FlashDealRequestedEvent.new(correlation_id=data.deal_id, producer="test", data=data)
+
+
+def cancellation(*, checkout_id: str, buyer_id: str) -> CancellationRequestedEvent:
+    data = CancellationRequested(checkout_id=checkout_id, buyer_id=buyer_id)
+    return CancellationRequestedEvent.new(correlation_id=checkout_id, producer="test", data=data)
 
 
 async def count(runtime: OrdersRuntime, model: Any) -> int:

@@ -1,18 +1,25 @@
 """The order state machine and reservation rules, without any I/O."""
 
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.orders.deals import DealUsage, admit
 from services.orders.domain import (
+    CancelWindowClosed,
     IllegalTransition,
     InvalidCheckout,
+    InvalidTrackingRef,
     Line,
+    NotYours,
     Order,
     Product,
     Reason,
     Status,
-    allocate,
     price_lines,
     units_by_sku,
 )
@@ -21,6 +28,7 @@ PRODUCTS = {
     "A": Product("A", 1000, "EUR"),
     "B": Product("B", 250, "EUR"),
     "U": Product("U", 99, "USD"),
+    "S": Product("S", 500, "EUR", seller_id="other-seller"),
 }
 
 
@@ -98,13 +106,19 @@ def test_a_rejection_carries_its_reason_and_detail() -> None:
     )
 
 
-def test_only_reserved_paid_and_confirmed_orders_hold_stock() -> None:
+def test_only_reserved_paid_confirmed_and_shipped_orders_hold_stock() -> None:
     order = new_order()
     assert not order.holds_stock
     order.reserve()
     assert order.holds_stock
     order.expire()
     assert not order.holds_stock
+    shipped = confirmed_order()
+    shipped.ship("TRACK-1")
+    assert shipped.holds_stock
+    cancelled = confirmed_order()
+    cancelled.cancel()
+    assert not cancelled.holds_stock
 
 
 def test_lines_are_priced_at_the_marketplace_price() -> None:
@@ -121,6 +135,7 @@ def test_lines_are_priced_at_the_marketplace_price() -> None:
         ([("A", 11)], "not in 1..10"),
         ([("A", 1), ("A", 1)], "twice"),
         ([("A", 1), ("U", 1)], "currency"),
+        ([("A", 1), ("S", 1)], "more than one seller"),
         ([], "no items"),
     ],
 )
@@ -129,6 +144,22 @@ def test_an_invalid_checkout_is_refused_with_why(
 ) -> None:
     with pytest.raises(InvalidCheckout, match=message):
         price_lines(items, PRODUCTS, max_quantity=10)
+
+
+K = Hashable
+
+
+def allocate(
+    requests: Sequence[tuple[K, Sequence[Line]]], available: Mapping[str, int]
+) -> tuple[set[K], Counter[str]]:
+    """Plain stock allocation: `admit` without any flash deal."""
+    admission = admit(
+        [(key, "buyer", lines) for key, lines in requests],
+        available=available,
+        deals={},
+        usage=DealUsage(),
+    )
+    return admission.granted, admission.taken
 
 
 def test_allocation_grants_in_arrival_order_and_never_more_than_available() -> None:
@@ -165,3 +196,106 @@ def test_allocation_never_oversells(
     for sku, units in taken.items():
         assert units <= available.get(sku, 0)
     assert taken == units_by_sku(line for n, lines in requests if n in granted for line in lines)
+
+
+def confirmed_order(confirmed_at: datetime | None = None) -> Order:
+    order = new_order()
+    order.reserve()
+    order.mark_paid()
+    order.confirm()
+    order.changed_at = confirmed_at
+    order.pull_changes()
+    return order
+
+
+def test_a_confirmed_order_can_be_cancelled_then_refunded() -> None:
+    order = confirmed_order()
+    order.cancel()
+    order.refund()
+    changes = order.pull_changes()
+    assert [(c.previous, c.status) for c in changes] == [
+        (Status.CONFIRMED, Status.CANCELLED),
+        (Status.CANCELLED, Status.REFUNDED),
+    ]
+    assert [c.sequence for c in changes] == [5, 6]
+
+
+def test_a_confirmed_order_can_be_shipped_with_its_tracking_ref() -> None:
+    order = confirmed_order()
+    order.ship("  DHL 0034 5678  ")
+    assert (order.status, order.tracking_ref) == (Status.SHIPPED, "DHL 0034 5678")
+    assert [c.status for c in order.pull_changes()] == [Status.SHIPPED]
+
+
+@pytest.mark.parametrize("ref", ["", "   ", "x" * 101, "line\nbreak", "tab\there"])
+def test_a_tracking_ref_is_one_to_a_hundred_printable_characters(ref: str) -> None:
+    order = confirmed_order()
+    with pytest.raises(InvalidTrackingRef):
+        order.ship(ref)
+    assert order.status is Status.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("path", "illegal"),
+    [
+        (["reserve"], "cancel"),
+        (["reserve", "mark_paid"], "cancel"),
+        (["reserve", "mark_paid", "confirm"], "refund"),
+        (["reserve", "mark_paid", "confirm", "cancel"], "cancel"),
+        (["reserve", "mark_paid", "confirm", "cancel", "refund"], "cancel"),
+    ],
+)
+def test_only_a_confirmed_order_is_cancelled_and_only_a_cancelled_one_refunded(
+    path: list[str], illegal: str
+) -> None:
+    order = new_order()
+    for step in path:
+        getattr(order, step)()
+    with pytest.raises(IllegalTransition):
+        getattr(order, illegal)()
+
+
+def test_a_shipped_or_cancelled_order_cannot_be_shipped() -> None:
+    shipped = confirmed_order()
+    shipped.ship("T-1")
+    cancelled = confirmed_order()
+    cancelled.cancel()
+    for order in (shipped, cancelled):
+        with pytest.raises(IllegalTransition):
+            order.ship("T-2")
+
+
+NOW = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
+WINDOW = timedelta(minutes=10)
+
+
+def test_a_buyer_may_cancel_their_order_within_the_window() -> None:
+    order = confirmed_order(confirmed_at=NOW - timedelta(minutes=9))
+    order.cancel_for_buyer("b1", now=NOW, window=WINDOW)
+    assert order.status is Status.CANCELLED
+
+
+def test_a_buyer_may_not_cancel_once_the_window_has_passed() -> None:
+    order = confirmed_order(confirmed_at=NOW - WINDOW)
+    with pytest.raises(CancelWindowClosed):
+        order.cancel_for_buyer("b1", now=NOW, window=WINDOW)
+    assert order.status is Status.CONFIRMED
+
+
+def test_a_buyer_may_not_cancel_someone_elses_order() -> None:
+    order = confirmed_order(confirmed_at=NOW)
+    with pytest.raises(NotYours):
+        order.cancel_for_buyer("b2", now=NOW, window=WINDOW)
+
+
+def test_a_buyer_may_not_cancel_an_order_that_is_not_confirmed() -> None:
+    order = confirmed_order(confirmed_at=NOW)
+    order.ship("T-1")
+    with pytest.raises(IllegalTransition):
+        order.cancel_for_buyer("b1", now=NOW, window=WINDOW)
+
+
+def test_a_zero_window_lets_no_buyer_cancel() -> None:
+    order = confirmed_order(confirmed_at=NOW)
+    with pytest.raises(CancelWindowClosed):
+        order.cancel_for_buyer("b1", now=NOW, window=timedelta(0))

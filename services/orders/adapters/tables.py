@@ -44,8 +44,6 @@ class OrderRow(OrdersTable, table=True):
     detail: str | None = Field(default=None, max_length=200)
     total_minor: int
     currency: str = Field(max_length=3)
-    seller_id: str | None = Field(default=None, index=True, max_length=64)
-    tracking_ref: str | None = Field(default=None, max_length=100)
     requested_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
@@ -55,6 +53,9 @@ class OrderRow(OrdersTable, table=True):
     updated_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+    # Last, where migration 0002 added them: a migrated table and a created one are alike.
+    seller_id: str | None = Field(default=None, index=True, max_length=64)
+    tracking_ref: str | None = Field(default=None, max_length=100)
 
 
 class OrderLineRow(OrdersTable, table=True):
