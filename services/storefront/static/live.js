@@ -1,6 +1,7 @@
 // What the room page and the seller dashboard share: money and stock wording, the
-// highest-version stock per sku, and the notifier's public room stream. No build step:
-// this file defines `window.livecart`, loaded before the page's own script.
+// highest-version stock per sku, flash-deal states, the storefront's clock and the
+// notifier's public room stream. No build step: this file defines `window.livecart`,
+// loaded before the page's own script.
 "use strict";
 
 (() => {
@@ -52,14 +53,74 @@
       const known = this.products.get(sku);
       return known ? known.available : null;
     }
+    // The latest snapshot heard from the stream (not a seed), or null.
+    snapshot(sku) {
+      const known = this.products.get(sku);
+      return known && typeof known.title === "string" ? known : null;
+    }
+  }
+
+  // "49.90", "EUR" -> 4990, exactly (no floating point on money).
+  function minorOf(price, currency) {
+    const digits = currencyDigits(currency);
+    const [whole, fraction = ""] = String(price).split(".");
+    return Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0").slice(0, digits) || 0);
+  }
+
+  // ---- flash deals ----------------------------------------------------------------------
+  // A product's deal as the page shows it at `now` (ms): counting down, running, sold out
+  // (cap reached, still running), or none (no deal, or ended). The marketplace prices a
+  // checkout by when the storefront received it; this is only what the buyer is told.
+  function dealState(deal, now) {
+    if (!deal) return "none";
+    const startsAt = Date.parse(deal.starts_at);
+    const endsAt = deal.ends_at ? Date.parse(deal.ends_at) : Infinity;
+    if (Number.isNaN(startsAt) || now >= endsAt) return "none";
+    if (now < startsAt) return "countdown";
+    return deal.units_taken >= deal.units_cap ? "sold-out" : "running";
+  }
+
+  // A well-formed deal of this room, or null: a product's deal may be another room's.
+  function roomDeal(deal, roomId) {
+    if (!deal || typeof deal !== "object" || deal.room_id !== roomId) return null;
+    const counts = ["price_minor", "units_cap", "units_taken", "per_buyer_limit"];
+    if (!counts.every((name) => Number.isInteger(deal[name]))) return null;
+    return typeof deal.starts_at === "string" ? deal : null;
+  }
+
+  // 42_000 ms -> "0:42"; an hour or more -> "1:02:05". Rounded up: "0:01" until it starts.
+  function clockText(ms) {
+    const seconds = Math.max(0, Math.ceil(ms / 1000));
+    const pad = (n) => String(n).padStart(2, "0");
+    const [h, m, s] = [Math.floor(seconds / 3600), Math.floor((seconds % 3600) / 60), seconds % 60];
+    return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  }
+
+  // The storefront's time: a deal starts by the shop's clock, and a phone's clock may be
+  // minutes off. Learnt from the time the page was rendered at, or from the Date header of
+  // the storefront's answers (whole seconds, so an offset under a second is noise).
+  class ServerClock {
+    constructor() { this.offset = 0; }
+    now() { return Date.now() + this.offset; }
+    // The server's clock read `serverMs` when this page's read `localMs`.
+    observe(serverMs, localMs, precisionMs) {
+      if (!Number.isFinite(serverMs) || !Number.isFinite(localMs)) return;
+      const offset = serverMs - localMs;
+      this.offset = Math.abs(offset) < precisionMs ? 0 : Math.round(offset);
+    }
+    learn(response, sentAt) {
+      const date = Date.parse(response.headers.get("Date") || "");
+      if (!Number.isNaN(date)) this.observe(date + 500, (sentAt + Date.now()) / 2, 1000);
+    }
   }
 
   function intOrNull(text) {
     return text === undefined || text === "" ? null : Number.parseInt(text, 10);
   }
 
-  // The room's public stream: `snapshot` first, then `stock`, `purchase`, `sales` and
-  // `viewers`. EventSource reconnects by itself; each reconnect starts with a snapshot.
+  // The room's public stream: `snapshot` first, then `stock`, `purchase`, `sales`,
+  // `viewers` and `room` (pins or live state changed). EventSource reconnects by itself;
+  // each reconnect starts with a snapshot.
   function openRoomStream({ notifierUrl, roomId, skus, on, onState }) {
     const query = skus.length ? `?skus=${encodeURIComponent(skus.join(","))}` : "";
     const source = new EventSource(`${notifierUrl}/events/rooms/${encodeURIComponent(roomId)}${query}`);
@@ -78,5 +139,8 @@
     return source;
   }
 
-  window.livecart = { money, stockText, StockBoard, intOrNull, openRoomStream };
+  window.livecart = {
+    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream,
+    dealState, roomDeal, clockText, ServerClock,
+  };
 })();
