@@ -188,7 +188,7 @@ async def test_a_body_that_is_not_exactly_right_is_a_422(
 async def test_odd_unicode_anywhere_is_a_4xx_never_a_5xx(bench: Bench) -> None:
     seller = await bench.seller()
     sku = await bench.product(seller)
-    raw = [  # JSON escapes a client library would refuse to write
+    raw: list[tuple[str, str, str | bytes]] = [  # what a client library would refuse to send
         ("POST", "/api/seller/products", '{"sku": "S-2", "title": "\\ud800", "price_minor": 1}'),
         ("PATCH", f"/api/seller/products/{sku}", '{"title": "a\\u0000b"}'),
         ("PATCH", f"/api/seller/products/{sku}", '{"\\udfff": 1}'),
@@ -196,10 +196,11 @@ async def test_odd_unicode_anywhere_is_a_4xx_never_a_5xx(bench: Bench) -> None:
         ("POST", "/api/seller/session", '{"email": "\\ud800@x", "password": "\\ud800"}'),
         ("POST", "/api/seller/products", '{"sku": "S-3", "title": "T", "price_minor": 1e400}'),
         ("POST", "/api/seller/products", "not json"),
+        ("POST", "/api/seller/products", b'{"sku": "\xff\xfe"}'),  # not UTF-8
     ]
-    for method, path, text in raw:
-        answer = await _send(seller, method, path, text)
-        assert 400 <= answer.status_code < 500, (path, text, answer.text)
+    for method, path, body in raw:
+        answer = await _send(seller, method, path, body)
+        assert 400 <= answer.status_code < 500, (path, body, answer.text)
     for path in [
         "/api/seller/products/%00/stock",
         "/api/seller/products/%ED%A0%80/stock",
@@ -213,9 +214,10 @@ async def test_odd_unicode_anywhere_is_a_4xx_never_a_5xx(bench: Bench) -> None:
     assert product["title"] == f"Product {sku}"
 
 
-async def _send(seller: Seller, method: str, path: str, text: str) -> Any:
+async def _send(seller: Seller, method: str, path: str, body: str | bytes) -> Any:
     headers = {**seller.writes, "Content-Type": "application/json"}
-    return await seller.client.request(method, path, content=text.encode(), headers=headers)
+    content = body.encode() if isinstance(body, str) else body
+    return await seller.client.request(method, path, content=content, headers=headers)
 
 
 async def test_the_openapi_document_describes_the_seller_api(bench: Bench) -> None:

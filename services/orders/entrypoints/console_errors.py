@@ -33,6 +33,9 @@ DOMAIN_STATUS: tuple[tuple[type[OrderError], int], ...] = (
     (IllegalTransition, 409),
 )
 
+PAGE_STATUS = {403: "Not yours", 404: "Not found"}
+"""Refusals a page answers with an error page; the others come back as a flash message."""
+
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in_first)
@@ -50,9 +53,12 @@ async def _refused(request: Request, exc: Exception) -> Response:
     """A seller's request the marketplace refuses: JSON for the API, a flash on the page."""
     assert isinstance(exc, OrderError)
     message = _printable(str(exc))
+    status = status_of(exc)
     if request.url.path.startswith("/api/"):
-        body = {"detail": message, "reason": exc.reason}
-        return JSONResponse(body, status_code=status_of(exc))
+        return JSONResponse({"detail": message, "reason": exc.reason}, status_code=status)
+    if status in PAGE_STATUS:  # the page's form named something it may not touch
+        context = {"title": PAGE_STATUS[status], "message": message}
+        return render(request, "error.html", context, status_code=status)
     return redirect(request, back_to(request, page_of(request.url.path)), message, ok=False)
 
 

@@ -114,7 +114,10 @@ async def cancel_order(
         uow=runtime.uow, gateway=runtime.gateway, seller_id=seller.seller_id, order_id=order_id
     )
     runtime.changed(skus=[sku for sku, _, _ in order.items], room_id=order.room_id)
-    message = f"Order {order_id} cancelled; the buyer is refunded ({order.status})"
+    refunded = order.status == OrderStatus.REFUNDED
+    message = f"Order {order_id} cancelled" + (
+        " and refunded" if refunded else "; the refund follows in a moment"
+    )
     return redirect(request, back_to(request, "/seller/orders"), message)
 
 

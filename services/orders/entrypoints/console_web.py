@@ -97,7 +97,7 @@ def redirect(
     answer = RedirectResponse(url, status_code=303)
     if message is not None:
         secure = console_of(request).session_cookie.secure
-        value = quote(f"{'ok' if ok else 'error'}:{message[:300]}", safe="")
+        value = quote(f"{'ok' if ok else 'error'}:{message[:300]}", safe="", errors="replace")
         answer.set_cookie(
             FLASH_COOKIE,
             value,
