@@ -195,4 +195,12 @@ async def test_a_malformed_form_body_is_a_4xx_never_a_5xx(bench: Bench) -> None:
             "/seller/products", content=body, headers={"Content-Type": content_type}
         )
         assert answer.status_code in {303, 400, 403}, (content_type, answer.text)
+    referers = [b"http://[::1", b"https://evil.example/seller", b"/\xc3\xa9\xff"]
+    for referer in referers:
+        answer = await seller.client.post(
+            "/seller/products",
+            data={"csrf_token": seller.csrf, "sku": "has space"},
+            headers={b"Referer": referer},
+        )
+        assert (answer.status_code, answer.headers["location"]) == (303, "/seller")
     assert (await seller.client.get("/api/seller/products")).json() == []

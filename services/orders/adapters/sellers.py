@@ -84,7 +84,8 @@ class SellerAccounts:
         return None if row is None else SellerAccount(row.seller_id, row.email, row.name)
 
     async def set_password_unless_same(self, seller_id: str, password: str) -> bool:
-        """Give the account `password` unless it has it already; whether it changed."""
+        """Give the account `password` unless it has it already (whether it changed); a
+        new password signs the seller out everywhere."""
         async with self._sessions.begin() as session:
             row = await session.get(SellerAccountRow, seller_id)
             if row is None:
@@ -92,6 +93,9 @@ class SellerAccounts:
             if verify_password(row.password_hash, password):
                 return False
             row.password_hash = hash_password(password)
+            await session.execute(
+                delete(SellerSessionRow).where(col(SellerSessionRow.seller_id) == seller_id)
+            )
         return True
 
     async def authenticate(self, email: str, password: str) -> SellerAccount | None:

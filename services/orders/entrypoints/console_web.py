@@ -113,7 +113,10 @@ def redirect(
 def back_to(request: Request, default: str) -> str:
     """The console page a form was posted from (its Referer, when it is one of ours), so
     the seller lands where they were, filters and all; else `default`."""
-    referer = urlsplit(request.headers.get("referer", ""))
+    try:
+        referer = urlsplit(request.headers.get("referer", ""))
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return default
     if referer.netloc != request.headers.get("host") or not referer.path.startswith("/seller"):
         return default
     if referer.path.startswith("/seller/login"):
