@@ -12,6 +12,11 @@
   const COOKIE = "livecart_buyer";
   const TICKER_SIZE = 3;
   const ROOM_STATES = ["scheduled", "live", "ended"];
+  const ROOM_HINTS = {
+    scheduled: "Buying opens when the live starts.",
+    live: "Tap the yellow cart to buy without leaving the live.",
+    ended: "The live has ended: buying is closed.",
+  };
 
   const $ = (id) => document.getElementById(id);
   const roomEl = document.querySelector("[data-testid=room]");
@@ -286,6 +291,7 @@
         : `Starts ${new Date(at).toLocaleString([], { weekday: "short", hour: "numeric", minute: "2-digit" })}`;
     }
     if (stateEl.textContent !== text) stateEl.textContent = text;
+    $("room-hint").textContent = ROOM_HINTS[state];
     products.forEach(showStock);
   }
 
@@ -424,11 +430,9 @@
   }
 
   function authorised(method, body) {
-    return {
-      method,
-      headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    };
+    const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
+    if (body === undefined) return { method, headers };
+    return { method, headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body) };
   }
 
   function problem(status, body) {
@@ -445,7 +449,7 @@
     if (!token) return "No session: reload the page to cancel.";
     const sentAt = Date.now();
     const response = await fetch(`/api/checkouts/${encodeURIComponent(checkoutId)}/cancellation`,
-      authorised("POST", {}));
+      authorised("POST")); // no body: the buyer comes from the token, the order from the path
     clock.learn(response, sentAt);
     if (response.status === 202) return null;
     return problem(response.status, await response.json().catch(() => null));
