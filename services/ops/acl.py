@@ -1,12 +1,12 @@
 """Least privilege on Redis: one ACL user per service, derived from the stream names.
 
 The storefront may only append checkouts, flash deals, cancel requests and room changes,
-and read the catalog and the rooms' sales; the marketplace consumes checkouts, flash
-deals and cancel requests (each with its DLQ) and writes statuses, history and
-snapshots; the notifier only reads; ops read everything and may replay dead letters
-into the streams that have them; the autoscaler (KEDA's redis-streams scaler) may only
-read the orders group's lag, pending count and the length of the checkout streams,
-not their entries. The default user is off.
+and read the catalog, the rooms' sales and its own room changes; the marketplace
+consumes checkouts, flash deals and cancel requests (each with its DLQ) and writes
+statuses, history and snapshots; the notifier only reads; ops read everything and may
+replay dead letters into the streams that have them; the autoscaler (KEDA's
+redis-streams scaler) may only read the orders group's lag, pending count and the
+length of the checkout streams, not their entries. The default user is off.
 `render_acl_file` writes these as an ACL file for `redis-server --aclfile`;
 `role_probes` lists commands each user must be allowed and denied, which the
 audit actually tries.
@@ -50,7 +50,9 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
         "storefront": [
             *connection, "+xadd", "+xread", "+xrange", "+xrevrange",
             f"%W~{checkout}", f"%R~{catalog}",
-            f"%W~{deals}", f"%W~{cancellations}", f"%W~{room}", f"%R~{sales}",
+            f"%W~{deals}", f"%W~{cancellations}", f"%R~{sales}",
+            # Its replicas read their own room changes back, to drop their copy of the room.
+            f"%RW~{room}",
         ],
         "orders": [
             *connection, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
@@ -135,6 +137,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             *(Probe(("XADD", Streams.dead_letters(key), "*", *fields), False) for key in requests),
             Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
             Probe(("XRANGE", sales, "-", "+", "COUNT", "1"), True),
+            Probe(("XRANGE", room, "-", "+", "COUNT", "1"), True),
             Probe(("XADD", sales, "*", *fields), False),
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
             Probe(("XRANGE", deals, "-", "+", "COUNT", "1"), False),

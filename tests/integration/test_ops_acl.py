@@ -116,6 +116,7 @@ async def test_the_sellers_streams_go_from_the_storefront_to_their_readers_only(
             assert await orders.xack(key, "orders", entry_id) == 1
         await storefront.xadd(streams.room_changed, {"__data__": "{}"})
         assert len(await notifier.xrange(streams.room_changed)) == 1
+        assert len(await storefront.xrevrange(streams.room_changed, count=1)) == 1
         with pytest.raises(NoPermissionError):
             await orders.xrange(streams.room_changed)
         assert await storefront.xrange(streams.room_sales) == []

@@ -71,8 +71,9 @@ def test_the_acl_file_carries_the_sellers_streams_for_each_user(tmp_path: Path) 
     text = write_acl_file(tmp_path / "users.acl", Streams("lc"), PASSWORDS).read_text()
     lines = {line.split()[1]: line.split() for line in text.splitlines()}
 
-    for stream in ("flash_deal.requested", "order.cancellation_requested", "room.changed"):
+    for stream in ("flash_deal.requested", "order.cancellation_requested"):
         assert f"%W~lc:{{{stream}}}" in lines["storefront"]
+    assert "%RW~lc:{room.changed}" in lines["storefront"]
     assert "%R~lc:{room.sales}" in lines["storefront"]
     for stream in ("flash_deal.requested", "order.cancellation_requested"):
         assert f"~lc:{{{stream}}}" in lines["orders"]
