@@ -28,7 +28,8 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
     )
     database_url: str = Field(
         default="sqlite+aiosqlite:///run/storefront.db",
-        description="SQLAlchemy async URL of the showcase database (rooms, pinned products).",
+        description="SQLAlchemy async URL of the showcase database (rooms, pinned products, "
+        "the sellers' catalog and sign-in, the rooms' figures).",
     )
     database_schema: str | None = Field(
         default=None, description="PostgreSQL search_path; tests give each test its own."
@@ -75,6 +76,12 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         ge=0,
         description="Newest `catalog.changed` entries read on start-up to learn current stock; "
         "costs this many entries, whatever the stream's length.",
+    )
+    recent_sales_entries: int = Field(
+        default=500,
+        ge=0,
+        description="Newest `room.sales` entries read on start-up (the latest figures of each "
+        "room are kept in the database, so only what came while no replica ran matters).",
     )
 
     @property

@@ -1,12 +1,13 @@
 """The marketplace's catalog as this storefront process last heard it: in memory only.
 
-Fed by the fan-out reader of `catalog.changed`. Stock shown here is a display hint
-(the marketplace reserves stock of record); nothing of it is ever written to the
-storefront's database. Title and price changes are copied to the showcase rows.
+Fed by the fan-out reader of `catalog.changed`. Stock and flash deals shown here are
+display hints (the marketplace reserves stock and prices deals of record); nothing of
+them is ever written to the storefront's database. Title, price, image and seller are
+copied to the showcase rows (the seller's catalog and the pinned products).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Self
 
 from contracts import ProductSnapshot
@@ -22,16 +23,24 @@ class StockLevel:
 
 @dataclass(frozen=True, slots=True)
 class ProductDetails:
-    """What the showcase copies of a marketplace product: title and price, never stock."""
+    """What the showcase copies of a marketplace product: title, price, image and seller,
+    never stock. `version` says which snapshot they came with; two details that differ
+    only in it are the same (a stock change alone copies nothing)."""
 
     sku: str
     title: str
     price_minor: int
     currency: str
+    seller_id: str | None = None
+    image_url: str | None = None
+    version: int = field(default=0, compare=False)
 
     @classmethod
     def of(cls, product: ProductSnapshot) -> Self:
-        return cls(product.sku, product.title, product.price_minor, product.currency)
+        return cls(
+            product.sku, product.title, product.price_minor, product.currency,
+            product.seller_id, product.image_url, product.version,
+        )  # fmt: skip
 
 
 class LiveCatalog:
@@ -59,6 +68,10 @@ class LiveCatalog:
         """The latest stock level of `sku`; None while the catalog has not mentioned it."""
         product = self._products.get(sku)
         return None if product is None else StockLevel(product.available, product.version)
+
+    def product(self, sku: str) -> ProductSnapshot | None:
+        """The newest snapshot of `sku` (image, flash deal…); None while not heard of."""
+        return self._products.get(sku)
 
     def stale_details(self, products: Iterable[ProductSnapshot]) -> list[ProductDetails]:
         """Details of `products` that differ from what was last copied to the showcase."""

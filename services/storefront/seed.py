@@ -1,4 +1,5 @@
-"""Seed a seller, a live room and its pinned products (the demo data of `make up`)."""
+"""Seed a seller, a live room and its pinned products (the demo data of `make up`), and
+the seller's catalog; with a password, the seller's storefront account too."""
 
 from collections.abc import Iterable
 from typing import Protocol
@@ -8,12 +9,15 @@ from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.common.db import create_tables, make_engine
+from services.storefront.adapters.sellers import SqlSellerAccounts
 from services.storefront.adapters.tables import (
+    CatalogProductRow,
     PinnedProductRow,
     RoomRow,
     SellerRow,
     storefront_metadata,
 )
+from services.storefront.domain import LiveState
 
 
 class ShowcaseProduct(Protocol):
@@ -39,8 +43,11 @@ async def seed_showcase(
     room_id: str,
     room_title: str,
     products: Iterable[ShowcaseProduct],
+    state: LiveState = LiveState.LIVE,
 ) -> None:
-    """Create or update the seller and room, and pin exactly `products` in it, in order.
+    """Create or update the seller and room (live unless `state` says otherwise), pin
+    exactly `products` in it, in order, and put them in the seller's catalog (version 0:
+    the marketplace's first snapshot of each replaces it).
 
     Idempotent: running it twice leaves the same rows. Creates the tables if needed.
     """
@@ -48,7 +55,9 @@ async def seed_showcase(
     pinned = list(products)
     async with AsyncSession(engine) as session:
         await session.merge(SellerRow(seller_id=seller_id, name=seller_name))
-        await session.merge(RoomRow(room_id=room_id, seller_id=seller_id, title=room_title))
+        await session.merge(
+            RoomRow(room_id=room_id, seller_id=seller_id, title=room_title, live_state=state.value)
+        )
         await session.exec(
             delete(PinnedProductRow)
             .where(col(PinnedProductRow.room_id) == room_id)
@@ -56,6 +65,8 @@ async def seed_showcase(
         )
         for position, product in enumerate(pinned):
             await session.merge(_row(room_id, position, product))
+            if await session.get(CatalogProductRow, product.sku) is None:
+                session.add(_catalog_row(seller_id, product))
         await session.commit()
 
 
@@ -71,9 +82,19 @@ def _row(room_id: str, position: int, product: ShowcaseProduct) -> PinnedProduct
     )
 
 
-async def seed_demo(database_url: str, *, schema: str | None = None) -> str:
+def _catalog_row(seller_id: str, product: ShowcaseProduct) -> CatalogProductRow:
+    return CatalogProductRow(
+        sku=product.sku, seller_id=seller_id, title=product.title,
+        price_minor=product.price_minor, currency=product.currency, version=0,
+    )  # fmt: skip
+
+
+async def seed_demo(
+    database_url: str, *, schema: str | None = None, seller_password: str | None = None
+) -> str:
     """Seed the demo of `make up` (infra/local/demo.py) into the storefront database at
-    `database_url`; the demo room's id."""
+    `database_url`, and, given `seller_password`, the demo seller's account (created, or
+    its password set to this one); the demo room's id."""
     from infra.local import demo  # a development tool, not part of the service
 
     engine = make_engine(database_url, schema=schema)
@@ -86,6 +107,13 @@ async def seed_demo(database_url: str, *, schema: str | None = None) -> str:
             room_title=demo.DEMO_ROOM_TITLE,
             products=demo.DEMO_PRODUCTS,
         )
+        if seller_password:
+            await SqlSellerAccounts(engine).ensure(
+                seller_id=demo.DEMO_SELLER_ID,
+                email=demo.DEMO_SELLER_EMAIL,
+                name=demo.DEMO_SELLER_NAME,
+                password=seller_password,
+            )
     finally:
         await engine.dispose()
     return demo.DEMO_ROOM_ID

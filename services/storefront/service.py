@@ -1,23 +1,40 @@
-"""The storefront's use cases: show a room with its live stock, accept a checkout, and
-follow the marketplace's catalog.
+"""The storefront's buyer-side use cases: show a room with its live stock and deals,
+accept a checkout, pass on a buyer's cancel request, count the room's viewers, and follow
+the marketplace's catalog and room figures. (The seller's are in live_control.py.)
 
 Accepting a checkout writes nothing to the database: the event in the
 `checkout.requested` stream is the only record, and the marketplace owns what follows.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
-from contracts import CheckoutItem, CheckoutRequested, CheckoutRequestedEvent, ProductSnapshot
+from contracts import (
+    CancellationRequested,
+    CancellationRequestedEvent,
+    CheckoutItem,
+    CheckoutRequested,
+    CheckoutRequestedEvent,
+    DealSnapshot,
+    FlashDealRequestedEvent,
+    ProductSnapshot,
+    RoomChangedEvent,
+    RoomSales,
+    RoomSalesChangedEvent,
+    utc_now,
+)
 from services.storefront.domain import (
     CheckoutRequest,
     InvalidCheckout,
+    LiveState,
     Room,
     RoomNotFound,
     checkout_violations,
     derive_checkout_id,
+    is_identifier,
 )
 from services.storefront.live_catalog import LiveCatalog, ProductDetails, StockLevel
 
@@ -33,9 +50,12 @@ class RoomReader(Protocol):
 
 
 class StockReader(Protocol):
-    """The latest stock level the catalog announced for a sku (None: not heard of yet)."""
+    """The latest stock level the catalog announced for a sku (None: not heard of yet),
+    and the whole snapshot (image, flash deal)."""
 
     def stock(self, sku: str) -> StockLevel | None: ...
+
+    def product(self, sku: str) -> ProductSnapshot | None: ...
 
 
 class CheckoutPublisher(Protocol):
@@ -48,12 +68,36 @@ class CheckoutPublisher(Protocol):
 
 
 class ShowcaseWriter(Protocol):
-    """Copies changed titles and prices onto the pinned products that show them.
+    """Copies changed details into the sellers' catalog and onto the pinned products.
 
     Raises `ShowcaseUnavailable` when the database cannot take the change right now.
     """
 
     async def update_details(self, details: Sequence[ProductDetails]) -> None: ...
+
+
+LiveEvent = RoomChangedEvent | FlashDealRequestedEvent | CancellationRequestedEvent
+
+
+class LiveEventPublisher(Protocol):
+    """Appends a live-room event to its stream; returns once Redis accepted it.
+
+    Raises `EventUnavailable` when the stream cannot take it right now.
+    """
+
+    async def publish(self, event: LiveEvent) -> None: ...
+
+
+class ViewerLog(Protocol):
+    """Who opened a live room's page (each buyer once per room)."""
+
+    async def record(self, room_id: str, buyer_id: str) -> None: ...
+
+
+class FiguresWriter(Protocol):
+    """Keeps a room's latest figures from the marketplace (older ones are ignored)."""
+
+    async def keep_latest(self, sales: RoomSales, *, occurred_at: datetime) -> None: ...
 
 
 class CheckoutUnavailable(RuntimeError):
@@ -62,8 +106,15 @@ class CheckoutUnavailable(RuntimeError):
     reason = "unavailable"
 
 
+class EventUnavailable(RuntimeError):
+    """A live-room stream (room.changed, flash deals, cancellations) could not take the
+    event; nothing was changed, the caller may retry."""
+
+    reason = "unavailable"
+
+
 class ShowcaseUnavailable(RuntimeError):
-    """The showcase database could not take a title or price change."""
+    """The showcase database could not take a change from the marketplace (details, figures)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,29 +124,58 @@ class AcceptedCheckout:
 
 @dataclass(frozen=True, slots=True)
 class LiveRoom:
-    """A room and the stock its products had when it was read (absent: not known yet)."""
+    """A room and what the catalog said of its products when it was read: stock, newer
+    images, and the flash deals of this room still running or counting down."""
 
     room: Room
     stock: Mapping[str, StockLevel]
+    deals: Mapping[str, DealSnapshot] = field(default_factory=dict)
+    images: Mapping[str, str] = field(default_factory=dict)
 
     def available(self, sku: str) -> int | None:
         level = self.stock.get(sku)
         return None if level is None else level.available
 
+    def deal(self, sku: str) -> DealSnapshot | None:
+        return self.deals.get(sku)
+
+    def image_url(self, sku: str) -> str | None:
+        pinned = self.room.pinned(sku)
+        return self.images.get(sku) or (pinned.image_url if pinned else None)
+
 
 async def get_room(*, rooms: RoomReader, room_id: str) -> Room:
     """The room with this id, or RoomNotFound."""
-    room = await rooms.get_room(room_id)
+    room = await rooms.get_room(room_id) if is_identifier(room_id) else None
     if room is None:
         raise RoomNotFound(room_id)
     return room
 
 
-async def get_live_room(*, rooms: RoomReader, stock: StockReader, room_id: str) -> LiveRoom:
-    """The room with the latest stock of each pinned product, or RoomNotFound."""
+async def get_live_room(
+    *,
+    rooms: RoomReader,
+    stock: StockReader,
+    room_id: str,
+    clock: Callable[[], datetime] = utc_now,
+) -> LiveRoom:
+    """The room with the latest stock, image and deal of each pinned product, or
+    RoomNotFound. A deal of another room, or one that ended, is not this room's."""
     room = await get_room(rooms=rooms, room_id=room_id)
-    levels = {p.sku: level for p in room.products if (level := stock.stock(p.sku)) is not None}
-    return LiveRoom(room=room, stock=levels)
+    now = clock()
+    levels, deals, images = {}, {}, {}
+    for sku in (p.sku for p in room.products):
+        if (level := stock.stock(sku)) is not None:
+            levels[sku] = level
+        product = stock.product(sku)
+        if product is None:
+            continue
+        if product.image_url:
+            images[sku] = product.image_url
+        deal = product.deal
+        if deal and deal.room_id == room_id and (deal.ends_at is None or deal.ends_at > now):
+            deals[sku] = deal
+    return LiveRoom(room=room, stock=levels, deals=deals, images=images)
 
 
 async def accept_checkout(
@@ -132,11 +212,45 @@ def checkout_requested_event(
     )
 
 
+async def request_cancellation(
+    *, events: LiveEventPublisher, checkout_id: str, buyer_id: str
+) -> None:
+    """Pass the buyer's cancel request on to the marketplace, which decides (its cancel
+    window, the order being the buyer's); returns once the stream holds it."""
+    await events.publish(
+        CancellationRequestedEvent.new(
+            correlation_id=checkout_id,
+            producer=PRODUCER,
+            data=CancellationRequested(checkout_id=checkout_id, buyer_id=buyer_id),
+        )
+    )
+
+
+async def record_viewer(*, viewers: ViewerLog, room: Room, buyer_id: str) -> None:
+    """Count `buyer_id` among the viewers of `room` when it is live. Best effort: a
+    failed write costs one viewer in the report, never the buyer's page."""
+    if room.state is not LiveState.LIVE:
+        return
+    try:
+        await viewers.record(room.room_id, buyer_id)
+    except Exception as exc:
+        log.warning("viewer of room %r not recorded: %s", room.room_id, exc)
+
+
+async def apply_room_sales(*, figures: FiguresWriter, event: RoomSalesChangedEvent) -> None:
+    """Keep the room's figures if they are newer than the ones kept; a failed write is
+    logged (the next snapshot of the room carries the same counts, and more)."""
+    try:
+        await figures.keep_latest(event.data, occurred_at=event.occurred_at)
+    except ShowcaseUnavailable as exc:
+        log.warning("figures of room %r not kept: %s", event.data.room_id, exc)
+
+
 async def apply_catalog_change(
     *, catalog: LiveCatalog, showcase: ShowcaseWriter, products: Sequence[ProductSnapshot]
 ) -> None:
-    """Keep the newest stock per sku in memory; copy changed titles and prices to the
-    showcase. A failed copy is retried with the product's next snapshot."""
+    """Keep the newest snapshot per sku in memory; copy changed titles, prices, images and
+    sellers to the showcase. A failed copy is retried with the product's next snapshot."""
     stale = catalog.stale_details(catalog.apply(products))
     if not stale:
         return

@@ -203,6 +203,9 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
         "room_id": demo.DEMO_ROOM_ID,
         "title": demo.DEMO_ROOM_TITLE,
         "seller": {"seller_id": demo.DEMO_SELLER_ID, "name": demo.DEMO_SELLER_NAME},
+        "state": "live",
+        "stream_url": None,
+        "scheduled_at": None,
         "products": [
             {
                 "sku": "LC-HOODIE-YEL",
@@ -211,6 +214,8 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "currency": "EUR",
                 "max_per_checkout": 5,
                 "available": None,
+                "image_url": None,
+                "deal": None,
             },
             {
                 "sku": "LC-MUG-LIVE",
@@ -219,6 +224,8 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "currency": "EUR",
                 "max_per_checkout": 5,
                 "available": None,
+                "image_url": None,
+                "deal": None,
             },
             {
                 "sku": "LC-CAP-STREAM",
@@ -227,6 +234,8 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "currency": "EUR",
                 "max_per_checkout": 5,
                 "available": None,
+                "image_url": None,
+                "deal": None,
             },
         ],
     }

@@ -11,8 +11,10 @@ import redis.asyncio as aioredis
 from contracts import CheckoutRequestedEvent, decode_entry
 from infra.local import demo
 from services.common.tokens import BuyerTokens
+from services.storefront.seed import seed_demo
 from tests.conftest import random_id
 from tests.integration.test_storefront_api import checkout, stream_entries
+from tests.integration.test_storefront_seller_auth import PASSWORD, set_cookies
 from tests.support.storefront import Storefront
 
 
@@ -164,7 +166,12 @@ async def test_a_returning_visitor_keeps_their_buyer_and_a_forged_cookie_gets_a_
 async def test_the_dashboard_and_a_missing_room_set_no_buyer_cookie(
     storefront: Storefront,
 ) -> None:
-    dashboard = await storefront.client.get(f"/rooms/{demo.DEMO_ROOM_ID}/dashboard")
+    await seed_demo(storefront.settings.database_url, seller_password=PASSWORD)
+    signed_in = await storefront.client.post(
+        "/api/seller/session", json={"email": demo.DEMO_SELLER_EMAIL, "password": PASSWORD}
+    )
+    seller = {"Cookie": f"livecart_seller={set_cookies(signed_in)['livecart_seller'].value}"}
+    dashboard = await storefront.client.get(f"/rooms/{demo.DEMO_ROOM_ID}/dashboard", headers=seller)
     missing = await storefront.client.get("/rooms/nowhere")
 
     assert dashboard.status_code == 200

@@ -7,6 +7,7 @@ import pytest
 from contracts.events import MAX_ITEMS_PER_CHECKOUT
 from services.storefront.domain import (
     CheckoutRequest,
+    LiveState,
     PinnedProduct,
     RequestedItem,
     Room,
@@ -18,7 +19,9 @@ from services.storefront.domain import (
 
 HOODIE = PinnedProduct("HOODIE", "Hoodie", 4990, "EUR", max_per_checkout=5)
 MUG = PinnedProduct("MUG", "Mug", 1490, "EUR", max_per_checkout=2, position=1)
-ROOM = Room("demo", "Friday Night Drop", "seller-1", "Mia", products=(HOODIE, MUG))
+ROOM = Room(
+    "demo", "Friday Night Drop", "seller-1", "Mia", products=(HOODIE, MUG), state=LiveState.LIVE
+)
 
 
 def request(*items: tuple[str, int], key: str | None = None) -> CheckoutRequest:

@@ -11,6 +11,7 @@ from services.storefront.adapters.repository import CachedRoomReader
 from services.storefront.domain import (
     CheckoutRequest,
     InvalidCheckout,
+    LiveState,
     PinnedProduct,
     RequestedItem,
     Room,
@@ -27,7 +28,10 @@ from services.storefront.service import (
     get_room,
 )
 
-ROOM = Room("demo", "Drop", "seller-1", "Mia", (PinnedProduct("MUG", "Mug", 1490, "EUR", 2),))
+ROOM = Room(
+    "demo", "Drop", "seller-1", "Mia", (PinnedProduct("MUG", "Mug", 1490, "EUR", 2),),
+    state=LiveState.LIVE,
+)  # fmt: skip
 
 
 class FakeRooms:

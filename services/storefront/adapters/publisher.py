@@ -1,4 +1,5 @@
-"""Publishes accepted checkouts to their `checkout.requested` partition.
+"""Publishes accepted checkouts to their `checkout.requested` partition, and the live
+rooms' other events (pins and live state, flash deals, buyers' cancel requests).
 
 The checkouts of concurrent requests go out together: one pipeline (one round trip,
 one connection; on a Redis Cluster one per node) carries every XADD that queued up
@@ -15,14 +16,21 @@ channel: FastStream's Cluster producer ignores pipelines.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from contracts import CheckoutRequestedEvent, Streams, encode_entry
-from services.storefront.service import CheckoutUnavailable
+from contracts import (
+    CheckoutRequestedEvent,
+    FlashDealRequestedEvent,
+    RoomChangedEvent,
+    Streams,
+    encode_entry,
+)
+from services.storefront.service import CheckoutUnavailable, EventUnavailable, LiveEvent
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +109,32 @@ def _settle(accepted: "asyncio.Future[None]", outcome: BaseException | None) -> 
         accepted.set_result(None)
     else:
         accepted.set_exception(outcome)
+
+
+class StreamEventPublisher:
+    """XADDs a live-room event (room.changed, flash_deal.requested,
+    order.cancellation_requested) to its stream; returns once Redis answered."""
+
+    ROOM_CHANGED_MAXLEN = 10_000
+    """`room.changed` only wakes open rooms (fan-out): its old entries are of no use.
+    The other two are the marketplace's to consume and are never trimmed here."""
+
+    def __init__(self, streams: Streams, *, client: Callable[[], Awaitable[Redis]]) -> None:
+        self._streams = streams
+        self._client = client
+
+    async def publish(self, event: LiveEvent) -> None:
+        maxlen = None
+        if isinstance(event, RoomChangedEvent):
+            stream, maxlen = self._streams.room_changed, self.ROOM_CHANGED_MAXLEN
+        elif isinstance(event, FlashDealRequestedEvent):
+            stream = self._streams.flash_deals
+        else:
+            stream = self._streams.cancellations
+        fields: dict[Any, Any] = encode_entry(event)
+        try:
+            await (await self._client()).xadd(stream, fields, maxlen=maxlen, approximate=True)
+        except (RedisError, OSError) as exc:
+            # The broker already retried with backoff; a refused XADD (OOM, ACL) is no better.
+            logger.warning("%s %s not published: %s", event.type, event.correlation_id, exc)
+            raise EventUnavailable(str(exc)) from exc

@@ -1,32 +1,45 @@
 """The storefront's composition root: settings, database, broker and HTTP app wired together."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from faststream.redis import RedisBroker
 
-from contracts import ProductSnapshot
+from contracts import ProductSnapshot, RoomChangedEvent, RoomSalesChangedEvent
 from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.serve import metrics_app
 from services.storefront import service
-from services.storefront.adapters.catalog_start import catalog_reader_start
-from services.storefront.adapters.publisher import StreamCheckoutPublisher
+from services.storefront.adapters.catalog_start import reader_starts
+from services.storefront.adapters.publisher import StreamCheckoutPublisher, StreamEventPublisher
 from services.storefront.adapters.repository import (
     CachedRoomReader,
+    SqlFiguresWriter,
     SqlRoomRepository,
     SqlShowcaseWriter,
+    SqlViewerLog,
 )
+from services.storefront.adapters.sellers import SqlLiveControl, SqlSellerAccounts
 from services.storefront.adapters.tokens import RememberedTokens
 from services.storefront.config import StorefrontSettings
-from services.storefront.entrypoints import pages, routes, sessions
+from services.storefront.entrypoints import (
+    pages,
+    routes,
+    seller_api,
+    seller_pages,
+    seller_session,
+    sessions,
+)
 from services.storefront.entrypoints.checkout_metrics import CheckoutMetrics
 from services.storefront.entrypoints.deps import StorefrontDeps
 from services.storefront.entrypoints.errors import install_error_handlers
 from services.storefront.entrypoints.messaging import build_broker
 from services.storefront.live_catalog import LiveCatalog
+from services.storefront.live_control import LiveControl
 from services.storefront.migrations import STOREFRONT_MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -45,36 +58,44 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     )
     catalog = LiveCatalog()
     showcase = SqlShowcaseWriter(engine)
+    figures = SqlFiguresWriter(engine)
     rooms = CachedRoomReader(SqlRoomRepository(engine), ttl=settings.room_cache_seconds)
 
     async def on_catalog_changed(products: Sequence[ProductSnapshot]) -> None:
         await service.apply_catalog_change(catalog=catalog, showcase=showcase, products=products)
 
+    async def on_room_sales(event: RoomSalesChangedEvent) -> None:
+        await service.apply_room_sales(figures=figures, event=event)
+
+    async def on_room_changed(event: RoomChangedEvent) -> None:
+        rooms.forget(event.data.room_id)  # another replica changed it: read it afresh
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Production refuses a database not at head; development migrates it (see Migrations).
         await STOREFRONT_MIGRATIONS.prepare(engine, production=settings.is_production)
-        # The reader's start is found now (newest entries), so the broker is built here.
+        # The readers' starts are found now (newest entries), so the broker is built here.
         broker = build_broker(
             settings,
             on_catalog_changed=on_catalog_changed,
-            catalog_start=await catalog_reader_start(settings),
+            on_room_sales=on_room_sales,
+            on_room_changed=on_room_changed,
+            starts=await reader_starts(settings),
         )
         app.state.broker = broker
+        events = StreamEventPublisher(settings.streams, client=broker.connect)
         app.state.deps = StorefrontDeps(
             settings=settings,
             rooms=rooms,
             stock=catalog,
             publisher=StreamCheckoutPublisher(settings.streams, client=broker.connect),
             tokens=RememberedTokens(settings.buyer_tokens),
+            events=events,
+            viewers=SqlViewerLog(engine),
+            accounts=SqlSellerAccounts(engine),
+            control=LiveControl(store=SqlLiveControl(engine), events=events, cache=rooms),
         )
-        try:
-            await broker.start()
-        except TimeoutError:
-            # The catalog reader could not reach Redis in time. Serve anyway: checkouts
-            # answer 503 and /ready says why, and FastStream keeps restarting the reader
-            # until Redis answers.
-            log.warning("Redis unreachable at start-up; serving, and retrying the reader")
+        await start_broker(broker)
         try:
             yield
         finally:
@@ -83,7 +104,8 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="livecart storefront",
-        summary="Live rooms, pinned products and the buy button; checkouts go to the marketplace.",
+        summary="Live rooms, pinned products and the buy button; checkouts go to the marketplace. "
+        "Sellers run their lives here: rooms, pins, flash deals, reports.",
         lifespan=lifespan,
         # Starlette refuses a larger body from its Content-Length, before reading it,
         # and counts the bytes of a chunked one as they arrive.
@@ -94,6 +116,9 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(sessions.router)
     app.include_router(routes.router)
+    app.include_router(seller_session.router)
+    app.include_router(seller_api.router)
+    app.include_router(seller_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
@@ -106,3 +131,27 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     app.mount("/metrics", metrics_app())
     add_operational_routes(app, {"redis": broker_ready, "database": database_check(engine)})
     return app
+
+
+async def start_broker(broker: RedisBroker) -> None:
+    """Start the broker, even with Redis unreachable: serve anyway (checkouts answer 503,
+    /ready says why) while FastStream retries each reader until Redis answers.
+
+    FastStream's start gives up at the first reader whose first read does not return
+    within a few seconds, leaving the readers after it unstarted: they are started here,
+    together, so a storefront that came up without Redis follows every stream once it is
+    back.
+    """
+    try:
+        await broker.start()
+        return
+    except TimeoutError:
+        log.warning("Redis unreachable at start-up; serving, and retrying the readers")
+    waiting = [sub for sub in broker.subscribers if not sub.running]
+    outcomes = await asyncio.gather(*(sub.start() for sub in waiting), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, TimeoutError):
+            raise outcome
+    for publisher in broker.publishers:
+        await publisher.start()
+    broker.running = True

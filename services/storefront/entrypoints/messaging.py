@@ -1,17 +1,31 @@
-"""The storefront's broker: a publisher to `checkout.requested` and a fan-out reader of
-`catalog.changed` (plain XREAD, no consumer group: every replica keeps its own copy)."""
+"""The storefront's broker: publishers to `checkout.requested`, `room.changed`,
+`flash_deal.requested` and `order.cancellation_requested`, and fan-out readers of
+`catalog.changed`, `room.sales` and `room.changed` (plain XREAD, no consumer group:
+every replica keeps its own copy)."""
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from faststream.redis import RedisBroker, StreamSub
 
-from contracts import CatalogChangedEvent, CheckoutRequestedEvent, ProductSnapshot
+from contracts import (
+    CancellationRequestedEvent,
+    CatalogChangedEvent,
+    CheckoutRequestedEvent,
+    Envelope,
+    FlashDealRequestedEvent,
+    ProductSnapshot,
+    RoomChangedEvent,
+    RoomSalesChangedEvent,
+)
 from services.common.broker import build_broker as build_common_broker
 from services.common.broker import skip_malformed_entries
-from services.storefront.adapters.catalog_start import BEGINNING
+from services.storefront.adapters.catalog_start import ReaderStarts
 from services.storefront.config import StorefrontSettings
 
 CatalogHandler = Callable[[Sequence[ProductSnapshot]], Awaitable[None]]
+SalesHandler = Callable[[RoomSalesChangedEvent], Awaitable[None]]
+RoomHandler = Callable[[RoomChangedEvent], Awaitable[None]]
 
 MAX_RECORDS = 100
 BROKER_DESCRIPTION = (
@@ -30,40 +44,96 @@ CATALOG_DESCRIPTION = (
     "title or price is copied onto the pinned products. Malformed entries are logged and "
     "skipped; they never stop the reader."
 )
+ROOM_CHANGED_DESCRIPTION = (
+    "The seller changed what a live room shows: a product pinned or unpinned, the room "
+    "gone live or ended. Written after the change is in the storefront's database, before "
+    "the seller gets their answer; `data` holds the state and the pinned skus, the "
+    "correlation id is the room id. The notifier pushes it to the room's viewers, whose "
+    "page reloads the room from `GET /api/rooms/{room_id}`."
+)
+FLASH_DEAL_DESCRIPTION = (
+    "A seller started a flash deal on a product pinned in their room, or ended one (the "
+    "same `deal_id` again, `ends_at` now). The marketplace (group `orders`) keeps it when "
+    "the product is the seller's and the price at most the list price, and prices the "
+    "room's checkouts by it; the correlation id is the deal id."
+)
+CANCELLATION_DESCRIPTION = (
+    "A buyer asked, from the live room, to cancel their order (their checkout id, the buyer "
+    "from their token). The marketplace (group `orders`) grants it within its cancel "
+    "window; the correlation id is the checkout id."
+)
+ROOM_SALES_DESCRIPTION = (
+    "The marketplace's figures per live room (v1 and v2), read by each storefront replica "
+    "on its own (XREAD, no group) from the newest few hundred entries; the latest per room "
+    "is kept in the storefront's database for the seller's post-live report. Malformed "
+    "entries are logged and skipped."
+)
+ROOM_CHANGED_READER_DESCRIPTION = (
+    "The storefront's own `room.changed`, read by each replica (XREAD, no group, news only) "
+    "to drop its in-memory copy of the room, so the room API and checkouts see a pin or a "
+    "go-live at once on every replica."
+)
 
 
 def build_broker(
     settings: StorefrontSettings,
     *,
     on_catalog_changed: CatalogHandler,
-    catalog_start: str = BEGINNING,
+    on_room_sales: SalesHandler,
+    on_room_changed: RoomHandler,
+    starts: ReaderStarts | None = None,
 ) -> RedisBroker:
-    """The storefront's broker with its reader registered; nothing connects yet.
+    """The storefront's broker with its readers registered; nothing connects yet.
 
-    The reader XREADs `catalog.changed` after `catalog_start` and hands each event's
-    products to `on_catalog_changed`. The checkout partitions are declared for the
-    AsyncAPI document; adapters/publisher.py writes them.
+    The readers XREAD after `starts` and hand each event on: a `catalog.changed` event's
+    products to `on_catalog_changed`, a room's figures to `on_room_sales`, a room change
+    to `on_room_changed`. The publishers are declared for the AsyncAPI document;
+    adapters/publisher.py writes their streams.
     """
+    starts = starts or ReaderStarts()
+    streams = settings.streams
     broker = build_common_broker(settings, description=BROKER_DESCRIPTION)
     skip_malformed_entries(broker)
-    for stream in settings.streams.checkout_streams:
+    published: list[tuple[str, str, type[Envelope[Any]]]] = [
+        (stream, CHECKOUT_REQUESTED_DESCRIPTION, CheckoutRequestedEvent)
+        for stream in streams.checkout_streams
+    ]
+    published += [
+        (streams.room_changed, ROOM_CHANGED_DESCRIPTION, RoomChangedEvent),
+        (streams.flash_deals, FLASH_DEAL_DESCRIPTION, FlashDealRequestedEvent),
+        (streams.cancellations, CANCELLATION_DESCRIPTION, CancellationRequestedEvent),
+    ]
+    for stream, description, schema in published:
         broker.publisher(
             stream=stream,
-            title=f"storefront:{settings.streams.short_name(stream)}",
-            description=CHECKOUT_REQUESTED_DESCRIPTION,
-            schema=CheckoutRequestedEvent,
+            title=f"storefront:{streams.short_name(stream)}",
+            description=description,
+            schema=schema,
         )
 
-    @broker.subscriber(
-        stream=StreamSub(
-            settings.streams.catalog_changed, last_id=catalog_start, max_records=MAX_RECORDS
-        ),
-        title="storefront:catalog.changed",
-        description=CATALOG_DESCRIPTION,
-    )
     async def on_catalog(event: CatalogChangedEvent) -> None:
         await on_catalog_changed(event.data.products)
 
+    async def on_sales(event: RoomSalesChangedEvent) -> None:
+        await on_room_sales(event)
+
+    async def on_room(event: RoomChangedEvent) -> None:
+        await on_room_changed(event)
+
+    # The room.changed reader needs a title of its own: the publisher has the plain one.
+    readers: list[tuple[str, str, str, str, Callable[..., Awaitable[None]]]] = [
+        (streams.catalog_changed, starts.catalog_changed, "", CATALOG_DESCRIPTION, on_catalog),
+        (streams.room_sales, starts.room_sales, "", ROOM_SALES_DESCRIPTION, on_sales),
+        (streams.room_changed, starts.room_changed, ":cache", ROOM_CHANGED_READER_DESCRIPTION,
+         on_room),
+    ]  # fmt: skip
+    for stream, last_id, suffix, description, handler in readers:
+        subscriber = broker.subscriber(
+            stream=StreamSub(stream, last_id=last_id, max_records=MAX_RECORDS),
+            title=f"storefront:{streams.short_name(stream)}{suffix}",
+            description=description,
+        )
+        subscriber(handler)
     return broker
 
 
@@ -71,7 +141,12 @@ def specification_broker() -> RedisBroker:
     """A broker built from the default settings (no environment read, so the generated
     AsyncAPI document never carries a local URL or password) with everything registered."""
 
-    async def ignore(_products: Sequence[ProductSnapshot]) -> None:
+    async def ignore(_event: object) -> None:
         return None
 
-    return build_broker(StorefrontSettings.model_construct(), on_catalog_changed=ignore)
+    return build_broker(
+        StorefrontSettings.model_construct(),
+        on_catalog_changed=ignore,
+        on_room_sales=ignore,
+        on_room_changed=ignore,
+    )

@@ -1,5 +1,5 @@
-"""The server-rendered pages (Jinja2 + small scripts, no build step): the live room a buyer
-watches and buys in, and the seller's live dashboard of that room."""
+"""The server-rendered buyer pages (Jinja2 + small scripts, no build step): the live room a
+buyer watches and buys in. The seller's pages (dashboard included) are in seller_pages.py."""
 
 from pathlib import Path
 
@@ -8,13 +8,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from services.storefront import service, sessions
-from services.storefront.domain import RoomNotFound
-from services.storefront.entrypoints.deps import Deps
+from services.storefront.domain import RoomNotFound, format_price
+from services.storefront.entrypoints.deps import Deps, StorefrontDeps
 from services.storefront.entrypoints.sessions import BUYER_COOKIE, set_buyer_cookie
+from services.storefront.service import LiveRoom
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = PACKAGE_DIR / "static"
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+templates.env.globals["format_price"] = format_price
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,54 +30,67 @@ async def home(deps: Deps) -> RedirectResponse:
 async def room_page(request: Request, room_id: str, deps: Deps) -> HTMLResponse:
     """The live room. Every visit (re)issues the buyer cookie: the same buyer while the
     token is valid (the session slides on), a new one otherwise, so a first-time visitor
-    can buy at once."""
+    can buy at once. A visit while the room is live counts the buyer as a viewer."""
     if request.method != "GET":
-        return await _render(request, deps, "room.html", room_id)
+        return await render_room(request, deps, "room.html", room_id)
     session = sessions.resume_session(tokens=deps.tokens, token=request.cookies.get(BUYER_COOKIE))
     # The room's live stream goes to the buyer's own notifier (the one their checkouts'
     # events_url names), so viewers spread over the notifier replicas.
     notifier = deps.settings.notifier_for(session.buyer_id)
-    page = await _render(request, deps, "room.html", room_id, notifier_url=notifier)
-    if page.status_code == 200:
+    live = await live_room_or_none(deps, room_id)
+    page = await render_room(request, deps, "room.html", room_id, live=live, notifier_url=notifier)
+    if live is not None:
         set_buyer_cookie(page, session, deps.settings)
+        await service.record_viewer(viewers=deps.viewers, room=live.room, buyer_id=session.buyer_id)
     return page
 
 
-@router.api_route(
-    "/rooms/{room_id}/dashboard", methods=["GET", "HEAD"], response_class=HTMLResponse
-)
-async def dashboard_page(request: Request, room_id: str, deps: Deps) -> HTMLResponse:
-    """The seller's live figures for the room: sales, stock, checkouts per second."""
-    return await _render(request, deps, "dashboard.html", room_id)
-
-
-async def _render(
-    request: Request, deps: Deps, template: str, room_id: str, *, notifier_url: str | None = None
-) -> HTMLResponse:
-    headers = {
-        "Content-Security-Policy": _content_security_policy(deps.settings.notifier_origin),
-        # Per visitor (buyer cookie) and live: never from a shared cache.
-        "Cache-Control": "private, no-store",
-    }
+async def live_room_or_none(deps: Deps, room_id: str) -> LiveRoom | None:
     try:
-        live = await service.get_live_room(rooms=deps.rooms, stock=deps.stock, room_id=room_id)
+        return await service.get_live_room(rooms=deps.rooms, stock=deps.stock, room_id=room_id)
     except RoomNotFound:
+        return None
+
+
+async def render_room(
+    request: Request,
+    deps: Deps,
+    template: str,
+    room_id: str,
+    *,
+    live: LiveRoom | None = None,
+    notifier_url: str | None = None,
+) -> HTMLResponse:
+    live = live or await live_room_or_none(deps, room_id)
+    if live is None:
         return templates.TemplateResponse(
-            request, "not_found.html", {"room_id": room_id}, status_code=404, headers=headers
-        )
+            request, "not_found.html", {"room_id": room_id}, status_code=404,
+            headers=page_headers(deps),
+        )  # fmt: skip
     context = {
         "room": live.room,
         "live": live,
         "notifier_url": notifier_url or deps.settings.notifier_public_url.rstrip("/"),
     }
-    return templates.TemplateResponse(request, template, context, headers=headers)
+    return templates.TemplateResponse(request, template, context, headers=page_headers(deps))
+
+
+def page_headers(deps: StorefrontDeps) -> dict[str, str]:
+    """Every page's headers: its Content-Security-Policy, and never from a shared cache
+    (per visitor, and live)."""
+    return {
+        "Content-Security-Policy": _content_security_policy(deps.settings.notifier_origin),
+        "Cache-Control": "private, no-store",
+    }
 
 
 def _content_security_policy(notifier_origin: str) -> str:
-    # Only our own scripts run; the one other origin the page talks to is the notifier (SSE).
+    # Only our own scripts run; the one other origin the page talks to is the notifier
+    # (SSE). Product images may be any https:// address (the marketplace's image URLs),
+    # and so may the seller's stream (a video or an embedded player).
     return (
         "default-src 'self'; "
         f"connect-src 'self' {notifier_origin}; "
-        "img-src 'self' data:; "
+        "img-src 'self' data: https:; media-src 'self' https:; frame-src https:; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )

@@ -1,10 +1,14 @@
-"""The storefront's JSON API: read a room with its live stock, accept a checkout."""
+"""The storefront's JSON API: read a room with its live stock, accept a checkout, pass on
+a buyer's cancel request."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from services.storefront import service
 from services.storefront.entrypoints.deps import Deps
 from services.storefront.entrypoints.schemas import (
+    CancellationAccepted,
     CheckoutAccepted,
     CheckoutIn,
     ErrorOut,
@@ -55,3 +59,32 @@ async def create_checkout(body: CheckoutIn, buyer: Buyer, deps: Deps) -> Checkou
         ),
         buyer_events_url=deps.settings.buyer_events_url(token=buyer.token, buyer_id=buyer.buyer_id),
     )
+
+
+CheckoutId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+]
+
+
+@router.post(
+    "/checkouts/{checkout_id}/cancellation",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ask the marketplace to cancel the buyer's order",
+    description=(
+        "The buyer is the one of the token, as for `POST /api/checkouts`. Answers 202 once "
+        "the request is durably in the `order.cancellation_requested` stream; the marketplace "
+        "grants it only for the buyer's own confirmed order within its cancel window, and "
+        "the outcome (`cancelled`, then `refunded`) arrives on the buyer's event stream."
+    ),
+    responses={
+        401: {"model": TokenErrorOut, "description": "Buyer token missing, invalid or expired"},
+        503: {"model": ErrorOut, "description": "The stream is unreachable; retry later"},
+    },
+)
+async def request_cancellation(
+    checkout_id: CheckoutId, buyer: Buyer, deps: Deps
+) -> CancellationAccepted:
+    await service.request_cancellation(
+        events=deps.events, checkout_id=checkout_id, buyer_id=buyer.buyer_id
+    )
+    return CancellationAccepted(checkout_id=checkout_id)

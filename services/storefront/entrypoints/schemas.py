@@ -1,11 +1,13 @@
 """The JSON the storefront's HTTP API reads and writes."""
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from contracts import DealSnapshot
 from contracts.events import MAX_ITEMS_PER_CHECKOUT, MAX_QUANTITY_PER_ITEM, Identifier, Sku
 from services.storefront.domain import CheckoutRequest, RequestedItem
 from services.storefront.service import LiveRoom
@@ -75,6 +77,11 @@ class ProductOut(BaseModel):
         description="Units left as the marketplace last announced; null while not known yet. "
         "A display hint: the marketplace decides when the order is placed."
     )
+    image_url: str | None = Field(description="An https:// or /static/ image of it, if any.")
+    deal: DealSnapshot | None = Field(
+        description="The room's flash deal on it, running or counting down (`starts_at`), as "
+        "the marketplace last announced it; null when none. The marketplace prices by it."
+    )
 
 
 class RoomOut(BaseModel):
@@ -83,6 +90,11 @@ class RoomOut(BaseModel):
     room_id: str
     title: str
     seller: SellerOut
+    state: Literal["scheduled", "live", "ended"] = Field(
+        description="Buying is open only while `live`."
+    )
+    stream_url: str | None = Field(description="The seller's stream (https://), if set.")
+    scheduled_at: datetime | None = Field(description="When the live is planned, if set.")
     products: list[ProductOut]
 
     @classmethod
@@ -92,6 +104,9 @@ class RoomOut(BaseModel):
             room_id=room.room_id,
             title=room.title,
             seller=SellerOut(seller_id=room.seller_id, name=room.seller_name),
+            state=room.state.value,
+            stream_url=room.stream_url,
+            scheduled_at=room.scheduled_at,
             products=[
                 ProductOut(
                     sku=p.sku,
@@ -100,10 +115,20 @@ class RoomOut(BaseModel):
                     currency=p.currency,
                     max_per_checkout=p.max_per_checkout,
                     available=live.available(p.sku),
+                    image_url=live.image_url(p.sku),
+                    deal=live.deal(p.sku),
                 )
                 for p in room.products
             ],
         )
+
+
+class CancellationAccepted(BaseModel):
+    """The cancel request is durably on its way; the marketplace decides (within its
+    cancel window) and the order's new status arrives on the buyer's event stream."""
+
+    checkout_id: str
+    status: Literal["requested"] = "requested"
 
 
 class ErrorOut(BaseModel):

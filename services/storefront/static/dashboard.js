@@ -60,10 +60,14 @@
     setNumber(figure("checkouts"), sales.checkouts || 0);
     setNumber(figure("confirmed"), sales.confirmed || 0);
     setNumber(figure("expired"), sales.expired || 0);
+    setNumber(figure("cancelled"), sales.cancelled || 0); // v2: confirmed, then cancelled
     for (const product of products.values()) {
       const units = (sales.units_sold || {})[product.sku] || 0;
       setNumber(figure("units-sold", product.sku), units);
-      figure("product-revenue", product.sku).textContent = money(units * product.priceMinor, product.currency);
+      // v2 counts each product's confirmed revenue (deal prices included); v1 only units.
+      const counted = (sales.revenue_minor_by_sku || {})[product.sku];
+      const revenue = Number.isInteger(counted) ? counted : units * product.priceMinor;
+      figure("product-revenue", product.sku).textContent = money(revenue, product.currency);
     }
     showRejections(sales.rejected || {});
     observe(sales.checkouts || 0);
@@ -130,7 +134,7 @@
       snapshot: (data) => {
         showStock(data.stock);
         if (data.sales) showSales(data.sales);
-        else showSales({ checkouts: 0, confirmed: 0, expired: 0, rejected: {}, units_sold: {}, revenue_minor: {} });
+        else showSales({ checkouts: 0, confirmed: 0, expired: 0, cancelled: 0, rejected: {}, units_sold: {}, revenue_minor: {} });
         showViewers(data.viewers);
       },
       stock: showStock,
