@@ -2,15 +2,28 @@
 answers each request with its own entry's outcome. Fake pipeline, no Redis."""
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from contracts import CheckoutItem, CheckoutRequested, CheckoutRequestedEvent, Streams, decode_entry
-from services.storefront.adapters.publisher import StreamCheckoutPublisher
-from services.storefront.service import CheckoutUnavailable
+from contracts import (
+    CancellationRequested,
+    CancellationRequestedEvent,
+    CheckoutItem,
+    CheckoutRequested,
+    CheckoutRequestedEvent,
+    FlashDealRequested,
+    FlashDealRequestedEvent,
+    RoomChanged,
+    RoomChangedEvent,
+    Streams,
+    decode_entry,
+)
+from services.storefront.adapters.publisher import StreamCheckoutPublisher, StreamEventPublisher
+from services.storefront.service import CheckoutUnavailable, EventUnavailable
 
 STREAMS = Streams("test")
 
@@ -145,3 +158,76 @@ async def test_each_checkout_goes_to_its_products_partition_in_the_same_round_tr
         streams.checkout_stream_for([sku]) for sku in skus
     ]
     assert set(redis.streams.values()) == set(streams.checkout_streams)  # 40 skus hit all 4
+
+
+class FakeStreams:
+    def __init__(self, *, down: bool = False) -> None:
+        self.down = down
+        self.added: list[tuple[str, int | None]] = []
+
+    async def xadd(
+        self, stream: str, fields: dict[str, str], maxlen: int | None, approximate: bool
+    ) -> bytes:
+        if self.down:
+            raise RedisConnectionError("connection refused")
+        self.added.append((stream, maxlen))
+        return b"1-0"
+
+
+def event_publisher(redis: FakeStreams) -> StreamEventPublisher:
+    async def client() -> FakeStreams:
+        return redis
+
+    return StreamEventPublisher(STREAMS, client=client)  # type: ignore[arg-type]
+
+
+async def test_each_live_room_event_goes_to_its_own_stream_and_only_room_changed_is_trimmed() -> (
+    None
+):
+    redis = FakeStreams()
+    publisher = event_publisher(redis)
+    starts = datetime(2026, 12, 4, tzinfo=UTC)
+
+    await publisher.publish(
+        RoomChangedEvent.new(
+            correlation_id="r", producer="t", data=RoomChanged(room_id="r", state="live")
+        )
+    )
+    await publisher.publish(
+        FlashDealRequestedEvent.new(
+            correlation_id="d",
+            producer="t",
+            data=FlashDealRequested(
+                deal_id="d",
+                seller_id="s",
+                room_id="r",
+                sku="MUG",
+                price_minor=1,
+                units_cap=1,
+                per_buyer_limit=1,
+                starts_at=starts,
+            ),
+        )
+    )
+    await publisher.publish(
+        CancellationRequestedEvent.new(
+            correlation_id="c",
+            producer="t",
+            data=CancellationRequested(checkout_id="c", buyer_id="b"),
+        )
+    )
+
+    assert redis.added == [
+        (STREAMS.room_changed, StreamEventPublisher.ROOM_CHANGED_MAXLEN),
+        (STREAMS.flash_deals, None),
+        (STREAMS.cancellations, None),
+    ]
+
+
+async def test_a_live_room_event_redis_does_not_take_is_reported_unavailable() -> None:
+    publisher = event_publisher(FakeStreams(down=True))
+    event = RoomChangedEvent.new(
+        correlation_id="r", producer="t", data=RoomChanged(room_id="r", state="ended")
+    )
+    with pytest.raises(EventUnavailable):
+        await publisher.publish(event)

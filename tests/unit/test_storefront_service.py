@@ -186,6 +186,25 @@ async def test_an_unknown_room_is_not_cached_so_a_new_room_shows_at_once() -> No
     assert await rooms.get_room("demo") == ROOM
 
 
+async def test_a_forgotten_room_is_read_afresh_and_a_read_in_flight_is_not_kept() -> None:
+    inner = SlowRooms(ROOM)
+    rooms = CachedRoomReader(inner, ttl=60.0, clock=lambda: 0.0)
+    await rooms.get_room("demo")
+    changed = dataclasses.replace(ROOM, title="Drop, live again")
+    inner.rooms["demo"] = changed
+
+    rooms.forget("demo")
+    in_flight = asyncio.ensure_future(rooms.get_room("demo"))
+    await event_loop_turns(1)
+    rooms.forget("demo")  # changed again while that read runs: its answer may be stale
+
+    assert await in_flight == changed
+    assert await rooms.get_room("demo") == changed
+    assert inner.reads == 3  # the in-flight answer was not kept: the last lookup read again
+    assert await rooms.get_room("demo") == changed
+    assert inner.reads == 3  # and that one was
+
+
 async def test_a_live_room_carries_the_stock_of_the_products_the_catalog_announced() -> None:
     catalog = LiveCatalog()
     catalog.apply([product(available=3, version=2)])

@@ -131,7 +131,8 @@ class CachedRoomReader:
         """The read of `room_id` in flight, or a new one."""
         read = self._reads.get(room_id)
         if read is None:
-            read = asyncio.ensure_future(self._load(room_id))
+            # Counted now, not when the task starts: a forget() in between must count.
+            read = asyncio.ensure_future(self._load(room_id, self._forgotten.get(room_id, 0)))
             self._reads[room_id] = read
             read.add_done_callback(lambda done: self._read_done(room_id, done))
         return read
@@ -140,8 +141,8 @@ class CachedRoomReader:
         if self._reads.get(room_id) is read:
             del self._reads[room_id]
 
-    async def _load(self, room_id: str) -> Room | None:
-        read_at, forgotten = self._clock(), self._forgotten.get(room_id, 0)
+    async def _load(self, room_id: str, forgotten: int) -> Room | None:
+        read_at = self._clock()
         try:
             room = await self._inner.get_room(room_id)
         except Exception as exc:
