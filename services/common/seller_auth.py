@@ -37,8 +37,8 @@ def verify_password(password_hash: str, password: str) -> bool:
     """Whether `password` matches; never raises for a wrong or malformed one."""
     try:
         return _HASHER.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):
+        return False  # UnicodeEncodeError: a lone surrogate can match no stored password
 
 
 # Verified against when the login names no account, so a wrong login and a wrong

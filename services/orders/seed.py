@@ -42,5 +42,9 @@ async def seed_products(
                         image_url=product.image_url,
                     )
                 )
-            elif reset_stock:
-                row.available, row.reserved, row.sold = product.stock, 0, 0
+            else:
+                if row.seller_id is None and product.seller_id is not None:
+                    # Seeded before products had sellers: give them to their seller.
+                    row.seller_id, row.version = product.seller_id, row.version + 1
+                if reset_stock:
+                    row.available, row.reserved, row.sold = product.stock, 0, 0

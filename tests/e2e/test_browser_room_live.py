@@ -104,12 +104,6 @@ async def buy(page: Page, sku: str, quantity: int) -> None:
     await page.get_by_test_id("buy-button").click()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the marketplace keeps a flash deal without bumping its product's version, so the "
-    "catalog.changed snapshot carrying it has the version readers already hold and every "
-    "reader (storefront, notifier, page) drops it: remove this mark once it bumps",
-)
 async def test_a_flash_deal_counts_down_on_its_card_then_runs_and_the_marketplace_holds_its_limit(
     live_stack: tuple[dict[str, ServiceProcess], str], seller: SellerApi, browser: Browser
 ) -> None:

@@ -14,8 +14,14 @@ from services.storefront.migrations import STOREFRONT_MIGRATIONS
 from tests.conftest import Database
 
 VERSION_TABLE = "alembic_version"
-ORDERS_TABLES = {"products", "orders", "order_lines", "payments", "sandbox_wallets", "outbox"}
-STOREFRONT_TABLES = {"sellers", "rooms", "pinned_products"}
+ORDERS_TABLES = {
+    "products", "orders", "order_lines", "payments", "sandbox_wallets", "outbox",
+    "flash_deals", "seller_accounts", "seller_sessions",
+}  # fmt: skip
+STOREFRONT_TABLES = {
+    "sellers", "rooms", "pinned_products", "seller_accounts", "seller_sessions",
+    "catalog_products", "room_deals", "room_viewers", "room_figures",
+}  # fmt: skip
 SERVICES = ["orders", "storefront"]
 
 

@@ -280,6 +280,13 @@ class SqlUnitOfWork:
             for name, value in _deal_values(deal).items():
                 setattr(row, name, value)
             row.updated_at = utc_now()
+        # The deal travels in the product's snapshot, and readers keep the highest
+        # version per sku: a deal started, changed or ended is a new version of it.
+        await self.session.execute(
+            update(ProductRow)
+            .where(col(ProductRow.sku) == deal.sku)
+            .values(version=ProductRow.version + 1)
+        )
         await self.session.flush()
 
     async def lock_stock(self, skus: Collection[str]) -> dict[str, int]:

@@ -78,7 +78,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_products_seller_id"), ["seller_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_seller_id"))
