@@ -4,9 +4,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from infra.local.demo import DEMO_PRODUCTS
-from tests.support.browser import artifact
-from tests.support.stack import ServiceProcess
+from infra.local.demo import DEMO_PRODUCTS, DEMO_SELLER_EMAIL
+from tests.support.browser import artifact, sign_in_seller
+from tests.support.stack import ServiceProcess, demo_seller_password
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +43,7 @@ async def test_the_dashboard_counts_the_sales_made_in_the_room_live(
 ) -> None:
     base = stack["storefront"].base_url
     seller = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+    await sign_in_seller(seller, base, DEMO_SELLER_EMAIL, demo_seller_password(stack))
     await seller.goto(f"{base}/rooms/demo/dashboard")
     await seller.locator("[data-testid=connection][data-state=live]").wait_for()
     await figure(seller, "checkouts", "0")

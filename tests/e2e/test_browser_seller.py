@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from infra.local.demo import DEMO_ROOM_ID, DEMO_SELLER_EMAIL
-from tests.support.browser import artifact
+from tests.support.browser import artifact, sign_in_seller
 from tests.support.stack import ROOT, ServiceProcess, demo_seller_password
 
 pytestmark = pytest.mark.slow
@@ -34,11 +34,7 @@ RECORD_STATUSES = """() => {
 
 
 async def sign_in(page: Page, base_url: str, password: str) -> None:
-    await page.goto(f"{base_url}/seller/login")
-    await page.get_by_test_id("login-email").fill(DEMO_SELLER_EMAIL)
-    await page.get_by_test_id("login-password").fill(password)
-    await page.get_by_test_id("login-submit").click()
-    await page.wait_for_url(f"{base_url}/seller")
+    await sign_in_seller(page, base_url, DEMO_SELLER_EMAIL, password)
 
 
 async def buyer_room(browser: Browser, stack: dict[str, ServiceProcess]) -> Page:

@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = os.environ.get("LIVECART_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -97,3 +97,13 @@ class FlakyLink:
         finally:
             self._open.discard(writer)
             writer.transport.abort()
+
+
+async def sign_in_seller(page: Page, base_url: str, email: str, password: str) -> None:
+    """Signs a seller in through the login page of the side at `base_url` (storefront or
+    marketplace console: the same form on both)."""
+    await page.goto(f"{base_url}/seller/login")
+    await page.get_by_test_id("login-email").fill(email)
+    await page.get_by_test_id("login-password").fill(password)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url(f"{base_url}/seller")
