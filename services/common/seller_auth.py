@@ -8,7 +8,10 @@ Every unsafe request of a signed-in seller must carry the session's CSRF token, 
 the `csrf_token` form field or the `X-CSRF-Token` header (synchronizer token).
 """
 
+import asyncio
+import getpass
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +25,8 @@ from contracts import utc_now
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+NEW_PASSWORD_VARIABLE = "LIVECART_SELLER_PASSWORD"
 
 _HASHER = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
@@ -52,6 +57,43 @@ def verify_or_waste(password_hash: str | None, password: str) -> bool:
         verify_password(_DUMMY_HASH, password)
         return False
     return verify_password(password_hash, password)
+
+
+async def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether `password` opens the account of `password_hash` (None: no such account),
+    with the same work either way, off the event loop (Argon2id takes tens of ms of CPU)."""
+    if len(password) > MAX_PASSWORD_LENGTH or not encodable(password):
+        password = ""  # compare something that can never match, in the same time
+    return await asyncio.to_thread(verify_or_waste, password_hash, password)
+
+
+def normal_email(email: str) -> str:
+    """How an email is stored and looked up on both sides: trimmed, lower-case."""
+    return email.strip().lower()
+
+
+def encodable(text: str) -> bool:
+    """Whether `text` is valid Unicode (no lone surrogates), as drivers and Argon2 need."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_new_password() -> str:
+    """A new seller's password for `add-seller`: `LIVECART_SELLER_PASSWORD`, else asked
+    twice on the terminal; ValueError saying why when it cannot be used."""
+    password = os.environ.get(NEW_PASSWORD_VARIABLE)
+    if password is None:
+        password = getpass.getpass("Password for the seller: ")
+        if getpass.getpass("Same password again: ") != password:
+            raise ValueError("the two passwords differ; nothing was created")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"a seller password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH or not encodable(password):
+        raise ValueError("the password is too long or not valid text (check the encoding)")
+    return password
 
 
 def new_token() -> str:

@@ -5,16 +5,15 @@ the newest schema; `... new-migration MESSAGE` drafts the next revision from the
 seller's console account (password from `LIVECART_SELLER_PASSWORD`, or asked for)."""
 
 import asyncio
-import getpass
 import os
 import sys
 
 from pydantic import ValidationError
 
 from services.common.db import make_engine
-from services.common.seller_auth import MIN_PASSWORD_LENGTH
+from services.common.seller_auth import MIN_PASSWORD_LENGTH, read_new_password
 from services.common.serve import serve
-from services.orders.adapters.sellers import SellerAccounts, SellerExists, encodable
+from services.orders.adapters.sellers import SellerAccounts, SellerExists
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.console_schemas import NewSeller
 from services.orders.migrations import ORDERS_MIGRATIONS
@@ -24,7 +23,6 @@ USAGE = (
     "usage: python -m services.orders "
     "[serve|migrate|new-migration MESSAGE|seed-demo|add-seller SELLER_ID EMAIL NAME]"
 )
-SELLER_PASSWORD_ENV = "LIVECART_SELLER_PASSWORD"
 DEMO_SELLER_PASSWORD_ENV = "LIVECART_DEMO_SELLER_PASSWORD"
 
 
@@ -87,17 +85,10 @@ async def _add_seller(settings: OrdersSettings, seller: NewSeller, password: str
 
 
 def _seller_password() -> str:
-    """From the environment, or asked for twice; refused when short or unencodable."""
-    password = os.environ.get(SELLER_PASSWORD_ENV)
-    if password is None:
-        password = getpass.getpass("Password for the seller: ")
-        if getpass.getpass("Same password again: ") != password:
-            raise CommandFailed("the two passwords differ")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise CommandFailed(f"a seller password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if not encodable(password):
-        raise CommandFailed("the password is not valid text (check the terminal's encoding)")
-    return password
+    try:
+        return read_new_password()
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from exc
 
 
 def add_seller(settings: OrdersSettings, args: list[str]) -> int:

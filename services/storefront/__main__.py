@@ -7,20 +7,18 @@ from LIVECART_SELLER_PASSWORD, or asked for twice)."""
 
 import argparse
 import asyncio
-import getpass
 import os
 import sys
 
 from sqlalchemy.engine import make_url
 
 from services.common.db import make_engine
-from services.common.seller_auth import MIN_PASSWORD_LENGTH
+from services.common.seller_auth import read_new_password
 from services.common.serve import serve_workers
 from services.storefront.config import StorefrontSettings
 from services.storefront.migrations import STOREFRONT_MIGRATIONS
 from services.storefront.seed import seed_demo
 
-PASSWORD_VARIABLE = "LIVECART_SELLER_PASSWORD"
 DEMO_PASSWORD_VARIABLE = "LIVECART_DEMO_SELLER_PASSWORD"
 COMMANDS = {"serve": 0, "migrate": 0, "new-migration": 1, "seed-demo": 0, "add-seller": 3}
 
@@ -57,14 +55,10 @@ async def add_seller(settings: StorefrontSettings, seller_id: str, email: str, n
 
 
 def _new_password() -> str:
-    password = os.environ.get(PASSWORD_VARIABLE)
-    if password is None:
-        password = getpass.getpass("Password for the seller: ")
-        if getpass.getpass("Again: ") != password:
-            raise SystemExit("the passwords differ; nothing was created")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise SystemExit(f"a seller password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return password
+    try:
+        return read_new_password()
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,15 +17,16 @@ from contracts import utc_now
 from services.common.seller_auth import (
     NewSession,
     SellerSession,
+    encodable,
     hash_password,
+    normal_email,
+    password_matches,
     token_digest,
-    verify_or_waste,
     verify_password,
 )
 from services.orders.adapters.tables import SellerAccountRow, SellerSessionRow
 
 MAX_EMAIL_LENGTH = 254
-MAX_PASSWORD_LENGTH = 1024
 
 
 class SellerExists(Exception):
@@ -37,11 +38,6 @@ class SellerAccount:
     seller_id: str
     email: str
     name: str
-
-
-def normal_email(email: str) -> str:
-    """How an email is stored and looked up: trimmed, lower-case."""
-    return email.strip().lower()
 
 
 class SellerAccounts:
@@ -108,9 +104,7 @@ class SellerAccounts:
                 row = await session.scalar(
                     select(SellerAccountRow).where(col(SellerAccountRow.email) == email)
                 )
-        if len(password) > MAX_PASSWORD_LENGTH or not encodable(password):
-            password = ""  # compare something that can never match, in the same time
-        matches = verify_or_waste(None if row is None else row.password_hash, password)
+        matches = await password_matches(None if row is None else row.password_hash, password)
         if row is None or not matches:
             return None
         return SellerAccount(row.seller_id, row.email, row.name)
@@ -166,15 +160,6 @@ class SellerAccounts:
                     col(SellerSessionRow.token_sha256) == token_digest(token)
                 )
             )
-
-
-def encodable(text: str) -> bool:
-    """Whether `text` is valid Unicode (no lone surrogates), as drivers and Argon2 need."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def plausible_text(text: str, max_length: int) -> bool:

@@ -7,7 +7,6 @@ Emails are stored lower-case. A session row holds only the SHA-256 of the cookie
 swept at each sign-in.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,8 +23,9 @@ from services.common.seller_auth import (
     NewSession,
     SellerSession,
     hash_password,
+    normal_email,
+    password_matches,
     token_digest,
-    verify_or_waste,
     verify_password,
 )
 from services.storefront.adapters.repository import aware, read_room, room_of
@@ -43,15 +43,9 @@ from services.storefront.adapters.tables import (
 from services.storefront.domain import CatalogProduct, Deal, LiveState, Room
 from services.storefront.live_control import RoomWork, SellerAccount
 
-MAX_PASSWORD_LENGTH = 1024
-
 
 class SellerExists(Exception):
     """An account with that seller id or email is there already."""
-
-
-def normal_email(email: str) -> str:
-    return email.strip().lower()
 
 
 class SqlSellerAccounts:
@@ -110,11 +104,7 @@ class SqlSellerAccounts:
                     select(SellerAccountRow).where(col(SellerAccountRow.email) == email)
                 )
             ).first()
-        if len(password) > MAX_PASSWORD_LENGTH:
-            password = ""  # compare something that can never match, in the same time
-        # Argon2id takes tens of milliseconds of CPU: never on the event loop.
-        known = None if row is None else row.password_hash
-        if not await asyncio.to_thread(verify_or_waste, known, password):
+        if not await password_matches(None if row is None else row.password_hash, password):
             return None
         assert row is not None
         return SellerAccount(row.seller_id, row.email, row.name)
