@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from contracts import utc_now
 from services.storefront import service, sessions
 from services.storefront.domain import RoomNotFound, format_price
 from services.storefront.entrypoints.deps import Deps, StorefrontDeps
@@ -71,6 +72,9 @@ async def render_room(
         "room": live.room,
         "live": live,
         "notifier_url": notifier_url or deps.settings.notifier_public_url.rstrip("/"),
+        # The server's clock decides whether a deal counts down or runs when the page is
+        # drawn; the page's script goes on from it (a phone's clock may be off).
+        "now": utc_now(),
     }
     return templates.TemplateResponse(request, template, context, headers=page_headers(deps))
 
