@@ -170,9 +170,11 @@ async def _admit(work: UnitOfWork, orders: Sequence[Order]) -> None:
     if not wanting:
         return
     skus = {line.sku for o in wanting for line in o.lines}
-    available = await work.lock_stock(skus)
+    # Deals are read before the stock rows are locked: checkouts never change them, and
+    # every statement inside the lock holds up the other replicas selling the same skus.
     moments = [o.requested_at for o in wanting if o.requested_at is not None]
     deals = await work.flash_deals(skus, not_ended_at=min(moments)) if moments else []
+    available = await work.lock_stock(skus)
     for order in wanting:
         order.lines = price_with_deals(
             order.lines, deals, room_id=order.room_id, at=order.requested_at
