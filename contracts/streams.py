@@ -133,6 +133,16 @@ class Streams:
         """One buyer's recent statuses (capped copy of `order.status`), for resuming."""
         return self._key(f"order.status.buyer:{buyer_id}")
 
+    def idempotency(self, checkout_id: str) -> str:
+        """The storefront's note of which request a buyer's idempotency key stands for
+        (a string with a TTL, not a stream), by the checkout id derived from buyer and key."""
+        return f"{self.prefix}:idempotency:{checkout_id}"
+
+    @property
+    def idempotency_pattern(self) -> str:
+        """A glob (ACL key pattern, SCAN match) of every `idempotency` key."""
+        return f"{self.prefix}:idempotency:*"
+
     @staticmethod
     def dead_letters(stream: str) -> str:
         """The dead-letter stream beside `stream` (same hash tag, so the same slot)."""

@@ -1,8 +1,9 @@
 """Least privilege on Redis: one ACL user per service, derived from the stream names.
 
 The storefront may only append checkouts, flash deals, cancel requests and room changes,
-and read the catalog, the rooms' sales and its own room changes; the marketplace
-consumes checkouts, flash deals and cancel requests (each with its DLQ) and writes
+read the catalog, the rooms' sales and its own room changes, and set and delete its
+buyers' idempotency keys (a selector: those two commands on those keys only); the
+marketplace consumes checkouts, flash deals and cancel requests (each with its DLQ) and writes
 statuses, history and snapshots; the notifier only reads; ops read everything and may
 replay dead letters into the streams that have them; the autoscaler (KEDA's
 redis-streams scaler) may only read the orders group's lag, pending count and the
@@ -53,6 +54,9 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
             f"%W~{deals}", f"%W~{cancellations}", f"%R~{sales}",
             # Its replicas read their own room changes back, to drop their copy of the room.
             f"%RW~{room}",
+            # Buyers' idempotency keys: SET NX GET / SET XX / DEL on those keys only (a
+            # selector: the grants above stay off them, and these stay off the streams).
+            f"(~{streams.idempotency_pattern} +set +del)",
         ],
         "orders": [
             *connection, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
@@ -128,6 +132,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
     catalog, history = streams.catalog_changed, streams.buyer_status("audit-buyer")
     sales, room, requests = streams.room_sales, streams.room_changed, streams.live_requests
     deals = streams.flash_deals
+    idempotency = streams.idempotency("audit-checkout")
     fields = ("__data__", "{}")  # never sent for real: see Probe
     return {
         "storefront": [
@@ -146,6 +151,13 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
             Probe(("XADD", status, "*", *fields), False),
             Probe(("XRANGE", history, "-", "+", "COUNT", "1"), False),
+            Probe(("SET", idempotency, "fp pending", "NX", "GET", "EX", "60"), True),
+            Probe(("SET", idempotency, "fp accepted", "XX", "KEEPTTL"), True),
+            Probe(("DEL", idempotency), True),
+            Probe(("GET", idempotency), False),
+            Probe(("XADD", idempotency, "*", *fields), False),
+            Probe(("SET", room, "x"), False),
+            Probe(("DEL", checkout), False),
             Probe(("KEYS", "*"), False),
             Probe(("FLUSHALL",), False),
         ],
@@ -176,6 +188,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XRANGE", checkout, "-", "+", "COUNT", "1"), False),
             *(Probe(("XRANGE", key, "-", "+", "COUNT", "1"), False) for key in requests),
             Probe(("DEL", status), False),
+            Probe(("SET", idempotency, "x"), False),
             Probe(("FLUSHALL",), False),
         ],
         "ops": [

@@ -83,6 +83,14 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         description="Newest `room.sales` entries read on start-up (the latest figures of each "
         "room are kept in the database, so only what came while no replica ran matters).",
     )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="How long a buyer's idempotency key stays bound to the request it first "
+        "came with (a fingerprint of room and items in Redis): a retry within it gets the "
+        "same checkout, another request with the key 409.",
+    )
 
     @property
     def worker_processes(self) -> int:

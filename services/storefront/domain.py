@@ -5,6 +5,8 @@ Pure Python: no I/O, no framework. What a buyer may ask for is decided here; whe
 it is in stock, and what a deal really sells, is not (that is the marketplace's call).
 """
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -169,6 +171,31 @@ def derive_checkout_id(
     if idempotency_key is None:
         return fresh_id()
     return str(uuid.uuid5(CHECKOUT_NAMESPACE, f"{buyer_id}\n{idempotency_key}"))
+
+
+class IdempotencyKeyReused(ValueError):
+    """The buyer's idempotency key already stands for another request (another room or
+    cart): answering with the old checkout would silently drop the new one."""
+
+    reason = "idempotency_key_reused"
+
+    def __init__(self, idempotency_key: str) -> None:
+        super().__init__(
+            "this Idempotency-Key was already used with a different request (room or items); "
+            "send a new key for a new checkout"
+        )
+        self.idempotency_key = idempotency_key
+
+
+def request_fingerprint(request: CheckoutRequest) -> str:
+    """SHA-256 (hex) of what a checkout asks for: its room and items, in the order sent,
+    as canonical JSON. The buyer and the key are not in it: they name the checkout."""
+    canonical = {
+        "room_id": request.room_id,
+        "items": [{"sku": i.sku, "quantity": i.quantity} for i in request.items],
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # ---- the seller's live control -------------------------------------------------------------

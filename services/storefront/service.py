@@ -28,6 +28,7 @@ from contracts import (
 )
 from services.storefront.domain import (
     CheckoutRequest,
+    IdempotencyKeyReused,
     InvalidCheckout,
     LiveState,
     Room,
@@ -35,6 +36,7 @@ from services.storefront.domain import (
     checkout_violations,
     derive_checkout_id,
     is_identifier,
+    request_fingerprint,
 )
 from services.storefront.live_catalog import LiveCatalog, ProductDetails, StockLevel
 
@@ -65,6 +67,36 @@ class CheckoutPublisher(Protocol):
     """
 
     async def publish(self, event: CheckoutRequestedEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """What an idempotency key stood for when a request claimed it: the fingerprint of the
+    request that used it first, and whether that one is durably in the stream."""
+
+    fingerprint: str
+    accepted: bool
+
+
+class IdempotencyLedger(Protocol):
+    """Which request each (buyer, idempotency key) stands for, by the checkout id derived
+    from them, for a limited time. Never an order: a fingerprint of room and items.
+
+    Raises `CheckoutUnavailable` when it cannot be asked right now.
+    """
+
+    async def claim(self, checkout_id: str, fingerprint: str) -> KeyClaim | None:
+        """Claim the key for `fingerprint` atomically if nobody has; the earlier claim
+        otherwise (None: this request is the first)."""
+        ...
+
+    async def accepted(self, checkout_id: str, fingerprint: str) -> None:
+        """The claimed request is in the stream: later retries need not append it again."""
+        ...
+
+    async def release(self, checkout_id: str) -> None:
+        """Forget a claim whose request was not accepted, so a retry starts afresh."""
+        ...
 
 
 class ShowcaseWriter(Protocol):
@@ -179,20 +211,62 @@ async def get_live_room(
 
 
 async def accept_checkout(
-    *, rooms: RoomReader, publisher: CheckoutPublisher, request: CheckoutRequest
+    *,
+    rooms: RoomReader,
+    publisher: CheckoutPublisher,
+    ledger: IdempotencyLedger,
+    request: CheckoutRequest,
 ) -> AcceptedCheckout:
     """Check `request` against the room, then publish it; accepted once the stream holds it.
 
-    Raises InvalidCheckout (naming every bad field) or CheckoutUnavailable.
+    With an idempotency key, the first request claims it (`ledger`): a retry of the same
+    request gets the same checkout id without a second entry, another request with the
+    same key is refused (IdempotencyKeyReused). A claim still pending (the first request
+    in flight, or failed without being released) is published again: the marketplace
+    makes one order of a checkout id, however often it arrives.
+
+    Raises InvalidCheckout (naming every bad field), IdempotencyKeyReused or
+    CheckoutUnavailable.
     """
-    violations = checkout_violations(await rooms.get_room(request.room_id), request)
-    if violations:
-        raise InvalidCheckout(violations)
     checkout_id = derive_checkout_id(
         buyer_id=request.buyer_id, idempotency_key=request.idempotency_key
     )
-    await publisher.publish(checkout_requested_event(request, checkout_id=checkout_id))
+    if request.idempotency_key is None:
+        await _publish_valid(rooms=rooms, publisher=publisher, request=request, id=checkout_id)
+        return AcceptedCheckout(checkout_id=checkout_id)
+    fingerprint = request_fingerprint(request)
+    earlier = await ledger.claim(checkout_id, fingerprint)
+    if earlier is not None and earlier.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(request.idempotency_key)
+    if earlier is not None and earlier.accepted:
+        return AcceptedCheckout(checkout_id=checkout_id)
+    try:
+        await _publish_valid(rooms=rooms, publisher=publisher, request=request, id=checkout_id)
+    except (InvalidCheckout, CheckoutUnavailable):
+        if earlier is None:
+            await _forget_claim(ledger, checkout_id)
+        raise
+    try:
+        await ledger.accepted(checkout_id, fingerprint)
+    except CheckoutUnavailable as exc:  # the claim stays pending: a retry appends it again
+        log.warning("checkout %s accepted but not marked so: %s", checkout_id, exc)
     return AcceptedCheckout(checkout_id=checkout_id)
+
+
+async def _publish_valid(
+    *, rooms: RoomReader, publisher: CheckoutPublisher, request: CheckoutRequest, id: str
+) -> None:
+    violations = checkout_violations(await rooms.get_room(request.room_id), request)
+    if violations:
+        raise InvalidCheckout(violations)
+    await publisher.publish(checkout_requested_event(request, checkout_id=id))
+
+
+async def _forget_claim(ledger: IdempotencyLedger, checkout_id: str) -> None:
+    try:
+        await ledger.release(checkout_id)
+    except CheckoutUnavailable as exc:  # a retry finds it pending and publishes anyway
+        log.warning("idempotency claim of checkout %s not released: %s", checkout_id, exc)
 
 
 def checkout_requested_event(

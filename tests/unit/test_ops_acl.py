@@ -200,3 +200,15 @@ def test_room_changes_go_from_the_storefront_to_the_notifier_and_sales_come_back
     for key in REQUESTS:
         assert not may(STREAMS, "notifier", "R", key)
         assert not may(STREAMS, "keda", "R", key)
+
+
+def test_the_storefront_sets_and_deletes_idempotency_keys_and_nothing_else_with_those() -> None:
+    rules = acl_rules(STREAMS)["storefront"]
+    selectors = [rule for rule in rules if rule.startswith("(")]
+
+    assert "(~livecart:idempotency:* +set +del)" in selectors
+    assert STREAMS.idempotency("c-1") == "livecart:idempotency:c-1"
+    assert glob(STREAMS.idempotency_pattern).fullmatch(STREAMS.idempotency("c-1"))
+    # Outside the selector neither command is granted, so no stream can be SET or DELeted.
+    assert not {"+set", "+del"} & set(rules)
+    assert not may(STREAMS, "storefront", "W", STREAMS.idempotency("c-1"))

@@ -10,6 +10,7 @@ from contracts import CheckoutRequestedEvent, ProductSnapshot
 from services.storefront.adapters.repository import CachedRoomReader
 from services.storefront.domain import (
     CheckoutRequest,
+    IdempotencyKeyReused,
     InvalidCheckout,
     LiveState,
     PinnedProduct,
@@ -17,10 +18,12 @@ from services.storefront.domain import (
     Room,
     RoomNotFound,
     derive_checkout_id,
+    request_fingerprint,
 )
 from services.storefront.live_catalog import LiveCatalog, ProductDetails, StockLevel
 from services.storefront.service import (
     CheckoutUnavailable,
+    KeyClaim,
     ShowcaseUnavailable,
     accept_checkout,
     apply_catalog_change,
@@ -72,6 +75,26 @@ class FakePublisher:
         self.events.append(event)
 
 
+class FakeLedger:
+    """The Redis ledger's semantics in a dict: claim if free, else the earlier claim."""
+
+    def __init__(self) -> None:
+        self.claims: dict[str, KeyClaim] = {}
+
+    async def claim(self, checkout_id: str, fingerprint: str) -> KeyClaim | None:
+        earlier = self.claims.get(checkout_id)
+        if earlier is None:
+            self.claims[checkout_id] = KeyClaim(fingerprint, accepted=False)
+        return earlier
+
+    async def accepted(self, checkout_id: str, fingerprint: str) -> None:
+        if checkout_id in self.claims:
+            self.claims[checkout_id] = KeyClaim(fingerprint, accepted=True)
+
+    async def release(self, checkout_id: str) -> None:
+        self.claims.pop(checkout_id, None)
+
+
 class FakeShowcase:
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
@@ -97,7 +120,7 @@ def request(quantity: int = 1, key: str | None = None) -> CheckoutRequest:
 async def test_an_accepted_checkout_publishes_one_event_correlated_by_its_checkout_id() -> None:
     publisher = FakePublisher()
     accepted = await accept_checkout(
-        rooms=FakeRooms(ROOM), publisher=publisher, request=request(2, "k")
+        rooms=FakeRooms(ROOM), publisher=publisher, ledger=FakeLedger(), request=request(2, "k")
     )
 
     assert accepted.checkout_id == derive_checkout_id(buyer_id="buyer-1", idempotency_key="k")
@@ -111,7 +134,9 @@ async def test_an_accepted_checkout_publishes_one_event_correlated_by_its_checko
 async def test_an_invalid_checkout_publishes_nothing() -> None:
     publisher = FakePublisher()
     with pytest.raises(InvalidCheckout) as raised:
-        await accept_checkout(rooms=FakeRooms(ROOM), publisher=publisher, request=request(3))
+        await accept_checkout(
+            rooms=FakeRooms(ROOM), publisher=publisher, ledger=FakeLedger(), request=request(3)
+        )
     assert [v.loc for v in raised.value.violations] == [("items", 0, "quantity")]
     assert publisher.events == []
 
@@ -119,8 +144,72 @@ async def test_an_invalid_checkout_publishes_nothing() -> None:
 async def test_a_stream_that_cannot_accept_the_checkout_is_reported_as_unavailable() -> None:
     with pytest.raises(CheckoutUnavailable):
         await accept_checkout(
-            rooms=FakeRooms(ROOM), publisher=FakePublisher(fail=True), request=request()
+            rooms=FakeRooms(ROOM),
+            publisher=FakePublisher(fail=True),
+            ledger=FakeLedger(),
+            request=request(),
         )
+
+
+async def test_a_retry_with_the_same_key_and_cart_gets_the_same_id_and_appends_nothing() -> None:
+    publisher, ledger = FakePublisher(), FakeLedger()
+    first = await accept_checkout(
+        rooms=FakeRooms(ROOM), publisher=publisher, ledger=ledger, request=request(1, "k")
+    )
+    again = await accept_checkout(
+        rooms=FakeRooms(ROOM), publisher=publisher, ledger=ledger, request=request(1, "k")
+    )
+
+    assert first == again
+    assert len(publisher.events) == 1
+
+
+async def test_the_same_key_with_another_cart_is_refused_and_appends_nothing() -> None:
+    publisher, ledger = FakePublisher(), FakeLedger()
+    await accept_checkout(
+        rooms=FakeRooms(ROOM), publisher=publisher, ledger=ledger, request=request(1, "k")
+    )
+    with pytest.raises(IdempotencyKeyReused):
+        await accept_checkout(
+            rooms=FakeRooms(ROOM), publisher=publisher, ledger=ledger, request=request(2, "k")
+        )
+    assert len(publisher.events) == 1
+
+
+async def test_a_key_whose_checkout_was_not_accepted_is_free_for_the_retry() -> None:
+    ledger = FakeLedger()
+    with pytest.raises(CheckoutUnavailable):
+        await accept_checkout(
+            rooms=FakeRooms(ROOM),
+            publisher=FakePublisher(fail=True),
+            ledger=ledger,
+            request=request(1, "k"),
+        )
+    with pytest.raises(InvalidCheckout):
+        await accept_checkout(
+            rooms=FakeRooms(ROOM), publisher=FakePublisher(), ledger=ledger, request=request(3, "k")
+        )
+    publisher = FakePublisher()
+    await accept_checkout(
+        rooms=FakeRooms(ROOM), publisher=publisher, ledger=ledger, request=request(2, "k")
+    )
+    assert len(publisher.events) == 1
+
+
+async def test_a_claim_left_pending_is_published_again_on_retry() -> None:
+    # The first request's XADD failed and its claim could not be released: the retry must
+    # not answer 202 for a checkout that is in no stream (the marketplace dedupes by id).
+    ledger, publisher = FakeLedger(), FakePublisher()
+    checkout_id = derive_checkout_id(buyer_id="buyer-1", idempotency_key="k")
+    await ledger.claim(checkout_id, request_fingerprint(request(1, "k")))
+
+    accepted = await accept_checkout(
+        rooms=FakeRooms(ROOM), publisher=publisher, ledger=ledger, request=request(1, "k")
+    )
+
+    assert accepted.checkout_id == checkout_id
+    assert len(publisher.events) == 1
+    assert ledger.claims[checkout_id].accepted
 
 
 async def test_an_unknown_room_is_not_found() -> None:

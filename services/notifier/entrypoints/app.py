@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -13,6 +14,7 @@ from sse_starlette import EventSourceResponse
 
 from services.common.broker import redis_client
 from services.common.http import add_operational_routes, broker_check
+from services.common.validation import invalid_request
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start
 from services.notifier.config import NotifierSettings
@@ -99,6 +101,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
     app.add_exception_handler(Refused, refused_response)
     app.add_exception_handler(RedisError, _redis_unavailable)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(build_router(statuses=statuses, history=history, settings=settings))
     app.include_router(build_room_router(rooms=rooms))
 

@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from services.common.validation import validation_error_response
 from services.orders.domain import (
     IllegalTransition,
     InvalidInput,
@@ -79,12 +79,11 @@ async def _csrf_rejected(request: Request, _exc: Exception) -> Response:
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     path = request.url.path
-    if path.startswith("/api/seller"):
-        return JSONResponse({"detail": plain_errors(exc.errors())}, status_code=422)
     if path.startswith("/seller"):
         back = page_of(path) if request.method == "GET" else back_to(request, page_of(path))
         return redirect(request, back, "Check the form: " + first_problem(exc), ok=False)
-    return await request_validation_exception_handler(request, exc)
+    # Not FastAPI's default: it echoes the input, and a lone surrogate in it makes a 500.
+    return validation_error_response(plain_errors(exc.errors()))
 
 
 def plain_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

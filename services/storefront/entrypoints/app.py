@@ -15,6 +15,7 @@ from services.common.http import add_operational_routes, broker_check, database_
 from services.common.serve import metrics_app
 from services.storefront import service
 from services.storefront.adapters.catalog_start import reader_starts
+from services.storefront.adapters.idempotency import RedisIdempotencyLedger
 from services.storefront.adapters.publisher import StreamCheckoutPublisher, StreamEventPublisher
 from services.storefront.adapters.repository import (
     CachedRoomReader,
@@ -89,6 +90,11 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
             rooms=rooms,
             stock=catalog,
             publisher=StreamCheckoutPublisher(settings.streams, client=broker.connect),
+            ledger=RedisIdempotencyLedger(
+                settings.streams,
+                client=broker.connect,
+                ttl_seconds=settings.idempotency_ttl_seconds,
+            ),
             tokens=RememberedTokens(settings.buyer_tokens),
             events=events,
             viewers=SqlViewerLog(engine),

@@ -10,6 +10,7 @@ from services.storefront.config import StorefrontSettings
 from services.storefront.live_control import LiveControl, SellerAccounts
 from services.storefront.service import (
     CheckoutPublisher,
+    IdempotencyLedger,
     LiveEventPublisher,
     RoomReader,
     StockReader,
@@ -29,6 +30,7 @@ class StorefrontDeps:
     rooms: RoomReader
     stock: StockReader
     publisher: CheckoutPublisher
+    ledger: IdempotencyLedger
     tokens: TokenIssuer
     events: LiveEventPublisher
     viewers: ViewerLog

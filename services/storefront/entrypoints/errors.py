@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.common.tokens import InvalidToken
 from services.storefront.domain import (
+    IdempotencyKeyReused,
     InvalidCheckout,
     InvalidRoomChange,
     NotYourRoom,
@@ -57,6 +58,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidToken, _unauthenticated)
     app.add_exception_handler(RoomNotFound, _room_not_found)
     app.add_exception_handler(InvalidCheckout, _invalid_checkout)
+    app.add_exception_handler(IdempotencyKeyReused, _key_reused)
     app.add_exception_handler(CheckoutUnavailable, _unavailable)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(SellerUnauthenticated, _seller_unauthenticated)
@@ -158,6 +160,11 @@ async def _invalid_checkout(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidCheckout)
     detail = [{"type": v.type, "loc": ["body", *v.loc], "msg": v.msg} for v in exc.violations]
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _key_reused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IdempotencyKeyReused)
+    return JSONResponse({"detail": str(exc), "reason": exc.reason}, status_code=409)
 
 
 async def _unavailable(_request: Request, _exc: Exception) -> JSONResponse:

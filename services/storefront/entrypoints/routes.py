@@ -3,7 +3,7 @@ a buyer's cancel request."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Header, Path, status
 
 from services.storefront import service
 from services.storefront.entrypoints.deps import Deps
@@ -12,6 +12,7 @@ from services.storefront.entrypoints.schemas import (
     CheckoutAccepted,
     CheckoutIn,
     ErrorOut,
+    ReasonErrorOut,
     RoomOut,
     TokenErrorOut,
 )
@@ -31,26 +32,55 @@ async def get_room(room_id: str, deps: Deps) -> RoomOut:
     )
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=130,
+        pattern=r"^[!-~]+$",
+        description="The idempotency key as a header (IETF httpapi `Idempotency-Key`, quoted "
+        "or bare) instead of the body's `idempotency_key`; both given must be the same.",
+    ),
+]
+
+
 @router.post(
     "/checkouts",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Hand a buyer's checkout to the marketplace",
     description=(
         "The buyer is the one of the token (`Authorization: Bearer …` or the `livecart_buyer` "
-        "cookie, from `POST /api/sessions`); a `buyer_id` in the body is refused (422). "
+        "cookie, from `POST /api/sessions`); a `buyer_id` in the body is refused (422), as "
+        "is any other unknown field or a number sent as a string. "
         "Answers 202 only once the checkout is durably in the `checkout.requested` stream; "
-        "the order's progress is then pushed at `events_url`. The same `idempotency_key` "
-        "from the same buyer always yields the same `checkout_id`."
+        "the order's progress is then pushed at `events_url`.\n\n"
+        "**Idempotency.** Send an idempotency key, in the `Idempotency-Key` header or the "
+        "body's `idempotency_key` (both: they must be equal, else 422), and send it again "
+        "when retrying. The same key from the same buyer always yields the same "
+        "`checkout_id`: a retry with the same room and items answers 202 again and appends "
+        "nothing new (a retry of one that got 503 is appended then). The same key with "
+        "another room or items is refused with 409 (`idempotency_key_reused`) for as long "
+        "as the key is remembered (`STOREFRONT_IDEMPOTENCY_TTL_SECONDS`, 24 h by default); "
+        "after that it starts a new request. Without a key every request is a new checkout."
     ),
     responses={
         401: {"model": TokenErrorOut, "description": "Buyer token missing, invalid or expired"},
+        409: {
+            "model": ReasonErrorOut,
+            "description": "The idempotency key was already used with another room or items",
+        },
         413: {"model": ErrorOut, "description": "Body larger than the configured limit"},
         503: {"model": ErrorOut, "description": "The stream is unreachable; retry later"},
     },
 )
-async def create_checkout(body: CheckoutIn, buyer: Buyer, deps: Deps) -> CheckoutAccepted:
+async def create_checkout(
+    body: CheckoutIn, buyer: Buyer, deps: Deps, idempotency_key: IdempotencyKeyHeader = None
+) -> CheckoutAccepted:
     accepted = await service.accept_checkout(
-        rooms=deps.rooms, publisher=deps.publisher, request=body.to_domain(buyer_id=buyer.buyer_id)
+        rooms=deps.rooms,
+        publisher=deps.publisher,
+        ledger=deps.ledger,
+        request=body.to_domain(buyer_id=buyer.buyer_id, header_key=idempotency_key),
     )
     return CheckoutAccepted(
         checkout_id=accepted.checkout_id,

@@ -1,9 +1,10 @@
 """The JSON the storefront's HTTP API reads and writes."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NoReturn
 
-from pydantic import BaseModel, Field, field_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -12,10 +13,25 @@ from contracts.events import MAX_ITEMS_PER_CHECKOUT, MAX_QUANTITY_PER_ITEM, Iden
 from services.storefront.domain import CheckoutRequest, RequestedItem
 from services.storefront.service import LiveRoom
 
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]+$"
+"""Printable ASCII without spaces: what the Idempotency-Key header (an HTTP structured-field
+string) can carry, so the header and the body field take the same keys."""
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "One key per intended purchase (e.g. a random UUID), sent again when retrying it: "
+    "the same key with the same room and items gets the same `checkout_id` back (202) and "
+    "appends nothing new; the same key with another room or items is refused (409, "
+    "`idempotency_key_reused`) while the key is remembered (24 h by default). Printable "
+    "ASCII, no spaces, 1 to 128 characters."
+)
+
 
 class CheckoutItemIn(BaseModel):
+    # Strict edges: an unknown field or a quantity sent as a string ("2") is refused (422),
+    # never guessed at.
+    model_config = ConfigDict(extra="forbid")
+
     sku: Sku = Field(description="A product pinned in the room.")
-    quantity: int = Field(
+    quantity: StrictInt = Field(
         ge=1, le=MAX_QUANTITY_PER_ITEM, description="Units wanted, up to the product's cap."
     )
 
@@ -24,13 +40,16 @@ class CheckoutIn(BaseModel):
     """A buyer's tap on buy: what they want from which room. Who is buying comes from
     the buyer token, never from the body."""
 
+    model_config = ConfigDict(extra="forbid")
+
     room_id: Identifier
     items: list[CheckoutItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_CHECKOUT)
     idempotency_key: str | None = Field(
         default=None,
         min_length=1,
         max_length=128,
-        description="Send the same key again when retrying: the same checkout id comes back.",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=IDEMPOTENCY_KEY_DESCRIPTION + " Or send it as the `Idempotency-Key` header.",
     )
     # Accepted only to be refused by name: silently ignoring it would let an old client
     # believe it chose the buyer.
@@ -44,13 +63,37 @@ class CheckoutIn(BaseModel):
             "the buyer comes from the token (POST /api/sessions), not from the body",
         )
 
-    def to_domain(self, *, buyer_id: str) -> CheckoutRequest:
+    def to_domain(self, *, buyer_id: str, header_key: str | None = None) -> CheckoutRequest:
+        """The request of `buyer_id`, its idempotency key from the body or from the
+        `Idempotency-Key` header (`header_key`, as sent); both given must agree (else 422)."""
         return CheckoutRequest(
             room_id=self.room_id,
             buyer_id=buyer_id,
             items=tuple(RequestedItem(sku=i.sku, quantity=i.quantity) for i in self.items),
-            idempotency_key=self.idempotency_key,
+            idempotency_key=_one_key(self.idempotency_key, header_key),
         )
+
+
+def _one_key(body_key: str | None, header_key: str | None) -> str | None:
+    if header_key is None:
+        return body_key
+    # A structured-field string is quoted (`Idempotency-Key: "8e03978e"`); many clients
+    # send it bare. Both mean the same key.
+    if len(header_key) >= 2 and header_key[0] == header_key[-1] == '"':
+        header_key = header_key[1:-1]
+    if not 1 <= len(header_key) <= 128 or '"' in header_key:
+        _refuse_header("idempotency_key_invalid", "must be 1 to 128 printable ASCII characters")
+    if body_key is not None and body_key != header_key:
+        _refuse_header(
+            "idempotency_key_mismatch",
+            "differs from the body's idempotency_key: send one of them, or the same key in both",
+        )
+    return header_key
+
+
+def _refuse_header(kind: str, problem: str) -> NoReturn:
+    loc = ("header", "Idempotency-Key")
+    raise RequestValidationError([{"type": kind, "loc": loc, "msg": f"Idempotency-Key {problem}"}])
 
 
 class CheckoutAccepted(BaseModel):
@@ -133,6 +176,10 @@ class CancellationAccepted(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class ReasonErrorOut(ErrorOut):
+    reason: str = Field(description="A reason code, e.g. `idempotency_key_reused`.")
 
 
 class TokenErrorOut(ErrorOut):
