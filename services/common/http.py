@@ -5,9 +5,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from faststream.redis import RedisBroker
-from prometheus_client import make_asgi_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.common.serve import metrics_app
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -53,4 +56,22 @@ def add_operational_routes(app: FastAPI, checks: Mapping[str, ReadinessCheck]) -
         body = {"status": "ready" if status == 200 else "not ready", "checks": results}
         return JSONResponse(body, status_code=status)
 
-    app.mount("/metrics", make_asgi_app())
+    add_metrics(app, metrics_app())
+
+
+class _AsIs:
+    """An ASGI app a `Route` calls as it is (a plain function would be taken for an
+    endpoint that takes a request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def add_metrics(app: FastAPI, metrics: ASGIApp) -> None:
+    """`/metrics` answered where it is asked (a mount alone answers 307 to `/metrics/`, which
+    some scrapers and probes do not follow), and `/metrics/` as before."""
+    app.router.routes.append(Route("/metrics", _AsIs(metrics), include_in_schema=False))
+    app.mount("/metrics", metrics)
