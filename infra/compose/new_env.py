@@ -28,6 +28,8 @@ def env_text(host: str) -> str:
     lines = [f"{name}={secrets.token_urlsafe(32)}" for name in SECRET_VARIABLES]
     # Production mode refuses a localhost notifier URL: browsers elsewhere could not reach it.
     lines.append(f"NOTIFIER_PUBLIC_URL=http://{host}:8001")
+    # The notifier lets pages of this origin open buyer streams with the buyer cookie.
+    lines.append(f"STOREFRONT_PUBLIC_URL=http://{host}:8000")
     return "\n".join(lines) + "\n"
 
 
@@ -44,7 +46,10 @@ def main(argv: list[str]) -> int:
     with os.fdopen(descriptor, "w") as out:
         out.write(env_text(socket.gethostname()))
     print(f"new_env: secrets for compose written to {path} (0600)")
-    print("new_env: check NOTIFIER_PUBLIC_URL there: browsers must reach the notifier at it")
+    print(
+        "new_env: check NOTIFIER_PUBLIC_URL and STOREFRONT_PUBLIC_URL there: browsers must "
+        "reach the notifier and the room page at them"
+    )
     return 0
 
 

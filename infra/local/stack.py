@@ -74,7 +74,7 @@ def up() -> None:
         access = ensure_redis(PATHS, os.environ, started, stream_prefix=prefix)
         env = service_environment(
             os.environ, redis_url=access.url, ports=ports, service_urls=access.service_urls,
-            notifier_urls=urls["notifier"],
+            notifier_urls=urls["notifier"], storefront_urls=urls["storefront"],
         )  # fmt: skip
         local_http_cookies(env)
         login = demo_seller_login(PATHS.seller_login, os.environ)

@@ -131,11 +131,14 @@ def service_environment(
     ports: Mapping[str, int],
     service_urls: Mapping[str, str] | None = None,
     notifier_urls: Sequence[str] = (),
+    storefront_urls: Sequence[str] = (),
 ) -> dict[str, str]:
     """The environment every service and seed command gets: the caller's, plus the Redis in
     use (and each service's own ACL user's URL, `<SERVICE>_REDIS_URL`, when there is an ACL),
     every (first replica's) port, and where browsers reach the notifier (unless already set):
-    with several `notifier_urls`, the storefront sends each buyer to one of them."""
+    with several `notifier_urls`, the storefront sends each buyer to one of them. The
+    notifier lets the pages of every storefront (`storefront_urls`, default: the first
+    replica's) open its streams with the buyer cookie (unless NOTIFIER_CORS_ORIGINS is set)."""
     env = dict(environ)
     env["REDIS_URL"] = redis_url
     if service_urls:
@@ -150,8 +153,23 @@ def service_environment(
     ):
         env["NOTIFIER_PUBLIC_URLS"] = ",".join(notifier_urls)
     env.setdefault("NOTIFIER_PUBLIC_URL", f"http://localhost:{ports['notifier']}")
+    storefronts = storefront_urls or [f"http://localhost:{ports['storefront']}"]
+    env.setdefault("NOTIFIER_CORS_ORIGINS", ",".join(local_origins(storefronts)))
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def local_origins(urls: Sequence[str]) -> list[str]:
+    """Each local URL's origin, under both names of this machine (a page at 127.0.0.1 sends
+    that origin, not localhost's)."""
+    origins: dict[str, None] = {}
+    for url in urls:
+        origin = url.rstrip("/")
+        origins[origin] = None
+        for name, twin in (("//localhost:", "//127.0.0.1:"), ("//127.0.0.1:", "//localhost:")):
+            if name in origin:
+                origins[origin.replace(name, twin)] = None
+    return list(origins)
 
 
 def demo_checkout_body() -> str:
@@ -212,8 +230,8 @@ def summary(
             "Get a buyer token, then place a checkout (the answer carries its events_url):",
             f"  {session}",
             f"  {checkout}",
-            "Watch its statuses (the events_url carries the token):",
-            "  curl -N '<events_url>'",
+            "Watch its statuses (the token goes in the header, never in the URL):",
+            "  curl -N -H \"Authorization: Bearer $TOKEN\" '<events_url>'",
             "",
             "Stop everything with: make down",
         ]

@@ -11,6 +11,7 @@ from infra.local.stack_acl import write_private
 
 PASSWORD_VARIABLE = "LIVECART_DEMO_SELLER_PASSWORD"
 COOKIE_VARIABLE = "LIVECART_SELLER_COOKIE_SECURE"
+BUYER_COOKIE_VARIABLE = "LIVECART_BUYER_COOKIE_SECURE"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ def seed_environment(env: Mapping[str, str], login: SellerLogin) -> dict[str, st
 
 
 def local_http_cookies(env: dict[str, str]) -> None:
-    """`make up` serves plain http on localhost: seller cookies cannot be Secure there
-    (unless the caller says otherwise; production mode refuses insecure ones anyway)."""
+    """`make up` serves plain http on localhost: seller and buyer cookies cannot be Secure
+    there (unless the caller says otherwise; production mode refuses insecure ones anyway)."""
     env.setdefault(COOKIE_VARIABLE, "false")
+    env.setdefault(BUYER_COOKIE_VARIABLE, "false")

@@ -12,6 +12,9 @@ import jwt
 from contracts import utc_now
 
 AUDIENCE = "livecart-buyer"
+BUYER_COOKIE = "livecart_buyer"
+"""The cookie the storefront keeps a browser's buyer token in (HttpOnly); the notifier's
+buyer streams read it too, so a page's EventSource needs no token in its URL."""
 ALGORITHM = "HS256"
 
 

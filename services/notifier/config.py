@@ -1,7 +1,11 @@
 """Settings of the notifier service (env prefix `NOTIFIER_`; the token secret is shared)."""
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+import json
+import re
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.common.settings import TokenSettings
 
@@ -38,8 +42,11 @@ class NotifierSettings(TokenSettings):
     max_checkouts: int = Field(
         default=100_000, ge=1, description="Bound on the checkouts whose buyer is remembered."
     )
-    cors_origins: list[str] = Field(
-        default_factory=lambda: ["*"], description="Origins allowed to open the SSE streams."
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Origins whose pages may open the SSE streams, comma-separated: the "
+        "storefront's (`https://shop.example`, every one it is served at). Buyer streams are "
+        "opened with the buyer cookie (credentials), so production mode refuses `*`.",
     )
     heartbeat_seconds: float = Field(
         default=15, gt=0, description="Interval of SSE comment pings that keep proxies open."
@@ -67,3 +74,34 @@ class NotifierSettings(TokenSettings):
         description="Purchases queued for one room connection; a client this far behind is "
         "dropped (it reconnects and gets a fresh snapshot).",
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends `Origin: scheme://host[:port]`, compared as a string: no path.
+        cleaned = [origin.rstrip("/") for origin in origins]
+        for origin in cleaned:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return cleaned
+
+    def development_defaults_in_use(self) -> list[str]:
+        problems = super().development_defaults_in_use()
+        if "*" in self.cors_origins:
+            problems.append(
+                "NOTIFIER_CORS_ORIGINS allows every origin (`*`): name the storefront's origins"
+            )
+        return problems
+
+
+_ORIGIN = re.compile(r"https?://[^/?#\s]+")

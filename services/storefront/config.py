@@ -67,6 +67,18 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
     max_body_bytes: int = Field(
         default=16 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
+    buyer_cookie_secure: bool = Field(
+        default=True,
+        description="Send the buyer cookie over https only; false only for local http.",
+        validation_alias=AliasChoices("LIVECART_BUYER_COOKIE_SECURE", "buyer_cookie_secure"),
+    )
+    buyer_cookie_domain: str | None = Field(
+        default=None,
+        pattern=r"^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+        description="The buyer cookie's Domain, when the notifier is on another subdomain "
+        "of the same site (`shop.example` for `www.` and `events.`); unset: this host only.",
+        validation_alias=AliasChoices("LIVECART_BUYER_COOKIE_DOMAIN", "buyer_cookie_domain"),
+    )
     default_room_id: str = Field(default="demo", description="The room `GET /` shows.")
     room_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a room's pinned products are kept in memory."
@@ -115,14 +127,14 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         origins = dict.fromkeys(_origin(url) for url in self._every_notifier)
         return " ".join(origin for origin in origins if origin)
 
-    def events_url(self, checkout_id: str, *, token: str, buyer_id: str) -> str:
-        """The notifier's SSE URL for one checkout, ready for EventSource (token in the query)."""
-        base = self.notifier_for(buyer_id)
-        return f"{base}/events/checkouts/{quote(checkout_id)}?token={quote(token)}"
+    def events_url(self, checkout_id: str, *, buyer_id: str) -> str:
+        """The notifier's SSE URL for one checkout. No token in it (URLs end up in logs): a
+        browser sends the buyer cookie, other clients `Authorization: Bearer`."""
+        return f"{self.notifier_for(buyer_id)}/events/checkouts/{quote(checkout_id)}"
 
-    def buyer_events_url(self, *, token: str, buyer_id: str) -> str:
-        """The notifier's SSE URL of every status of the token's buyer."""
-        return f"{self.notifier_for(buyer_id)}/events/buyers/me?token={quote(token)}"
+    def buyer_events_url(self, *, buyer_id: str) -> str:
+        """The notifier's SSE URL of every status of the buyer (authenticated as above)."""
+        return f"{self.notifier_for(buyer_id)}/events/buyers/me"
 
     def notifier_for(self, buyer_id: str) -> str:
         """The notifier base URL `buyer_id` is sent to: always the same one for a buyer, in
@@ -136,6 +148,8 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
             problems.append("STOREFRONT_DATABASE_URL is SQLite (use PostgreSQL)")
         if any("localhost" in url or "127.0.0.1" in url for url in self._every_notifier):
             problems.append("NOTIFIER_PUBLIC_URL points at localhost (browsers cannot reach it)")
+        if not self.buyer_cookie_secure:
+            problems.append("LIVECART_BUYER_COOKIE_SECURE is false (buyer tokens over plain http)")
         return problems
 
     @property

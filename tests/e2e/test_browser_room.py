@@ -1,6 +1,7 @@
 """The live room in a real headless Chromium against the whole stack as real processes."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -80,6 +81,8 @@ async def test_a_buyer_taps_the_cart_buys_and_sees_confirmed_without_leaving_the
     await page.screenshot(path=artifact("room-desktop.png"), full_page=True)
 
     assert page.url == room_url  # never left the stream
+    # The buyer cookie is HttpOnly: the page's scripts cannot read the token.
+    assert "livecart_buyer" not in await page.evaluate("document.cookie")
 
 
 async def test_two_buyers_race_for_the_last_unit_one_is_confirmed_the_other_told_sold_out(
@@ -180,7 +183,11 @@ async def test_a_buyer_whose_network_drops_mid_order_catches_up_to_the_final_sta
     await latest.and_(page.locator("[data-status=confirmed]")).wait_for(timeout=20_000)
     assert await page.get_by_test_id("checkout-id").inner_text() == checkout_id
     assert await page.locator("[data-testid=order][data-status=confirmed]").count() == 2
-    resumed = [r for r in link.requests if r.startswith("GET /events/buyers/me")][1:]
+    opened = [r for r in link.requests if r.startswith("GET /events/buyers/me")]
+    resumed = opened[1:]
     assert resumed, "the buyer stream never reconnected"
     assert all("\r\nLast-Event-ID: " in request for request in resumed)
+    # Every connection carried the buyer cookie, and no token in its URL.
+    assert all(r.startswith("GET /events/buyers/me HTTP/1.1\r\n") for r in opened)
+    assert all(re.search(r"\r\ncookie: [^\r]*livecart_buyer=", r, re.I) for r in opened)
     await page.screenshot(path=artifact("room-reconnected.png"), full_page=True)

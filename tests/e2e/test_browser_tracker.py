@@ -66,18 +66,21 @@ def history_of(checkout_id: str, final: str, reason: str | None, detail: str | N
 
 @dataclass
 class ScriptedNotifier:
-    """Plays a notifier: a fixed buyer stream, an empty room stream, and the tokens it got."""
+    """Plays a notifier: a fixed buyer stream, an empty room stream, and the buyer cookies
+    (and query strings) its buyer streams were opened with."""
 
     buyer_events: list[tuple[str, Any]]
     port: int = field(default_factory=free_port)
     tokens: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     async def _buyer(self, request: Request) -> EventSourceResponse:
-        self.tokens.append(request.query_params.get("token", ""))
+        self.tokens.append(request.cookies.get("livecart_buyer", ""))
+        self.queries.append(request.url.query)
 
         async def events() -> AsyncIterator[ServerSentEvent]:
             for number, (name, data) in enumerate(self.buyer_events, start=1):
@@ -103,7 +106,8 @@ class ScriptedNotifier:
                 Route("/events/buyers/me", self._buyer),
                 Route("/events/rooms/{room_id}", self._room),
             ],
-            middleware=[Middleware(CORSMiddleware, allow_origins=["*"])],
+            # As the real notifier: the page's origin, with credentials (the buyer cookie).
+            middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)],
         )
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
@@ -172,6 +176,7 @@ async def test_every_outcome_is_worded_clearly_in_the_tracker(
         tracked = await tracked_orders(page)
         latest_sentence = await page.get_by_test_id("order-status").inner_text()
         cookie = next(c for c in await page.context.cookies() if c["name"] == "livecart_buyer")
+        readable = await page.evaluate("document.cookie")
         await page.screenshot(path=artifact("tracker-outcomes.png"), full_page=True)
 
     assert list(tracked) == [args[0] for args, _, _ in reversed(OUTCOMES)]  # newest first
@@ -184,7 +189,14 @@ async def test_every_outcome_is_worded_clearly_in_the_tracker(
             assert why.startswith(sentence), (checkout_id, why)
             assert why.endswith("You have not been charged.")
     assert latest_sentence.startswith(OUTCOMES[-1][2])
-    assert notifier.tokens == [cookie["value"]]  # one EventSource, with the page's token
+    # One EventSource, carrying the page's cookie, with no token in its URL; the cookie is
+    # HttpOnly, so the page's scripts cannot read it.
+    assert notifier.tokens == [cookie["value"]]
+    assert notifier.queries == [""]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["value"] not in readable
+    assert "livecart_buyer" not in readable
 
 
 async def test_a_reset_rebuilds_the_tracker_from_what_follows(

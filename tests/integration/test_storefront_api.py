@@ -38,7 +38,6 @@ async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stre
     storefront: Storefront, redis_client: aioredis.Redis
 ) -> None:
     buyer_id, auth = await storefront.session()
-    token = auth["Authorization"].removeprefix("Bearer ")
     response = await storefront.client.post("/api/checkouts", json=checkout(), headers=auth)
 
     assert response.status_code == 202
@@ -47,8 +46,9 @@ async def test_a_valid_checkout_is_accepted_only_with_one_json_entry_in_the_stre
     assert accepted == {
         "checkout_id": checkout_id,
         "status": "accepted",
-        "events_url": f"http://notifier.test/events/checkouts/{checkout_id}?token={token}",
-        "buyer_events_url": f"http://notifier.test/events/buyers/me?token={token}",
+        # No token in them: URLs end up in access logs.
+        "events_url": f"http://notifier.test/events/checkouts/{checkout_id}",
+        "buyer_events_url": "http://notifier.test/events/buyers/me",
     }
     entries = await stream_entries(redis_client, storefront.settings.streams.checkout_requested)
     assert len(entries) == 1

@@ -45,9 +45,10 @@ async def test_a_new_session_gives_a_new_buyer_a_signed_token_and_the_same_token
     assert morsel.value == body["token"]
     assert (morsel["path"], morsel["samesite"].lower()) == ("/", "lax")
     assert int(morsel["max-age"]) == storefront.settings.token_ttl_seconds
-    # Readable by the page (it opens EventSource with it); not Secure outside production.
-    assert not morsel["httponly"]
-    assert not morsel["secure"]
+    # No script reads it; https only (LIVECART_BUYER_COOKIE_SECURE is on by default).
+    assert morsel["httponly"]
+    assert morsel["secure"]
+    assert not morsel["domain"]
     assert first.headers["cache-control"] == "no-store"
 
 
@@ -125,7 +126,7 @@ async def test_the_cookie_alone_authenticates_and_a_bearer_header_wins_over_it(
     )
 
     assert by_cookie.status_code == both.status_code == 202
-    assert f"token={cookie}" in by_cookie.json()["events_url"]
+    assert "token" not in by_cookie.json()["events_url"]
     entries = await stream_entries(redis_client, storefront.settings.streams.checkout_requested)
     buyers = [decode_entry(fields, CheckoutRequestedEvent).data.buyer_id for fields in entries]
     assert buyers == [cookie_buyer, header_buyer]

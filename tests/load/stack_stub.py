@@ -60,7 +60,7 @@ class StubStack:
         return web.json_response({"checkout_id": checkout_id, "status": "accepted"}, status=202)
 
     async def buyer_stream(self, request: web.Request) -> web.StreamResponse:
-        buyer = self.buyers.get(request.query.get("token", ""))
+        buyer = self.buyers.get(request.headers.get("Authorization", "").removeprefix("Bearer "))
         if buyer is None:
             return web.json_response({"reason": "invalid"}, status=401)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

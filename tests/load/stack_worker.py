@@ -122,7 +122,7 @@ class LoadWorker:
 
     async def _follow_buyer(self, buyer: BuyerSession) -> None:
         """The buyer's stream for as long as the worker lives; resumes with Last-Event-ID."""
-        url, last = buyer_stream_url(self.config.notifier_url, buyer), None
+        url, last = buyer_stream_url(self.config.notifier_url), None
         while True:
             opened = False
 
@@ -134,8 +134,8 @@ class LoadWorker:
 
             await self._connect_gate.acquire()
             try:
-                last = await follow_finals(self.sse_http, url, self._on_final, last_event_id=last,
-                                           on_open=on_open)  # fmt: skip
+                last = await follow_finals(self.sse_http, url, buyer, self._on_final,
+                                           last_event_id=last, on_open=on_open)  # fmt: skip
             except STREAM_ERRORS:
                 pass
             finally:
@@ -147,11 +147,13 @@ class LoadWorker:
             await asyncio.sleep(0.2)
 
     async def _follow_checkout(self, buyer: BuyerSession, checkout_id: str, until: float) -> None:
-        url = checkout_stream_url(self.config.notifier_url, buyer, checkout_id)
+        url = checkout_stream_url(self.config.notifier_url, checkout_id)
         last = None
         while checkout_id not in self.finals and time.perf_counter() < until:
             try:
-                last = await follow_finals(self.sse_http, url, self._on_final, last_event_id=last)
+                last = await follow_finals(
+                    self.sse_http, url, buyer, self._on_final, last_event_id=last
+                )
             except STREAM_ERRORS:
                 self.reconnects += 1
                 await asyncio.sleep(0.2)

@@ -82,26 +82,28 @@ async def tap_buy(
     return TapAnswer(sent, answered, status, accepted["checkout_id"] if accepted else None)
 
 
-def buyer_stream_url(notifier_url: str, buyer: BuyerSession) -> str:
-    return f"{notifier_url}/events/buyers/me?token={quote(buyer.token)}"
+def buyer_stream_url(notifier_url: str) -> str:
+    return f"{notifier_url}/events/buyers/me"
 
 
-def checkout_stream_url(notifier_url: str, buyer: BuyerSession, checkout_id: str) -> str:
-    return f"{notifier_url}/events/checkouts/{quote(checkout_id)}?token={quote(buyer.token)}"
+def checkout_stream_url(notifier_url: str, checkout_id: str) -> str:
+    return f"{notifier_url}/events/checkouts/{quote(checkout_id)}"
 
 
 async def follow_finals(
     http: aiohttp.ClientSession,
     url: str,
+    buyer: BuyerSession,
     on_final: Callable[[FinalStatus], None],
     *,
     last_event_id: str | None = None,
     on_open: Callable[[], None] | None = None,
 ) -> str | None:
-    """Read the SSE stream at `url`, calling `on_final` for each final status, until the
-    server ends it (a checkout stream ends after its final status; a buyer stream when
-    the connection drops). Returns the last event id seen, for a resume."""
-    headers = {"Accept": "text/event-stream"}
+    """Read `buyer`'s SSE stream at `url` (the token in the header, never in the URL),
+    calling `on_final` for each final status, until the server ends it (a checkout stream
+    ends after its final status; a buyer stream when the connection drops). Returns the
+    last event id seen, for a resume."""
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {buyer.token}"}
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
     async with http.get(url, headers=headers) as answer:

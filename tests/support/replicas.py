@@ -82,7 +82,7 @@ class BuyerFeed:
         async with (
             asyncio.timeout(timeout),
             aconnect_sse(
-                client, "GET", url, params={"token": self.token}, headers=headers
+                client, "GET", url, headers={"Authorization": f"Bearer {self.token}", **headers}
             ) as source,
         ):
             source.response.raise_for_status()

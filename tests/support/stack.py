@@ -15,6 +15,7 @@ from pathlib import Path
 from infra.local.demo import DEMO_PRODUCTS
 from infra.local.processes import http_status, start_background, tail
 from infra.local.redis_server import free_port
+from infra.local.stack_config import local_origins
 from services.common.db import make_engine
 from services.orders.seed import ProductStock, seed_products
 
@@ -89,6 +90,8 @@ def service_env(
         ORDERS_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'orders.db'}",
         STOREFRONT_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'storefront.db'}",
         PYTHONUNBUFFERED="1",
+        # Plain http on 127.0.0.1: a Secure buyer cookie would not come back.
+        LIVECART_BUYER_COOKIE_SECURE="false",
     )
     env.update(extra)
     return env
@@ -151,6 +154,9 @@ def running_stack(
     # The demo seller signs in on both sides over plain http with a password of this run's.
     shared.setdefault("LIVECART_DEMO_SELLER_PASSWORD", secrets.token_urlsafe(12))
     shared.setdefault("LIVECART_SELLER_COOKIE_SECURE", "false")
+    # The room page's buyer stream carries the buyer cookie: the notifier names its origin.
+    storefront = f"http://127.0.0.1:{ports['storefront']}"
+    shared.setdefault("NOTIFIER_CORS_ORIGINS", ",".join(local_origins([storefront])))
     seed_demo(shared)
     if stock:
         seed_stock(shared, stock)

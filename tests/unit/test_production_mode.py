@@ -10,6 +10,7 @@ from services.storefront.config import StorefrontSettings
 
 SAFE_REDIS = "redis://orders:s3cret@redis.internal:6379/0"
 SECRET = "x" * 48
+SHOP = "https://shop.example"
 
 
 @pytest.mark.parametrize(
@@ -18,8 +19,14 @@ SECRET = "x" * 48
         (OrdersSettings, {"redis_url": "redis://localhost:6379/0",
                           "database_url": "postgresql+asyncpg://db/x"}, "has no password"),
         (OrdersSettings, {"redis_url": SAFE_REDIS}, "SQLite"),
-        (NotifierSettings, {"redis_url": SAFE_REDIS,
+        (NotifierSettings, {"redis_url": SAFE_REDIS, "cors_origins": SHOP,
                             "token_secret": DEVELOPMENT_TOKEN_SECRET}, "LIVECART_TOKEN_SECRET"),
+        (NotifierSettings, {"redis_url": SAFE_REDIS, "token_secret": SECRET},
+         "NOTIFIER_CORS_ORIGINS allows every origin"),
+        (NotifierSettings, {"redis_url": SAFE_REDIS, "token_secret": SECRET,
+                            "cors_origins": f"{SHOP},*"}, "NOTIFIER_CORS_ORIGINS"),
+        (StorefrontSettings, {"redis_url": SAFE_REDIS, "token_secret": SECRET,
+                              "buyer_cookie_secure": "false"}, "LIVECART_BUYER_COOKIE_SECURE"),
         (StorefrontSettings, {"redis_url": SAFE_REDIS, "token_secret": "short"},
          "LIVECART_TOKEN_SECRET"),
     ],
@@ -37,4 +44,14 @@ def test_production_mode_starts_with_real_settings() -> None:
         database_url="postgresql+asyncpg://orders@db.internal/livecart",
     )  # fmt: skip
     assert settings.is_production
-    NotifierSettings(environment="production", redis_url=SAFE_REDIS, token_secret=SECRET)
+    notifier = NotifierSettings(
+        environment="production", redis_url=SAFE_REDIS, token_secret=SECRET,
+        cors_origins=f"{SHOP}, https://www.shop.example/",
+    )  # fmt: skip
+    assert notifier.cors_origins == [SHOP, "https://www.shop.example"]
+
+
+def test_the_notifier_takes_origins_only() -> None:
+    with pytest.raises(ValidationError, match="is not an origin"):
+        NotifierSettings(cors_origins=f"{SHOP}/rooms")
+    assert NotifierSettings(cors_origins=f'["{SHOP}"]').cors_origins == [SHOP]

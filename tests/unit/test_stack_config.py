@@ -311,10 +311,34 @@ def test_the_demo_sellers_password_is_made_once_kept_private_and_reused(tmp_path
     }
 
 
-def test_local_http_makes_seller_cookies_not_secure_unless_the_caller_says() -> None:
+def test_local_http_makes_seller_and_buyer_cookies_not_secure_unless_the_caller_says() -> None:
     env: dict[str, str] = {}
     local_http_cookies(env)
     assert env["LIVECART_SELLER_COOKIE_SECURE"] == "false"
-    kept = {"LIVECART_SELLER_COOKIE_SECURE": "true"}
+    assert env["LIVECART_BUYER_COOKIE_SECURE"] == "false"
+    kept = {"LIVECART_SELLER_COOKIE_SECURE": "true", "LIVECART_BUYER_COOKIE_SECURE": "true"}
     local_http_cookies(kept)
-    assert kept["LIVECART_SELLER_COOKIE_SECURE"] == "true"
+    assert kept == {"LIVECART_SELLER_COOKIE_SECURE": "true", "LIVECART_BUYER_COOKIE_SECURE": "true"}
+
+
+def test_the_notifier_lets_every_local_storefront_open_its_streams_with_the_cookie() -> None:
+    one = service_environment({}, redis_url=DEFAULT_REDIS_URL, ports=DEFAULT_PORTS)
+    assert one["NOTIFIER_CORS_ORIGINS"] == "http://localhost:8000,http://127.0.0.1:8000"
+    urls = urls_by_service(plan_replicas({"SCALE_STOREFRONT": "2"}))["storefront"]
+    two = service_environment(
+        {}, redis_url=DEFAULT_REDIS_URL, ports=DEFAULT_PORTS, storefront_urls=urls
+    )
+    assert two["NOTIFIER_CORS_ORIGINS"].split(",") == [
+        "http://localhost:8000", "http://127.0.0.1:8000",
+        "http://localhost:8010", "http://127.0.0.1:8010",
+    ]  # fmt: skip
+    mine = {"NOTIFIER_CORS_ORIGINS": "https://shop.example"}
+    kept = service_environment(mine, redis_url=DEFAULT_REDIS_URL, ports=DEFAULT_PORTS)
+    assert kept["NOTIFIER_CORS_ORIGINS"] == "https://shop.example"
+
+
+def test_the_summary_watches_a_checkout_with_the_token_in_a_header_not_the_url() -> None:
+    text = summary(ports=DEFAULT_PORTS, redis_url="redis://x:1/0", stream_prefix="lc",
+                   logs=Path("/r/logs"))  # fmt: skip
+    assert "curl -N -H \"Authorization: Bearer $TOKEN\" '<events_url>'" in text
+    assert "token=" not in text

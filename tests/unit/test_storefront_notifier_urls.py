@@ -21,9 +21,7 @@ def test_one_notifier_serves_every_buyer_when_no_list_is_set(
 ) -> None:
     settings = settings_from_env(monkeypatch, NOTIFIER_PUBLIC_URL=A)
     assert {settings.notifier_for(f"buyer-{i}") for i in range(50)} == {A}
-    assert settings.events_url("co-1", token="t", buyer_id="buyer-1") == (
-        f"{A}/events/checkouts/co-1?token=t"
-    )
+    assert settings.events_url("co-1", buyer_id="buyer-1") == f"{A}/events/checkouts/co-1"
 
 
 def test_buyers_are_spread_over_the_listed_notifiers_each_always_to_the_same(
@@ -44,10 +42,8 @@ def test_a_checkouts_events_url_and_its_buyers_stream_point_at_the_same_notifier
     settings = settings_from_env(monkeypatch, NOTIFIER_PUBLIC_URLS=f"{A},{B}")
     for buyer in (f"buyer-{i}" for i in range(20)):
         base = settings.notifier_for(buyer)
-        assert settings.events_url("co-9", token="t", buyer_id=buyer).startswith(f"{base}/")
-        assert settings.buyer_events_url(token="t", buyer_id=buyer) == (
-            f"{base}/events/buyers/me?token=t"
-        )
+        assert settings.events_url("co-9", buyer_id=buyer).startswith(f"{base}/")
+        assert settings.buyer_events_url(buyer_id=buyer) == f"{base}/events/buyers/me"
 
 
 def test_the_page_may_connect_to_every_listed_notifier(monkeypatch: pytest.MonkeyPatch) -> None:

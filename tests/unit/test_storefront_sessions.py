@@ -6,7 +6,6 @@ from http.cookies import SimpleCookie
 import pytest
 from fastapi import Response
 
-from services.common.settings import Environment
 from services.common.tokens import BuyerTokens, InvalidToken
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints.sessions import set_buyer_cookie
@@ -65,18 +64,36 @@ def test_resuming_keeps_the_buyer_of_a_valid_token_and_replaces_any_other() -> N
         assert TOKENS.buyer_of(resumed.token) == resumed.buyer_id
 
 
-@pytest.mark.parametrize("environment", [Environment.DEVELOPMENT, Environment.PRODUCTION])
-def test_the_buyer_cookie_is_lax_site_wide_readable_and_secure_only_in_production(
-    environment: Environment,
+@pytest.mark.parametrize("secure", [True, False])
+def test_the_buyer_cookie_is_lax_site_wide_httponly_and_secure_unless_local_http(
+    secure: bool,
 ) -> None:
     # model_construct: the production checks (passwords, PostgreSQL) are not under test here.
-    settings = StorefrontSettings.model_construct(environment=environment)
+    settings = StorefrontSettings.model_construct(buyer_cookie_secure=secure)
     response = Response()
 
     set_buyer_cookie(response, BuyerSession("buyer-a", "t.o.k"), settings)
 
     morsel = SimpleCookie(response.headers["set-cookie"])["livecart_buyer"]
     assert morsel.value == "t.o.k"
-    assert (morsel["path"], morsel["samesite"].lower(), morsel["httponly"]) == ("/", "lax", "")
-    assert bool(morsel["secure"]) is (environment is Environment.PRODUCTION)
+    assert (morsel["path"], morsel["samesite"].lower(), morsel["domain"]) == ("/", "lax", "")
+    assert morsel["httponly"] is True
+    assert bool(morsel["secure"]) is secure
     assert int(morsel["max-age"]) == settings.token_ttl_seconds
+
+
+def test_the_buyer_cookie_names_the_configured_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVECART_BUYER_COOKIE_DOMAIN", "shop.example")
+    response = Response()
+
+    set_buyer_cookie(response, BuyerSession("buyer-a", "t.o.k"), StorefrontSettings())
+
+    assert SimpleCookie(response.headers["set-cookie"])["livecart_buyer"]["domain"] == (
+        "shop.example"
+    )
+
+
+def test_a_cookie_domain_that_is_no_host_name_is_refused() -> None:
+    for domain in ("localhost", "shop.example/path", "a b.example", "shop.example:8000"):
+        with pytest.raises(ValueError, match="buyer_cookie_domain"):
+            StorefrontSettings(buyer_cookie_domain=domain)

@@ -92,10 +92,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.state.rooms = rooms
     app.state.history = history
     app.state.broker = None
-    # The live room page is served by the storefront on another origin.
+    # The live room page is served by the storefront on another origin, and its buyer
+    # stream carries the buyer cookie (EventSource `withCredentials`): browsers then want
+    # the page's own origin named, which is why production refuses `*`.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
+        allow_credentials=True,
         allow_methods=["GET"],
         allow_headers=["Authorization", "Last-Event-ID"],
     )

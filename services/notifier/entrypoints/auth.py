@@ -1,13 +1,18 @@
 """What a buyer request must bring: a valid buyer token and, to resume, a well-formed
-Last-Event-ID. Refusals are answered as JSON with a reason code, before any stream starts."""
+Last-Event-ID. Refusals are answered as JSON with a reason code, before any stream starts.
+
+The token comes as `Authorization: Bearer` (curl, apps) or in the storefront's HttpOnly
+buyer cookie (a browser's EventSource opened `withCredentials`), never in the URL: a
+query string ends up in access logs, proxies and browser history.
+"""
 
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Header, Query, Request
+from fastapi import Cookie, Header, Request
 from fastapi.responses import JSONResponse
 
-from services.common.tokens import BuyerTokens, InvalidToken
+from services.common.tokens import BUYER_COOKIE, BuyerTokens, InvalidToken
 from services.notifier.records import EntryId
 
 
@@ -39,22 +44,27 @@ def buyer_dependency(tokens: BuyerTokens) -> Callable[..., str]:
 
     def authenticated_buyer(
         authorization: Annotated[
-            str | None, Header(description="`Bearer <buyer token>`, as the storefront issued it.")
-        ] = None,
-        token: Annotated[
             str | None,
-            Query(description="The buyer token, for EventSource (it cannot set headers)."),
+            Header(
+                description="`Bearer <buyer token>` (from `POST /api/sessions`); wins "
+                "over the cookie."
+            ),
+        ] = None,
+        cookie: Annotated[
+            str | None,
+            Cookie(
+                alias=BUYER_COOKIE,
+                description="The buyer token as the storefront set it (HttpOnly); a page's "
+                "`EventSource` sends it when opened with `withCredentials: true`.",
+            ),
         ] = None,
     ) -> str:
         try:
-            return tokens.buyer_of(_bearer(authorization) or token)
+            return tokens.buyer_of(_bearer(authorization) or cookie or None)
         except InvalidToken as exc:
             challenge = "Bearer" if exc.reason == "missing" else 'Bearer error="invalid_token"'
             raise Refused(
-                401,
-                exc.reason,
-                f"buyer token {exc.reason}",
-                headers={"WWW-Authenticate": challenge},
+                401, exc.reason, _why(exc.reason), headers={"WWW-Authenticate": challenge}
             ) from exc
 
     return authenticated_buyer
@@ -79,6 +89,16 @@ def resume_after(
         raise Refused(
             400, "malformed_last_event_id", "Last-Event-ID is not a stream entry id"
         ) from exc
+
+
+def _why(reason: str) -> str:
+    if reason != "missing":
+        return f"buyer token {reason}"
+    # Said even to a `?token=` request: the URL is no place for a token (access logs).
+    return (
+        f"buyer token missing: send the `{BUYER_COOKIE}` cookie (EventSource with "
+        "withCredentials) or an `Authorization: Bearer` header; a token in the URL is not read"
+    )
 
 
 def _bearer(authorization: str | None) -> str | None:

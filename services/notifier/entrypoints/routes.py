@@ -27,7 +27,10 @@ _STREAM: dict[str, Any] = {
 }
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed Last-Event-ID (`malformed_last_event_id`)."},
-    401: {"description": "Buyer token `missing`, `invalid` or `expired`."},
+    401: {
+        "description": "Buyer token `missing`, `invalid` or `expired`. The token comes in "
+        "the `livecart_buyer` cookie or `Authorization: Bearer`, never in the URL."
+    },
 }
 
 
@@ -58,7 +61,7 @@ async def _counted(
 def build_router(
     *, statuses: StatusHub, history: BuyerHistory, settings: NotifierSettings
 ) -> APIRouter:
-    """The buyer routes; every one needs the buyer's token (header, or `token` query)."""
+    """The buyer routes; every one needs the buyer's token (bearer header, or the cookie)."""
     router = APIRouter(tags=["statuses"])
     authenticated_buyer = buyer_dependency(settings.buyer_tokens)
 

@@ -53,7 +53,8 @@ IdempotencyKeyHeader = Annotated[
         "cookie, from `POST /api/sessions`); a `buyer_id` in the body is refused (422), as "
         "is any other unknown field or a number sent as a string. "
         "Answers 202 only once the checkout is durably in the `checkout.requested` stream; "
-        "the order's progress is then pushed at `events_url`.\n\n"
+        "the order's progress is then pushed at `events_url` (no token in it: open it with "
+        "the same bearer header, or from the page with the cookie).\n\n"
         "**Idempotency.** Send an idempotency key, in the `Idempotency-Key` header or the "
         "body's `idempotency_key` (both: they must be equal, else 422), and send it again "
         "when retrying. The same key from the same buyer always yields the same "
@@ -84,10 +85,8 @@ async def create_checkout(
     )
     return CheckoutAccepted(
         checkout_id=accepted.checkout_id,
-        events_url=deps.settings.events_url(
-            accepted.checkout_id, token=buyer.token, buyer_id=buyer.buyer_id
-        ),
-        buyer_events_url=deps.settings.buyer_events_url(token=buyer.token, buyer_id=buyer.buyer_id),
+        events_url=deps.settings.events_url(accepted.checkout_id, buyer_id=buyer.buyer_id),
+        buyer_events_url=deps.settings.buyer_events_url(buyer_id=buyer.buyer_id),
     )
 
 

@@ -101,8 +101,13 @@ class CheckoutAccepted(BaseModel):
 
     checkout_id: str
     status: Literal["accepted"] = "accepted"
-    events_url: str = Field(description="This checkout's statuses (SSE), token included.")
-    buyer_events_url: str = Field(description="Every status of this buyer (SSE), token included.")
+    events_url: str = Field(
+        description="This checkout's statuses (SSE). No token in it: send the buyer token "
+        "as `Authorization: Bearer`, or from a browser the cookie (`withCredentials`)."
+    )
+    buyer_events_url: str = Field(
+        description="Every status of this buyer (SSE), authenticated as `events_url`."
+    )
 
 
 class SellerOut(BaseModel):

@@ -2,10 +2,13 @@
 dependency that says which buyer a request comes from.
 
 The token travels as `Authorization: Bearer <token>` or in the cookie. The cookie is
-not HttpOnly on purpose: the room page reads it to open the notifier's EventSource,
-which cannot send headers and so carries the token in its query. SameSite=Lax keeps
-it off cross-site POSTs, and the checkout API takes JSON bodies only (a cross-site
-page cannot send one without a CORS preflight the storefront never grants).
+HttpOnly (no script reads it) and Secure unless `LIVECART_BUYER_COOKIE_SECURE=false`
+(local http); the room page's fetches send it (same origin) and so does its EventSource
+on the notifier (`withCredentials`: another port or subdomain of the same site), so no
+token is ever put in a URL. SameSite=Lax, not Strict: a buyer following a link to a
+room from another site must arrive as themselves, not as a new buyer. Lax still keeps it
+off cross-site POSTs, and the checkout API takes JSON bodies only (a cross-site page
+cannot send one without a CORS preflight the storefront never grants).
 """
 
 from dataclasses import dataclass
@@ -14,13 +17,12 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Header, Response, status
 from pydantic import BaseModel, Field
 
+from services.common.tokens import BUYER_COOKIE as BUYER_COOKIE  # re-exported for the pages
 from services.common.tokens import InvalidToken
 from services.storefront import sessions
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints.deps import Deps
 from services.storefront.sessions import BuyerSession
-
-BUYER_COOKIE = "livecart_buyer"
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 
@@ -48,7 +50,7 @@ async def request_credentials(
     ] = None,
     cookie: Annotated[
         str | None,
-        Cookie(alias=BUYER_COOKIE, description="The buyer token, as the room page sets it."),
+        Cookie(alias=BUYER_COOKIE, description="The buyer token, as the storefront set it."),
     ] = None,
 ) -> RequestCredentials:
     if authorization is None:
@@ -78,9 +80,10 @@ def set_buyer_cookie(
         session.token,
         max_age=settings.token_ttl_seconds,
         path="/",
+        domain=settings.buyer_cookie_domain,
         samesite="lax",
-        secure=settings.is_production,
-        httponly=False,  # the page reads it for EventSource (see the module docstring)
+        secure=settings.buyer_cookie_secure,
+        httponly=True,
     )
 
 
@@ -90,8 +93,10 @@ def set_buyer_cookie(
     summary="Start a buyer session",
     description=(
         "A new buyer id and a signed, expiring token for it. The token is also set as the "
-        f"`{BUYER_COOKIE}` cookie (SameSite=Lax, Path=/, Secure in production, readable by "
-        "the page). Send it with checkouts; the notifier's buyer streams take it as `?token=`."
+        f"`{BUYER_COOKIE}` cookie (HttpOnly, SameSite=Lax, Path=/, Secure unless local http). "
+        "Send it with checkouts and to the notifier's buyer streams as `Authorization: "
+        "Bearer <token>`, or let a browser send the cookie (EventSource `withCredentials`); "
+        "no endpoint takes it in the URL."
     ),
 )
 async def start_session(response: Response, deps: Deps) -> SessionOut:

@@ -9,7 +9,6 @@
     money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, Tracker,
     dealState, roomDeal, clockText, ServerClock,
   } = window.livecart;
-  const COOKIE = "livecart_buyer";
   const TICKER_SIZE = 3;
   const ROOM_STATES = ["scheduled", "live", "ended"];
   const ROOM_HINTS = {
@@ -417,22 +416,22 @@
   }
 
   // ---- buyer session ------------------------------------------------------------------
-  // The room page set the cookie (not HttpOnly: EventSource needs the token in its URL).
-  // Without cookies a session is asked for and its token kept in memory for this page.
-  let token = (document.cookie.match(new RegExp(`(?:^|;\\s*)${COOKIE}=([^;]+)`)) || [])[1] || null;
-
+  // The room page set the buyer cookie. It is HttpOnly: this script never sees the token.
+  // The browser sends it with our own fetches (same origin) and with the buyer stream's
+  // EventSource (`withCredentials`), so no token is ever put in a URL.
   async function newSession() {
     const response = await fetch("/api/sessions", { method: "POST", headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(`session refused (HTTP ${response.status})`);
-    token = (await response.json()).token;
-    openBuyerStream();
-    return token;
+    openBuyerStream(); // a new cookie, so a new buyer: their stream
   }
 
   function authorised(method, body) {
-    const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
-    if (body === undefined) return { method, headers };
-    return { method, headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify(body) };
+    const headers = { Accept: "application/json" };
+    if (body === undefined) return { method, headers, credentials: "same-origin" };
+    return {
+      method, headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify(body), credentials: "same-origin",
+    };
   }
 
   function problem(status, body) {
@@ -446,7 +445,6 @@
   // ---- order tracker (one EventSource for every order of this buyer) -------------------
   // The buyer asks; the marketplace decides within its window and answers on the stream.
   async function requestCancellation(checkoutId) {
-    if (!token) return "No session: reload the page to cancel.";
     const sentAt = Date.now();
     const response = await fetch(`/api/checkouts/${encodeURIComponent(checkoutId)}/cancellation`,
       authorised("POST")); // no body: the buyer comes from the token, the order from the path
@@ -474,8 +472,7 @@
   let buyerSource = null;
   function openBuyerStream() {
     if (buyerSource) buyerSource.close();
-    if (!token) return;
-    const source = new EventSource(`${notifierUrl}/events/buyers/me?token=${encodeURIComponent(token)}`);
+    const source = new EventSource(`${notifierUrl}/events/buyers/me`, { withCredentials: true });
     buyerSource = source;
     source.addEventListener("status", parsed((change, eventId) => tracker.status(change, eventId)));
     source.addEventListener("reset", () => tracker.reset());
@@ -623,10 +620,9 @@
     buyButton.setAttribute("aria-busy", "true");
     formMessage.textContent = "";
     try {
-      if (!token) await newSession();
       let response = await postCheckout(payload);
       if (response.status === 401) {
-        // Expired or unknown token: a new session, then the same tap once more.
+        // Expired, unknown or no cookie: a new session, then the same tap once more.
         await newSession();
         response = await postCheckout(payload);
       }
@@ -683,6 +679,5 @@
   if (!roomEl.dataset.now && [...products.values()].some((p) => p.deal)) {
     fetchRoom().then(() => products.forEach((product) => showDeal(product))).catch(() => {});
   }
-  if (token) openBuyerStream();
-  else newSession().catch(() => { note.textContent = "Could not start a session; buying will retry it."; });
+  openBuyerStream();
 })();

@@ -13,12 +13,15 @@ from contracts import OrderStatus
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
 from tests.integration.notifier.support import (
+    TOKENS,
     Notifier,
+    Notifiers,
     Redis,
     Relay,
     bearer,
     browser_events,
     new_id,
+    notifier_settings,
     order_status,
     take,
     wait_until,
@@ -152,19 +155,29 @@ async def test_an_invalid_checkout_id_is_refused_with_422(
     assert response.status_code == 422
 
 
-async def test_the_storefront_origin_may_send_a_token_and_the_service_reports_ready(
-    client: httpx.AsyncClient,
+async def test_the_storefront_origin_may_open_streams_with_the_cookie_and_no_other_origin(
+    notifiers: Notifiers, redis_url: str, stream_prefix: str
 ) -> None:
+    storefront, elsewhere = "http://localhost:8000", "http://evil.example"
+    settings = notifier_settings(redis_url, stream_prefix, cors_origins=f"{storefront}/")
+    client = (await notifiers.start(settings)).client
     preflight = await client.options(
         ME,
         headers={
-            "Origin": "http://localhost:8000",
+            "Origin": storefront,
             "Access-Control-Request-Method": "GET",
             "Access-Control-Request-Headers": "authorization,last-event-id",
         },
     )
     assert preflight.status_code == 200
-    response = await client.get("/ready", headers={"Origin": "http://localhost:8000"})
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    cookie = {"Cookie": f"livecart_buyer={TOKENS.issue(ANN)}"}
+    async with aconnect_sse(client, "GET", ME, headers={"Origin": storefront, **cookie}) as source:
+        assert source.response.status_code == 200
+        # Browsers hand a credentialed response to the page only with its own origin named.
+        assert source.response.headers["access-control-allow-origin"] == storefront
+        assert source.response.headers["access-control-allow-credentials"] == "true"
+    response = await client.get("/ready", headers={"Origin": elsewhere})
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in response.headers
     assert response.json()["checks"] == {"redis": True}

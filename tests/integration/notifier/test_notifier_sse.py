@@ -47,10 +47,11 @@ EXPIRED = BuyerTokens(SECRET, ttl=timedelta(seconds=-5)).issue(ANN)
     [
         ({}, "missing"),
         ({"headers": {"Authorization": f"Bearer {FORGED}"}}, "invalid"),
-        ({"params": {"token": FORGED}}, "invalid"),
+        ({"headers": {"Cookie": f"livecart_buyer={FORGED}"}}, "invalid"),
         ({"headers": {"Authorization": "Basic YW5uOnB3"}}, "invalid"),
         ({"headers": {"Authorization": f"Bearer {EXPIRED}"}}, "expired"),
-        ({"params": {"token": EXPIRED}}, "expired"),
+        ({"headers": {"Cookie": f"livecart_buyer={EXPIRED}"}}, "expired"),
+        ({"params": {"token": TOKENS.issue(ANN)}}, "missing"),  # a URL is no place for it
     ],
 )
 async def test_every_buyer_route_refuses_a_missing_forged_or_expired_token_with_401(
@@ -62,6 +63,33 @@ async def test_every_buyer_route_refuses_a_missing_forged_or_expired_token_with_
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+async def test_a_token_in_the_url_is_refused_while_the_cookie_and_the_bearer_header_open_it(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    token = TOKENS.issue(ANN)
+    entry = await relay.publish(order_status(new_id("co"), OrderStatus.RECEIVED, buyer_id=ANN))
+
+    in_url = await client.get(ME, params={"token": token})
+
+    assert in_url.status_code == 401
+    assert in_url.json()["reason"] == "missing"
+    assert "`livecart_buyer` cookie" in in_url.json()["detail"]
+    assert "`Authorization: Bearer` header" in in_url.json()["detail"]
+    for headers in ({"Cookie": f"livecart_buyer={token}"}, {"Authorization": f"Bearer {token}"}):
+        async with aconnect_sse(client, "GET", ME, headers=headers) as source:
+            assert source.response.status_code == 200
+            assert [e.id for e in await take(browser_events(source), 1)] == [entry]
+
+
+async def test_a_bearer_header_wins_over_the_cookie(
+    client: httpx.AsyncClient, relay: Relay
+) -> None:
+    bobs = await relay.publish(order_status(new_id("co"), OrderStatus.RECEIVED, buyer_id=BOB))
+    headers = {**bearer(BOB), "Cookie": f"livecart_buyer={TOKENS.issue(ANN)}"}
+    async with aconnect_sse(client, "GET", ME, headers=headers) as source:
+        assert [e.id for e in await take(browser_events(source), 1)] == [bobs]
+
+
 async def test_the_buyer_stream_sends_history_then_live_statuses_and_nothing_of_other_buyers(
     client: httpx.AsyncClient, relay: Relay
 ) -> None:
@@ -71,8 +99,8 @@ async def test_the_buyer_stream_sends_history_then_live_statuses_and_nothing_of_
         await relay.publish(order_status(mine, OrderStatus.RESERVED, buyer_id=ANN)),
     ]
     await relay.publish(order_status(theirs, OrderStatus.RECEIVED, buyer_id=BOB))
-    params = {"token": TOKENS.issue(ANN)}  # as an EventSource passes it
-    async with aconnect_sse(client, "GET", ME, params=params) as source:
+    cookie = {"Cookie": f"livecart_buyer={TOKENS.issue(ANN)}"}  # as a page's EventSource sends it
+    async with aconnect_sse(client, "GET", ME, headers=cookie) as source:
         events = browser_events(source)
         assert [e.id for e in await take(events, 2)] == history
         live = []
@@ -200,7 +228,7 @@ async def test_metrics_count_open_connections_and_time_tap_to_final(
 
     finals_before = sample("livecart_tap_to_final_seconds_count", status="confirmed")
     checkout_id = new_id("co")
-    async with aconnect_sse(client, "GET", ME, params={"token": TOKENS.issue(ANN)}) as source:
+    async with aconnect_sse(client, "GET", ME, headers=bearer(ANN)) as source:
         events = browser_events(source)
         await wait_until(lambda: sample("livecart_sse_connections", kind="buyer") >= 1, "open")
         status = order_status(checkout_id, OrderStatus.CONFIRMED, buyer_id=ANN)
