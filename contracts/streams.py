@@ -143,6 +143,17 @@ class Streams:
         """A glob (ACL key pattern, SCAN match) of every `idempotency` key."""
         return f"{self.prefix}:idempotency:*"
 
+    @property
+    def rate_limits(self) -> str:
+        """The prefix of the rate-limit counters every replica shares (`limits` adds
+        `:LIMITER/<limit>/<client>/<window>`); plain strings with a TTL, not streams."""
+        return f"{self.prefix}:ratelimit"
+
+    @property
+    def rate_limit_pattern(self) -> str:
+        """A glob (ACL key pattern, SCAN match) of every rate-limit counter."""
+        return f"{self.rate_limits}:*"
+
     @staticmethod
     def dead_letters(stream: str) -> str:
         """The dead-letter stream beside `stream` (same hash tag, so the same slot)."""

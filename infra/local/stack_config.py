@@ -12,6 +12,14 @@ from infra.local.demo import DEMO_ROOM_ID
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_REDIS_PORT = 6379
 DEMO_CHECKOUT_SKU = "LC-MUG-LIVE"
+DEMO_RATE_LIMITS = {
+    "STOREFRONT_RATE_LIMIT_SESSIONS_PER_ADDRESS": "120/minute",
+    "STOREFRONT_RATE_LIMIT_CHECKOUTS_PER_BUYER": "30/10 seconds",
+    "STOREFRONT_RATE_LIMIT_CHECKOUTS_PER_ADDRESS": "1200/minute",
+    "NOTIFIER_RATE_LIMIT_CONNECTS_PER_ADDRESS": "600/minute",
+}
+"""`make up`'s rate limits unless set: still limits, but a demo (several browser tabs, a
+person tapping buy and a curl loop, all from localhost) does not run into them."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,8 @@ def service_environment(
     env.setdefault("NOTIFIER_PUBLIC_URL", f"http://localhost:{ports['notifier']}")
     storefronts = storefront_urls or [f"http://localhost:{ports['storefront']}"]
     env.setdefault("NOTIFIER_CORS_ORIGINS", ",".join(local_origins(storefronts)))
+    for variable, limit in DEMO_RATE_LIMITS.items():
+        env.setdefault(variable, limit)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

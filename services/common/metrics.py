@@ -50,3 +50,14 @@ GROUP_OLDEST_PENDING_AGE = Gauge(
     "Age of the oldest pending entry (from its id).",
     ["stream", "group"],
 )
+RATE_LIMITED = Counter(
+    "livecart_rate_limited_total",
+    "Requests refused with 429 by a rate limit shared across replicas, by limit.",
+    ["limit"],
+)
+RATE_LIMITS_UNCHECKED = Counter(
+    "livecart_rate_limit_unchecked_total",
+    "Requests let through without a rate-limit check because Redis did not answer "
+    "(limits fail open), by limit.",
+    ["limit"],
+)

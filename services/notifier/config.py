@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from services.common.rate_limits import RateLimitSetting
 from services.common.settings import TokenSettings
 
 
@@ -73,6 +74,11 @@ class NotifierSettings(TokenSettings):
         ge=1,
         description="Purchases queued for one room connection; a client this far behind is "
         "dropped (it reconnects and gets a fresh snapshot).",
+    )
+    rate_limit_connects_per_address: RateLimitSetting = Field(
+        default="60/minute",
+        description="`/events/...` requests (SSE connects and reconnects) one client address "
+        "may make (`limits` syntax: `60/minute`; `off`). Shared by every replica.",
     )
 
     @field_validator("cors_origins", mode="before")

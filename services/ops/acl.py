@@ -17,6 +17,10 @@ The checkout rules name every partition at once with `Streams.checkout_pattern`
 `<pattern>.dlq`: the rendered ACL is the same whatever `LIVECART_CHECKOUT_PARTITIONS`
 says, and changing it needs no new ACL. The probes do depend on it: they try every
 partition. The prefix stays outside the hash tags, so `<prefix>:*` still covers every key.
+
+The storefront and the notifier also count their rate limits (services/common/rate_limits.py)
+under `Streams.rate_limit_pattern`, through a selector granting `RATE_LIMIT_COMMANDS` on
+those keys only.
 """
 
 import hashlib
@@ -32,6 +36,10 @@ CLUSTER_CLIENT = ["+cluster|slots", "+command"]
 the slot map, and the command table that tells it where each command's keys are. Only
 granted with `cluster`: a single server needs neither."""
 USERS = ("storefront", "orders", "notifier", "ops", "keda")
+RATE_LIMIT_COMMANDS = ("+evalsha", "+script|load", "+incrby", "+expire", "+get", "+ttl")
+"""What the `limits` library's fixed window runs over redis-py: its script by EVALSHA (SCRIPT
+LOAD first when the server lacks it), INCRBY and EXPIRE inside it, GET and TTL for a
+refusal's reset time."""
 
 
 def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]]:
@@ -47,6 +55,9 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
     requests = [f"~{key}" for key in streams.live_requests]
     requests += [f"~{Streams.dead_letters(key)}" for key in streams.live_requests]
     prefix = streams.prefix
+    # The shared rate-limit counters (services/common/rate_limits.py): a selector, so these
+    # commands reach those keys only, and the grants above stay off them.
+    rate_limits = f"(~{streams.rate_limit_pattern} {' '.join(RATE_LIMIT_COMMANDS)})"
     return {
         "storefront": [
             *connection, "+xadd", "+xread", "+xrange", "+xrevrange",
@@ -57,6 +68,7 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
             # Buyers' idempotency keys: SET NX GET / SET XX / DEL on those keys only (a
             # selector: the grants above stay off them, and these stay off the streams).
             f"(~{streams.idempotency_pattern} +set +del)",
+            rate_limits,
         ],
         "orders": [
             *connection, "+xreadgroup", "+xack", "+xautoclaim", "+xclaim", "+xpending",
@@ -68,6 +80,7 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
         "notifier": [
             *connection, "+xread", "+xrange", "+xrevrange", "+xinfo|stream",
             f"%R~{status}", f"%R~{history}", f"%R~{catalog}", f"%R~{sales}", f"%R~{room}",
+            rate_limits,
         ],
         "ops": [
             *connection, "+@read", "-@dangerous", "+scan", "+info", "+xinfo", "+xpending",
@@ -133,6 +146,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
     sales, room, requests = streams.room_sales, streams.room_changed, streams.live_requests
     deals = streams.flash_deals
     idempotency = streams.idempotency("audit-checkout")
+    limited = rate_limit_probes(streams, others=(status, catalog, history))
     fields = ("__data__", "{}")  # never sent for real: see Probe
     return {
         "storefront": [
@@ -158,6 +172,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XADD", idempotency, "*", *fields), False),
             Probe(("SET", room, "x"), False),
             Probe(("DEL", checkout), False),
+            *limited,
             Probe(("KEYS", "*"), False),
             Probe(("FLUSHALL",), False),
         ],
@@ -189,6 +204,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             *(Probe(("XRANGE", key, "-", "+", "COUNT", "1"), False) for key in requests),
             Probe(("DEL", status), False),
             Probe(("SET", idempotency, "x"), False),
+            *limited,
             Probe(("FLUSHALL",), False),
         ],
         "ops": [
@@ -214,3 +230,26 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("FLUSHALL",), False),
         ],
     }  # fmt: skip
+
+
+def rate_limit_probes(streams: Streams, *, others: tuple[str, ...]) -> list[Probe]:
+    """A rate-limit user runs the counter's script, INCRBY, EXPIRE, GET and TTL on a
+    counter, and none of them on `others`. (Sent for real, EVALSHA of a script the server
+    lacks gets NOSCRIPT only after the ACL let it through.)"""
+    counter = f"{streams.rate_limits}:LIMITER/audit/127.0.0.1/1/1/minute"
+    sha = hashlib.sha1(b"livecart rate-limit probe").hexdigest()
+    probes = [
+        Probe(("EVALSHA", sha, "1", counter, "60", "1"), True),
+        Probe(("SCRIPT", "LOAD", "return 1"), True),
+        Probe(("INCRBY", counter, "1"), True),
+        Probe(("EXPIRE", counter, "60"), True),
+        Probe(("GET", counter), True),
+        Probe(("TTL", counter), True),
+    ]
+    for key in others:
+        probes += [
+            Probe(("EVALSHA", sha, "1", key, "60", "1"), False),
+            Probe(("INCRBY", key, "1"), False),
+            Probe(("GET", key), False),
+        ]
+    return probes

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from services.common.rate_limits import RateLimitSetting
 from services.common.settings import SellerAuthSettings, TokenSettings
 
 
@@ -102,6 +103,23 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         description="How long a buyer's idempotency key stays bound to the request it first "
         "came with (a fingerprint of room and items in Redis): a retry within it gets the "
         "same checkout, another request with the key 409.",
+    )
+
+    rate_limit_sessions_per_address: RateLimitSetting = Field(
+        default="20/minute",
+        description="New buyer sessions (`POST /api/sessions`) one client address may start "
+        "(`limits` syntax: `20/minute`, `10/10 seconds`; `off`). Shared by every replica.",
+    )
+    rate_limit_checkouts_per_buyer: RateLimitSetting = Field(
+        default="10/10 seconds", description="Checkouts one buyer may place (or `off`)."
+    )
+    rate_limit_checkouts_per_address: RateLimitSetting = Field(
+        default="300/minute",
+        description="Checkouts from one client address, whatever the buyer (or `off`); a "
+        "shop's Wi-Fi or a carrier's NAT puts many buyers behind one address.",
+    )
+    rate_limit_cancellations_per_buyer: RateLimitSetting = Field(
+        default="10/minute", description="Cancel requests one buyer may send (or `off`)."
     )
 
     @property

@@ -79,10 +79,21 @@ def demo_seller_password(services: Mapping[str, ServiceProcess]) -> str:
     return services["storefront"].env["LIVECART_DEMO_SELLER_PASSWORD"]
 
 
+RATE_LIMITS_OFF = {
+    "STOREFRONT_RATE_LIMIT_SESSIONS_PER_ADDRESS": "off",
+    "STOREFRONT_RATE_LIMIT_CHECKOUTS_PER_BUYER": "off",
+    "STOREFRONT_RATE_LIMIT_CHECKOUTS_PER_ADDRESS": "off",
+    "STOREFRONT_RATE_LIMIT_CANCELLATIONS_PER_BUYER": "off",
+    "NOTIFIER_RATE_LIMIT_CONNECTS_PER_ADDRESS": "off",
+}
+"""The stacks' tests and benches send thousands of requests from 127.0.0.1 (and from a few
+buyers): the rate limits, which have their own tests, are off unless a test turns one on."""
+
+
 def service_env(
     *, redis_url: str, stream_prefix: str, workdir: Path, **extra: str
 ) -> dict[str, str]:
-    """The environment every service of one test stack shares."""
+    """The environment every service of one test stack shares (rate limits off)."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_PORT", "DATABASE_URL"))}
     env.update(
         REDIS_URL=redis_url,
@@ -93,6 +104,7 @@ def service_env(
         # Plain http on 127.0.0.1: a Secure buyer cookie would not come back.
         LIVECART_BUYER_COOKIE_SECURE="false",
     )
+    env.update(RATE_LIMITS_OFF)
     env.update(extra)
     return env
 

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -14,6 +14,13 @@ from sse_starlette import EventSourceResponse
 
 from services.common.broker import redis_client
 from services.common.http import add_operational_routes, broker_check
+from services.common.rate_limits import (
+    RateLimit,
+    SharedRateLimits,
+    install_rate_limits,
+    per_address,
+    redis_storage,
+)
 from services.common.validation import invalid_request
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start
@@ -45,6 +52,19 @@ def _history_client(settings: NotifierSettings) -> Redis:
     )
 
 
+CONNECTS_PER_ADDRESS = "sse_connects_per_address"
+
+
+def connect_rate_limits(settings: NotifierSettings) -> SharedRateLimits:
+    """`/events/...` connects per client address, counted in Redis across replicas."""
+    connects = RateLimit.of(
+        CONNECTS_PER_ADDRESS,
+        "event-stream connects from one address",
+        settings.rate_limit_connects_per_address,
+    )
+    return SharedRateLimits(redis_storage(settings), [connects])
+
+
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """The notifier app; Redis is first touched when the lifespan starts, not before."""
     settings = settings or NotifierSettings()
@@ -52,6 +72,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
     redis = _history_client(settings)
     history = RedisBuyerHistory(redis, settings.streams)
+    rate_limits = connect_rate_limits(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +102,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             statuses.close()
             rooms.close()
             await redis.aclose()
+            await rate_limits.close()
 
     app = FastAPI(
         title="livecart notifier",
@@ -103,10 +125,15 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         allow_headers=["Authorization", "Last-Event-ID"],
     )
     app.add_exception_handler(Refused, refused_response)
+    install_rate_limits(app, rate_limits)
     app.add_exception_handler(RedisError, _redis_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.include_router(build_router(statuses=statuses, history=history, settings=settings))
-    app.include_router(build_room_router(rooms=rooms))
+    # Every route of both routers is an `/events/...` stream: each connect is counted.
+    connects = [Depends(per_address(CONNECTS_PER_ADDRESS))]
+    app.include_router(
+        build_router(statuses=statuses, history=history, settings=settings), dependencies=connects
+    )
+    app.include_router(build_room_router(rooms=rooms), dependencies=connects)
 
     async def readers_running() -> bool:
         broker = app.state.broker

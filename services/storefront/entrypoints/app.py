@@ -12,6 +12,7 @@ from faststream.redis import RedisBroker
 from contracts import ProductSnapshot, RoomChangedEvent, RoomSalesChangedEvent
 from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
+from services.common.rate_limits import install_rate_limits
 from services.common.serve import metrics_app
 from services.storefront import service
 from services.storefront.adapters.catalog_start import reader_starts
@@ -39,6 +40,7 @@ from services.storefront.entrypoints.checkout_metrics import CheckoutMetrics
 from services.storefront.entrypoints.deps import StorefrontDeps
 from services.storefront.entrypoints.errors import install_error_handlers
 from services.storefront.entrypoints.messaging import build_broker
+from services.storefront.entrypoints.rate_limits import storefront_rate_limits
 from services.storefront.live_catalog import LiveCatalog
 from services.storefront.live_control import LiveControl
 from services.storefront.migrations import STOREFRONT_MIGRATIONS
@@ -61,6 +63,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     showcase = SqlShowcaseWriter(engine)
     figures = SqlFiguresWriter(engine)
     rooms = CachedRoomReader(SqlRoomRepository(engine), ttl=settings.room_cache_seconds)
+    rate_limits = storefront_rate_limits(settings)
 
     async def on_catalog_changed(products: Sequence[ProductSnapshot]) -> None:
         await service.apply_catalog_change(catalog=catalog, showcase=showcase, products=products)
@@ -107,6 +110,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         finally:
             await broker.stop()
             await engine.dispose()
+            await rate_limits.close()
 
     app = FastAPI(
         title="livecart storefront",
@@ -120,6 +124,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     app.state.broker = None
     app.add_middleware(CheckoutMetrics)
     install_error_handlers(app)
+    install_rate_limits(app, rate_limits)
     app.include_router(sessions.router)
     app.include_router(routes.router)
     app.include_router(seller_session.router)

@@ -11,6 +11,7 @@ _REASONS = {
     404: "unknown_room",
     413: "too_large",
     422: "invalid",
+    429: "rate_limited",
     503: "unavailable",
 }
 

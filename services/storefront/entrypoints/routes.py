@@ -5,8 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, status
 
+from services.common.rate_limits import TOO_MANY_REQUESTS
 from services.storefront import service
 from services.storefront.entrypoints.deps import Deps
+from services.storefront.entrypoints.rate_limits import CANCELLATIONS_LIMITED, CHECKOUTS_LIMITED
 from services.storefront.entrypoints.schemas import (
     CancellationAccepted,
     CheckoutAccepted,
@@ -48,6 +50,7 @@ IdempotencyKeyHeader = Annotated[
     "/checkouts",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Hand a buyer's checkout to the marketplace",
+    dependencies=CHECKOUTS_LIMITED,
     description=(
         "The buyer is the one of the token (`Authorization: Bearer …` or the `livecart_buyer` "
         "cookie, from `POST /api/sessions`); a `buyer_id` in the body is refused (422), as "
@@ -66,6 +69,7 @@ IdempotencyKeyHeader = Annotated[
     ),
     responses={
         401: {"model": TokenErrorOut, "description": "Buyer token missing, invalid or expired"},
+        429: TOO_MANY_REQUESTS,
         409: {
             "model": ReasonErrorOut,
             "description": "The idempotency key was already used with another room or items",
@@ -99,6 +103,7 @@ CheckoutId = Annotated[
     "/checkouts/{checkout_id}/cancellation",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Ask the marketplace to cancel the buyer's order",
+    dependencies=CANCELLATIONS_LIMITED,
     description=(
         "The buyer is the one of the token, as for `POST /api/checkouts`. Answers 202 once "
         "the request is durably in the `order.cancellation_requested` stream; the marketplace "
@@ -107,6 +112,7 @@ CheckoutId = Annotated[
     ),
     responses={
         401: {"model": TokenErrorOut, "description": "Buyer token missing, invalid or expired"},
+        429: TOO_MANY_REQUESTS,
         503: {"model": ErrorOut, "description": "The stream is unreachable; retry later"},
     },
 )

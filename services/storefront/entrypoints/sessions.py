@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Header, Response, status
 from pydantic import BaseModel, Field
 
+from services.common.rate_limits import TOO_MANY_REQUESTS, per_address
 from services.common.tokens import BUYER_COOKIE as BUYER_COOKIE  # re-exported for the pages
 from services.common.tokens import InvalidToken
 from services.storefront import sessions
@@ -25,6 +26,8 @@ from services.storefront.entrypoints.deps import Deps
 from services.storefront.sessions import BuyerSession
 
 router = APIRouter(prefix="/api", tags=["sessions"])
+SESSIONS_PER_ADDRESS = "sessions_per_address"
+"""The rate limit of new sessions per client address (STOREFRONT_RATE_LIMIT_SESSIONS_...)."""
 
 
 class SessionOut(BaseModel):
@@ -91,6 +94,8 @@ def set_buyer_cookie(
     "/sessions",
     status_code=status.HTTP_201_CREATED,
     summary="Start a buyer session",
+    dependencies=[Depends(per_address(SESSIONS_PER_ADDRESS))],
+    responses={429: TOO_MANY_REQUESTS},
     description=(
         "A new buyer id and a signed, expiring token for it. The token is also set as the "
         f"`{BUYER_COOKIE}` cookie (HttpOnly, SameSite=Lax, Path=/, Secure unless local http). "

@@ -39,7 +39,7 @@ Redis = aioredis.Redis
 def notifier_settings(redis_url: str, prefix: str, **overrides: object) -> NotifierSettings:
     values: dict[str, object] = {
         "redis_url": redis_url, "stream_prefix": prefix, "token_secret": SECRET,
-        "heartbeat_seconds": 0.1, **overrides,
+        "heartbeat_seconds": 0.1, "rate_limit_connects_per_address": "off", **overrides,
     }  # fmt: skip
     return NotifierSettings.model_validate(values)
 
