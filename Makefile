@@ -46,6 +46,7 @@ status: $(VENV_STAMP) ## Show each service's pid, whether it runs, and its /read
 test: $(VENV_STAMP) ## Run the whole suite against real Redis and a real database
 	bash infra/ci/services.sh
 	bash infra/ci/browser.sh
+	bash infra/ci/promtool.sh
 	$(VENV)/bin/pytest $(ARGS)
 
 lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy --strict
@@ -79,6 +80,27 @@ compose-up: $(VENV_STAMP) ## Build the image; run Redis, PostgreSQL and the serv
 
 compose-down: ## Stop the compose stack (volumes stay; ARGS=-v deletes them)
 	$(COMPOSE) down $(ARGS)
+
+# Compose when a Docker engine with the compose plugin answers, else local processes.
+HAS_COMPOSE = docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1
+.PHONY: observe observe-down
+
+observe: $(VENV_STAMP) ## Prometheus (alert rules) and Grafana (the dashboard) watching the stack; prints the URLs
+	@if $(HAS_COMPOSE); then \
+		$(VENV_PYTHON) -m infra.compose.new_env run/compose.env && \
+		$(COMPOSE) --profile observability up --detach --wait prometheus grafana && \
+		echo "Prometheus  http://127.0.0.1:9090  (targets: /targets, alerts: /alerts)" && \
+		echo "Grafana     http://127.0.0.1:3000/d/livecart  (anyone here may view; admin/admin to edit)" && \
+		echo "Stop them with \`make observe-down\`."; \
+	else \
+		$(VENV_PYTHON) -m infra.local.observe up; \
+	fi
+
+observe-down: $(VENV_STAMP) ## Stop what `make observe` started
+	@if $(HAS_COMPOSE) && [ -f run/compose.env ]; then \
+		$(COMPOSE) --profile observability rm --stop --force prometheus grafana; \
+	fi
+	$(VENV_PYTHON) -m infra.local.observe down
 
 manifests: $(VENV_STAMP) ## Validate infra/compose.yaml and infra/k8s offline
 	$(VENV)/bin/pytest -q tests/unit/test_manifests.py tests/unit/test_compose.py
