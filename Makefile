@@ -54,13 +54,10 @@ lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy contracts services infra
 
-audit: $(VENV_STAMP) ## The separation audit of the stack `make up` started (report in run/audit.md)
-	@if [ -f run/redis/acl-passwords.json ]; then \
-		$(VENV)/bin/livecart-ops --redis-url "$$(cat run/redis/url)" --acl-passwords run/redis/acl-passwords.json audit --markdown run/audit.md; \
-	else \
-		echo "make up used a Redis it did not start, so it has no livecart ACL users: the ACL check is skipped"; \
-		$(VENV)/bin/livecart-ops audit --skip redis-acl --markdown run/audit.md; \
-	fi
+# livecart-ops reads the stack from run/stack.json (Redis, prefix, partitions, ACL passwords,
+# databases); it skips the ACL check itself when make up used a Redis it did not start.
+audit: $(VENV_STAMP) ## The separation audit of the stack `make up` started (report in run/audit.md; ARGS=--verbose)
+	$(VENV)/bin/livecart-ops audit --markdown run/audit.md $(ARGS)
 
 bench: $(VENV_STAMP) ## Benchmarks (about 6 min): order path, accept path, flash, steady, fan-out, each vs its ceiling
 	$(VENV_PYTHON) -m tests.load.bench $(ARGS)

@@ -52,6 +52,8 @@ from infra.local.stack_replicas import (
     urls_by_service,
 )
 from infra.local.stack_sellers import demo_seller_login, local_http_cookies, seed_environment
+from infra.local.stack_state import recorded_stack, write_stack_record
+from services.ops.stack_record import stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = RunPaths(ROOT / "run")
@@ -91,6 +93,11 @@ def up() -> None:
         undo(started)
         raise
     partitions = checkout_partitions(os.environ)
+    # livecart-ops and `make audit` read it: they find this stack without being told.
+    write_stack_record(PATHS.root, recorded_stack(
+        os.environ, access=access, stream_prefix=prefix, checkout_partitions=partitions,
+        root=ROOT,
+    ))  # fmt: skip
     operations = operations_hint(access, stream_prefix=prefix, checkout_partitions=partitions)
     if note := shared_sqlite_note(env, replicas):
         print(note)
@@ -200,6 +207,7 @@ def down() -> None:
     PATHS.redis_url_file.unlink(missing_ok=True)
     PATHS.acl_prefix_file.unlink(missing_ok=True)
     REPLICAS_FILE.unlink(missing_ok=True)
+    stack_file(PATHS.root).unlink(missing_ok=True)
     print(
         "Stopped " + ", ".join(stopped)
         if stopped

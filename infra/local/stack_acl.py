@@ -106,24 +106,23 @@ def access_with_acl(url: str, passwords: Mapping[str, str], paths: RunPaths) -> 
 def operations_hint(
     access: RedisAccess, *, stream_prefix: str, checkout_partitions: int = 1
 ) -> list[str]:
-    """What `up` prints about the ACL and how to run livecart-ops; never a password."""
-    options = f"--prefix {stream_prefix}"
-    if checkout_partitions > 1:
-        options += f" --checkout-partitions {checkout_partitions}"
+    """What `up` prints about the ACL and how to run livecart-ops; never a password. Ops
+    need no options: they read this stack from run/stack.json."""
+    found = f"finds prefix {stream_prefix!r}" + (
+        f", {checkout_partitions} checkout partitions" if checkout_partitions > 1 else ""
+    )
     if not access.acl:
         return [
             f"  Redis ACL        left alone (Redis at {access.url} was already running)",
-            "Operations:",
-            f"  .venv/bin/livecart-ops --redis-url {access.url} {options} streams",
+            f"Operations (livecart-ops {found} and this Redis in run/stack.json):",
+            "  .venv/bin/livecart-ops streams",
+            "  make audit",
         ]
-    command = (
-        f"  .venv/bin/livecart-ops --redis-url {access.url} {options} "
-        f"--acl-passwords {access.passwords_file}"
-    )
     return [
         "  Redis ACL        on: one user per service (storefront, orders, notifier, ops, keda); "
         f"passwords in {access.passwords_file} (0600)",
-        "Operations, as the `ops` user (OPS_REDIS_URL=redis://ops:<password>@…, or):",
-        f"{command} streams",
-        f"{command} audit",
+        f"Operations, as the `ops` user (livecart-ops {found}, this Redis and the passwords "
+        "in run/stack.json):",
+        "  .venv/bin/livecart-ops streams",
+        "  make audit",
     ]

@@ -27,6 +27,7 @@ from services.ops.config import OpsConfig, OpsError, redact
 from services.ops.connections import open_database, open_ops_redis
 from services.ops.keys import checkout_streams_in
 from services.ops.orders_db import order_summaries, payment_outcomes
+from services.ops.stack_check import require_livecart_streams
 
 CHECKS = {
     schema.KEY: schema.TITLE,
@@ -43,6 +44,13 @@ class AuditSettings:
     sample: int = 200
     grace_seconds: float = 300.0
     skip: frozenset[str] = frozenset()
+    skip_reasons: dict[str, str] = field(default_factory=dict)
+    """Why a check in `skip` is left out, when not on request."""
+
+    def skip_reason(self, key: str) -> str | None:
+        if key not in self.skip:
+            return None
+        return self.skip_reasons.get(key, "skipped on request (--skip)")
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,9 @@ def _shown(url: str) -> str:
 Work = Callable[[], Awaitable[CheckResult]]
 
 
-async def _guarded(key: str, skip: frozenset[str], work: Work) -> CheckResult:
-    if key in skip:
-        return CheckResult(key, CHECKS[key], Outcome.SKIPPED, "skipped on request (--skip)")
+async def _guarded(key: str, settings: AuditSettings, work: Work) -> CheckResult:
+    if (reason := settings.skip_reason(key)) is not None:
+        return CheckResult(key, CHECKS[key], Outcome.SKIPPED, reason)
     try:
         return await work()
     except (OpsError, RedisError, RedisClusterException, SQLAlchemyError, OSError) as exc:
@@ -84,7 +92,7 @@ async def _guarded(key: str, skip: frozenset[str], work: Work) -> CheckResult:
 
 async def run_audit(settings: AuditSettings) -> AuditReport:
     """Run every check (but those in `settings.skip`) and collect their results."""
-    config, skip = settings.config, settings.skip
+    config = settings.config
     started, clock = datetime.now(UTC), time.monotonic()
     where = _shown(config.storefront_db)
     storefront, storefront_error = await _read_storefront(config)
@@ -94,7 +102,7 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
             raise OpsError(storefront_error)
         return schema.check_storefront_schema(storefront, where=where)
 
-    checks = [await _guarded(schema.KEY, skip, schema_check)]
+    checks = [await _guarded(schema.KEY, settings, schema_check)]
     async with contextlib.AsyncExitStack() as stack:
         client: Redis | None = None
         redis_error = ""
@@ -102,6 +110,8 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
             client = await stack.enter_async_context(open_ops_redis(config))
         except OpsError as exc:
             redis_error = str(exc)
+        if client is not None:  # a Redis of no livecart stack: no verdict at all, say why
+            await require_livecart_streams(client, config)
 
         def on_redis(work: Callable[[Redis], Awaitable[CheckResult]]) -> Work:
             async def guarded() -> CheckResult:
@@ -137,8 +147,8 @@ async def run_audit(settings: AuditSettings) -> AuditReport:
             (reconciliation.KEY, reconcile_check),
             (payment_data.KEY, payment_check),
         ):
-            checks.append(await _guarded(key, skip, on_redis(work)))
-    checks.append(await _guarded(credentials.KEY, skip, lambda: _seller_credentials(config)))
+            checks.append(await _guarded(key, settings, on_redis(work)))
+    checks.append(await _guarded(credentials.KEY, settings, lambda: _seller_credentials(config)))
     return AuditReport(
         started_at=started,
         seconds=time.monotonic() - clock,

@@ -1,12 +1,12 @@
 """`livecart-ops`: watch the streams, handle dead letters, trace a checkout, and audit the
-separation of storefront and marketplace. Global options come before the command:
-`livecart-ops --prefix lc-try streams --watch`. Give it the services' own
-`LIVECART_CHECKOUT_PARTITIONS` and `LIVECART_REDIS_CLUSTER` (or the options) so it sees
-every checkout partition, on a single Redis or a Redis Cluster."""
+separation of storefront and marketplace. It finds the stack `make up` recorded in run/
+(Redis, prefix, partitions, Redis Cluster, ACL passwords, databases); an option, else its
+environment variable, says otherwise. Global options come before the command:
+`livecart-ops --prefix lc-try streams --watch`."""
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,11 +17,17 @@ from services.ops.config import (
     DEFAULT_ORDERS_DB,
     DEFAULT_REDIS_URL,
     DEFAULT_STOREFRONT_DB,
-    OpsConfig,
     OpsError,
-    load_acl_passwords,
 )
 from services.ops.dlq_cli import dlq_app
+from services.ops.stack_record import (
+    DEFAULT_RUN_DIR,
+    RUN_DIR_VARIABLE,
+    RecordedStack,
+    read_recorded_stack,
+    stack_file,
+)
+from services.ops.stack_settings import FROM_RECORD, resolve_config
 from services.ops.streams_cli import streams_command
 from services.ops.trace_cli import trace_command
 
@@ -113,29 +119,65 @@ def options(
             "--acl-passwords",
             envvar="LIVECART_ACL_PASSWORDS_FILE",
             show_envvar=True,
-            help='JSON file {"user": "password"} (make up writes run/redis/acl-passwords.json); '
-            "else LIVECART_ACL_PASSWORDS holds the JSON itself. Signs in as `ops` when the "
-            "Redis URL names no user.",
+            help='JSON file {"user": "password"}; else LIVECART_ACL_PASSWORDS holds the JSON '
+            "itself; else the file make up recorded, for the Redis it recorded. Signs in as "
+            "`ops` when the Redis URL names no user.",
         ),
     ] = None,
+    stack_dir: Annotated[
+        Path,
+        typer.Option(
+            "--stack-dir",
+            envvar=RUN_DIR_VARIABLE,
+            show_envvar=True,
+            help="The run/ folder of the `make up` whose stack to look at (its stack.json); "
+            "an option or a variable wins over what it recorded.",
+        ),
+    ] = DEFAULT_RUN_DIR,
 ) -> None:
     try:
-        passwords = load_acl_passwords(
-            env_json=os.environ.get("LIVECART_ACL_PASSWORDS"), path=acl_passwords
-        )
-        ctx.obj = OpsConfig(
-            redis_url=redis_url,
-            prefix=prefix,
-            orders_db=orders_db,
-            storefront_db=storefront_db,
-            orders_schema=orders_schema,
-            storefront_schema=storefront_schema,
-            acl_passwords=passwords,
-            checkout_partitions=checkout_partitions,
-            redis_cluster=redis_cluster,
+        recorded = _recorded_stack(ctx, stack_dir)
+        given = {
+            name: (value, _origin(ctx, name))
+            for name, value in ctx.params.items()
+            if name in FROM_RECORD and _origin(ctx, name)
+        }
+        passwords_file = (acl_passwords, _origin(ctx, "acl_passwords")) if acl_passwords else None
+        ctx.obj = resolve_config(
+            given=given,
+            recorded=recorded,
+            record_origin=str(stack_file(stack_dir)),
+            acl_passwords_file=passwords_file,
+            acl_passwords_json=os.environ.get("LIVECART_ACL_PASSWORDS"),
         )
     except OpsError as exc:
         fail(str(exc))
+
+
+def _origin(ctx: typer.Context, name: str) -> str:
+    """The option or variable a setting came from; "" when it was left at its default."""
+    # typer carries its own click: the source is told by its name, not its class.
+    source = getattr(ctx.get_parameter_source(name), "name", "")
+    option: Any = next((p for p in ctx.command.params if p.name == name), None)
+    if source == "COMMANDLINE":
+        return str(option.opts[-1]) if option is not None else name
+    if source == "ENVIRONMENT":
+        envvar = option.envvar if option is not None else None
+        names = [envvar] if isinstance(envvar, str) else list(envvar or [])
+        return next((n for n in names if os.environ.get(n)), "the environment")
+    return ""
+
+
+def _recorded_stack(ctx: typer.Context, stack_dir: Path) -> RecordedStack | None:
+    """The stack recorded in `stack_dir`; one named by --stack-dir or LIVECART_RUN_DIR must
+    be there."""
+    recorded = read_recorded_stack(stack_dir)
+    if recorded is None and _origin(ctx, "stack_dir"):
+        raise OpsError(
+            f"no stack recorded in {stack_dir} (no {stack_file(stack_dir).name}): give the "
+            "run/ folder of a `make up` that is running"
+        )
+    return recorded
 
 
 def main() -> None:

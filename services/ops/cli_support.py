@@ -39,7 +39,7 @@ def config_of(ctx: typer.Context) -> OpsConfig:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    error_console().print(f"[bold red]livecart-ops:[/] {escape(message)}")
+    error_console().print(f"[bold red]livecart-ops:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

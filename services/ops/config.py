@@ -36,6 +36,10 @@ class OpsConfig:
     acl_passwords: dict[str, str] = field(default_factory=dict)
     checkout_partitions: int = 1
     redis_cluster: bool = False
+    origins: dict[str, str] = field(default_factory=dict, compare=False)
+    """Where each setting came from (a flag, a variable, run/stack.json, the default)."""
+    stack_without_acl: bool = False
+    """The Redis is the one `make up` recorded, and it runs without livecart's ACL users."""
 
     def __post_init__(self) -> None:
         if not PREFIX_PATTERN.fullmatch(self.prefix):
@@ -53,6 +57,9 @@ class OpsConfig:
     def streams(self) -> Streams:
         """Every stream key, with as many checkout partitions as the services use."""
         return Streams(self.prefix, self.checkout_partitions)
+
+    def origin(self, setting: str) -> str:
+        return self.origins.get(setting, "built-in default")
 
     @property
     def ops_url(self) -> str:

@@ -34,6 +34,7 @@ from services.ops.dlq_options import (
     stream_option,
 )
 from services.ops.entries import to_json
+from services.ops.stack_check import require_livecart_streams
 from services.ops.streams_view import clock
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay or purge them.", no_args_is_help=True)
@@ -173,11 +174,13 @@ def _confirmed(letters: list[StreamLetter], question: str, yes: bool, key: str) 
 
 async def _select(config: OpsConfig, keys: list[str], selection: Selection) -> list[StreamLetter]:
     async with open_ops_redis(config) as client:
+        await require_livecart_streams(client, config)
         return await select_dead_letters(client, keys, selection)
 
 
 async def _find(config: OpsConfig, keys: list[str], dlq_id: str) -> StreamLetter:
     async with open_ops_redis(config) as client:
+        await require_livecart_streams(client, config)
         return await find_dead_letter(client, keys, dlq_id)
 
 

@@ -15,6 +15,7 @@ from services.ops.cli_support import config_of, console, print_json, run
 from services.ops.config import OpsConfig
 from services.ops.connections import open_ops_redis
 from services.ops.entries import json_default
+from services.ops.stack_check import require_livecart_streams
 from services.ops.stream_stats import StreamsReport, collect_streams
 from services.ops.streams_view import render_streams, streams_document
 
@@ -38,6 +39,7 @@ async def _streams(
     config: OpsConfig, *, watch: bool, interval: float, count: int, as_json: bool
 ) -> None:
     async with open_ops_redis(config) as client:
+        await require_livecart_streams(client, config)
         report = await collect_streams(client, config.streams)
         if as_json and not watch:
             print_json(streams_document(report))

@@ -14,6 +14,7 @@ from services.ops.config import OpsConfig, OpsError
 from services.ops.connections import open_database, open_ops_redis
 from services.ops.entries import json_default
 from services.ops.orders_db import order_record
+from services.ops.stack_check import require_livecart_streams
 from services.ops.streams_view import clock, duration
 from services.ops.trace import Trace, stream_hops
 
@@ -37,6 +38,7 @@ def trace_command(
 
 async def collect_trace(config: OpsConfig, checkout_id: str) -> Trace:
     async with open_ops_redis(config) as client:
+        await require_livecart_streams(client, config)
         trace = await stream_hops(client, config.streams, checkout_id)
     try:
         async with open_database(

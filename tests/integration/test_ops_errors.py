@@ -71,6 +71,9 @@ async def test_a_missing_orders_db_fails_the_reconciliation_saying_where_it_look
     server: AclRedis, tmp_path: Path
 ) -> None:
     missing = f"sqlite+aiosqlite:///{tmp_path / 'nothing-here.db'}"
+    admin = Redis.from_url(server.admin_url)
+    await admin.xadd(server.streams.order_status, {"__data__": "{}"})  # a livecart stack
+    await admin.aclose()
     result = await ops(
         *server.ops_args(), "--orders-db", missing, "--storefront-db", missing, "audit", "--json"
     )

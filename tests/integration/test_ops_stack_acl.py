@@ -15,6 +15,7 @@ from infra.local.processes import stop
 from infra.local.redis_server import free_port, redis_answers
 from infra.local.stack_config import RunPaths, StackError, Started
 from infra.local.stack_redis import ensure_redis
+from infra.local.stack_state import recorded_stack, write_stack_record
 from tests.integration.test_ops_support import run_ops
 
 NOWHERE = {"REDIS_URL": "redis://127.0.0.1:1/0"}
@@ -84,25 +85,30 @@ def test_the_passwords_are_generated_once_kept_0600_and_never_written_in_the_acl
         ensure_redis(paths, NOWHERE, started, stream_prefix="another-prefix")
 
 
-def test_livecart_ops_signs_in_as_ops_with_the_passwords_file_make_up_wrote(
+def test_livecart_ops_finds_the_stack_make_up_recorded_and_signs_in_as_ops(
     tmp_path: Path, started: Started
 ) -> None:
     paths = RunPaths(tmp_path / "run")
     access = ensure_redis(paths, NOWHERE, started, stream_prefix=PREFIX)
+    write_stack_record(paths.root, recorded_stack(
+        {}, access=access, stream_prefix=PREFIX, checkout_partitions=2, root=tmp_path,
+    ))  # fmt: skip
+    before_any_stream = run_ops("--stack-dir", str(paths.root), "streams")
+    orders = redis.Redis.from_url(access.service_urls["ORDERS_REDIS_URL"])
+    try:
+        orders.xadd(Streams(PREFIX).order_status, {"__data__": "{}"})
+    finally:
+        orders.close()
 
-    result = run_ops(
-        "--redis-url",
-        access.url,
-        "--prefix",
-        PREFIX,
-        "--acl-passwords",
-        str(paths.acl_passwords),
-        "streams",
-        "--json",
-    )
+    result = run_ops("--stack-dir", str(paths.root), "streams", "--json")
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["prefix"] == PREFIX
+    document = json.loads(result.stdout)
+    assert (document["prefix"], document["checkout_partitions"]) == (PREFIX, 2)
+    assert before_any_stream.exit_code == 2
+    assert f"no livecart stream at redis://ops:***@{access.url.split('//')[1]}" in (
+        before_any_stream.stderr
+    )
 
 
 def test_a_redis_that_already_answers_is_used_as_it_is_and_its_acl_left_alone(

@@ -5,8 +5,10 @@ storefront database from its own metadata."""
 
 import asyncio
 import contextlib
+import functools
 import json
 import secrets
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +30,19 @@ ADMIN = "test-admin"
 """A user only the tests have, to set up and break things; the audit never uses it."""
 
 
+@functools.cache
+def no_recorded_stack() -> str:
+    """A run/ folder whose stack.json records nothing: the tests' commands never read the
+    stack a `make up` of the repository recorded."""
+    directory = Path(tempfile.mkdtemp(prefix="livecart-ops-run-"))
+    (directory / "stack.json").write_text("{}")
+    return str(directory)
+
+
 def run_ops(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
     """`livecart-ops *args` in this thread (the CLI runs its own event loop)."""
     clean = {
+        "LIVECART_RUN_DIR": no_recorded_stack(),
         "OPS_REDIS_URL": None,
         "REDIS_URL": None,
         "LIVECART_ACL_PASSWORDS": None,

@@ -2,6 +2,7 @@
 services' prefix, checkout partitions and Redis Cluster switch read as they read them."""
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -102,7 +103,8 @@ def test_partitions_out_of_range_are_refused() -> None:
 
 
 def options_seen(args: list[str], env: Mapping[str, str | None]) -> OpsConfig:
-    """The OpsConfig the CLI builds from `args` and `env` (the command itself not run)."""
+    """The OpsConfig the CLI builds from `args` and `env` (the command itself not run); the
+    run/ folder of the repository is not read unless `env` names it (LIVECART_RUN_DIR)."""
     seen: list[OpsConfig] = []
     probe = typer.Typer()
     probe.callback()(options)
@@ -111,7 +113,10 @@ def options_seen(args: list[str], env: Mapping[str, str | None]) -> OpsConfig:
     def show(ctx: typer.Context) -> None:
         seen.append(config_of(ctx))
 
-    result = CliRunner().invoke(probe, [*args, "show"], env=env)
+    with tempfile.TemporaryDirectory() as nothing_recorded:
+        (Path(nothing_recorded) / "stack.json").write_text("{}")
+        env = {"LIVECART_RUN_DIR": nothing_recorded, **env}
+        result = CliRunner().invoke(probe, [*args, "show"], env=env)
     assert result.exit_code == 0, result.output
     return seen[0]
 
@@ -143,7 +148,8 @@ def test_the_cli_reads_partitions_and_cluster_from_the_services_environment() ->
 def test_a_bad_partition_count_or_prefix_stops_the_cli_with_the_reason(
     args: list[str], message: str
 ) -> None:
-    result = CliRunner().invoke(app, [*args, "streams"], env={"LIVECART_STREAM_PREFIX": None})
+    env = {"LIVECART_STREAM_PREFIX": None, "LIVECART_RUN_DIR": None}
+    result = CliRunner().invoke(app, [*args, "streams"], env=env)
 
     assert result.exit_code == 2
     assert message in result.output

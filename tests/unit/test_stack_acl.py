@@ -122,11 +122,8 @@ def test_up_prints_how_to_run_livecart_ops_but_never_a_password() -> None:
     )
 
     assert "passwords in /r/run/redis/acl-passwords.json (0600)" in text
-    assert "OPS_REDIS_URL=redis://ops:<password>@" in text
-    assert (
-        ".venv/bin/livecart-ops --redis-url redis://127.0.0.1:6390/0 --prefix lc "
-        "--acl-passwords /r/run/redis/acl-passwords.json audit"
-    ) in text
+    assert "in run/stack.json" in text
+    assert "\n  .venv/bin/livecart-ops streams\n  make audit\n" in text, "no option needed"
     assert not any(password in text for password in PASSWORDS.values())
 
 
@@ -134,4 +131,5 @@ def test_up_says_it_left_the_acl_of_an_existing_redis_alone() -> None:
     lines = operations_hint(RedisAccess("redis://localhost:6379/0"), stream_prefix="lc")
 
     assert "left alone" in lines[0]
-    assert lines[-1].endswith("--redis-url redis://localhost:6379/0 --prefix lc streams")
+    assert "finds prefix 'lc' and this Redis in run/stack.json" in lines[1]
+    assert lines[2:] == ["  .venv/bin/livecart-ops streams", "  make audit"]

@@ -274,7 +274,7 @@ def test_up_names_the_checkout_partitions_and_passes_them_to_livecart_ops() -> N
     )  # fmt: skip
 
     assert "(stream prefix 'lc', 4 checkout partitions)" in text
-    assert "--prefix lc --checkout-partitions 4 streams" in text
+    assert "livecart-ops finds prefix 'lc', 4 checkout partitions and this Redis" in text
     assert checkout_partitions({}) == 1
     assert checkout_partitions({"LIVECART_CHECKOUT_PARTITIONS": "x"}) == 1
 
