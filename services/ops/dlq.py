@@ -53,6 +53,21 @@ def stream_keys(streams: Streams, name: str) -> list[str]:
     return [named[base]]
 
 
+HANDLER_FAILED = "handler_error"
+
+
+def replay_may_succeed(reason: str) -> bool:
+    """Whether replaying a dead letter given `reason` may process it. `handler_error`: the
+    handler failed on every delivery up to the cap (a bug, a refused payment, a missing row),
+    which a fix may cure. Every other reason was given at the first delivery to an entry that
+    can never be processed as it is (services/common/delivery.py, contracts/wire.py):
+    `invalid_json`, `invalid_event` (an unknown version or type included), `missing_field`,
+    `too_large`, `invalid_entry`, or a refusal for good such as a flash deal's `unknown_sku`;
+    a replay only dead-letters it again, so purge it. A letter without a reason (written by
+    hand) counts as a handler failure."""
+    return reason in {HANDLER_FAILED, ""}
+
+
 def label(streams: Streams, keys: list[str]) -> str:
     """How a command names the streams it acts on: the key, or the checkout pattern."""
     return keys[0] if len(keys) == 1 else streams.checkout_pattern
@@ -167,6 +182,7 @@ def letter_document(found: StreamLetter, *, with_entry: bool = False) -> dict[st
         "group": letter.group,
         "consumer": letter.consumer,
         "deliveries": letter.deliveries,
+        "advice": "replay" if replay_may_succeed(letter.reason) else "purge",
     }
     if with_entry:
         document["entry"] = readable_fields(letter.fields)

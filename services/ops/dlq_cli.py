@@ -6,6 +6,7 @@ import typer
 from rich.json import JSON
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from services.ops.checks.result import plural
 from services.ops.cli_support import config_of, console, print_json, run
@@ -22,6 +23,7 @@ from services.ops.dlq import (
     replay,
     select_dead_letters,
 )
+from services.ops.dlq_advice import advice_lines, letter_advice, replay_warning
 from services.ops.dlq_options import (
     DEFAULT_STREAM,
     IdsOpt,
@@ -83,7 +85,10 @@ def list_command(
         if len(keys) > 1:
             row.insert(1, config.streams.short_name(found.stream))
         table.add_row(*row)
-    console().print(table)
+    out = console()
+    out.print(table)
+    for line in advice_lines(letters, stream=stream):
+        out.print(line, soft_wrap=True)
 
 
 @dlq_app.command("show")
@@ -109,6 +114,7 @@ def show_command(
     out.print(meta)
     out.print("Original entry:")
     out.print(JSON(to_json(document["entry"])))
+    out.print(letter_advice(letter, stream=stream), soft_wrap=True)
 
 
 @dlq_app.command("replay")
@@ -126,6 +132,9 @@ def replay_command(
     keys = stream_option(config, stream)
     where = label(config.streams, keys)
     letters = run(_select(config, keys, selection))
+    for line in replay_warning(letters, stream=stream):
+        warning = Text.assemble(("Replaying will not help: ", "bold red"), line)
+        console().print(warning, soft_wrap=True)
     if not _confirmed(letters, f"Replay {_letters(len(letters))} into {where}?", yes, where):
         return
     replayed = run(_act(config, letters, replaying=True))

@@ -334,3 +334,29 @@ async def test_dead_flash_deals_and_cancel_requests_are_listed_shown_and_replaye
         assert json.loads(fields[b"__data__"])["event_id"] == event.event_id
         assert await redis_client.xlen(Streams.dead_letters(key)) == 0
     assert checkouts["dead_letters"] == [], "checkout.requested, the default, holds none"
+
+
+async def test_dlq_advises_purging_entries_that_cannot_succeed_and_replaying_handler_failures(
+    letters: list[CheckoutRequested], redis_url: str, stream_prefix: str
+) -> None:
+    args = global_args(redis_url, stream_prefix)
+
+    table = await ops(*args, "dlq", "list")
+    document = ops_json(await ops(*args, "dlq", "list", "--json"))
+    shown = await ops(*args, "dlq", "show", f"{T2}-0")
+    handler_failure = await ops(*args, "dlq", "show", f"{T1}-0")
+    replayed = await ops(*args, "dlq", "replay", "--reason", "invalid_json", "--yes")
+
+    assert table.exit_code == 0, table.output
+    assert (
+        "invalid_json (1): the entry itself can never be processed: a replay would only "
+        "dead-letter it again: livecart-ops dlq purge --reason invalid_json"
+    ) in table.stdout
+    assert (
+        "handler_error (2): its handler failed up to the delivery cap: replay once the cause "
+        "is fixed: livecart-ops dlq replay --reason handler_error"
+    ) in table.stdout
+    assert [x["advice"] for x in document["dead_letters"]] == ["replay", "purge", "replay"]
+    assert f"livecart-ops dlq purge --id {T2}-0" in shown.stdout
+    assert f"livecart-ops dlq replay --id {T1}-0" in handler_failure.stdout
+    assert "Replaying will not help: invalid_json (1)" in replayed.stdout
