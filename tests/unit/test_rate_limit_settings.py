@@ -18,7 +18,9 @@ from services.common.rate_limits import (
     redis_storage,
 )
 from services.notifier.config import NotifierSettings
+from services.notifier.entrypoints.app import create_app as notifier_app
 from services.storefront.config import StorefrontSettings
+from services.storefront.entrypoints.app import create_app as storefront_app
 
 PORTS = {"storefront": 8000, "notifier": 8001, "orders": 8002}
 
@@ -125,3 +127,15 @@ def test_make_up_sets_demo_limits_unless_the_caller_set_its_own() -> None:
         if variable != "NOTIFIER_RATE_LIMIT_CONNECTS_PER_ADDRESS":
             assert env[variable] == limit
             assert parse_rate_limit(limit) is not None
+
+
+def test_every_limited_route_documents_its_429() -> None:
+    notifier = notifier_app(NotifierSettings()).openapi()["paths"]
+    storefront = storefront_app(StorefrontSettings()).openapi()["paths"]
+
+    events = [path for path in notifier if path.startswith("/events/")]
+    assert len(events) == 3
+    for path in events:
+        assert "429" in notifier[path]["get"]["responses"], path
+    for path in ("/api/sessions", "/api/checkouts", "/api/checkouts/{checkout_id}/cancellation"):
+        assert "429" in storefront[path]["post"]["responses"], path

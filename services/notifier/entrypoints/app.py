@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from sse_starlette import EventSourceResponse
 from services.common.broker import redis_client
 from services.common.http import add_operational_routes, broker_check
 from services.common.rate_limits import (
+    TOO_MANY_REQUESTS,
     RateLimit,
     SharedRateLimits,
     install_rate_limits,
@@ -130,10 +132,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid_request)
     # Every route of both routers is an `/events/...` stream: each connect is counted.
     connects = [Depends(per_address(CONNECTS_PER_ADDRESS))]
+    refusal: dict[int | str, dict[str, Any]] = {429: TOO_MANY_REQUESTS}
     app.include_router(
-        build_router(statuses=statuses, history=history, settings=settings), dependencies=connects
+        build_router(statuses=statuses, history=history, settings=settings),
+        dependencies=connects,
+        responses=refusal,
     )
-    app.include_router(build_room_router(rooms=rooms), dependencies=connects)
+    app.include_router(build_room_router(rooms=rooms), dependencies=connects, responses=refusal)
 
     async def readers_running() -> bool:
         broker = app.state.broker
