@@ -59,7 +59,7 @@ lint: $(VENV_STAMP) ## ruff check, ruff format --check, mypy --strict
 audit: $(VENV_STAMP) ## The separation audit of the stack `make up` started (report in run/audit.md; ARGS=--verbose)
 	$(VENV)/bin/livecart-ops audit --markdown run/audit.md $(ARGS)
 
-bench: $(VENV_STAMP) ## Benchmarks (about 6 min): order path, accept path, flash, steady, fan-out, each vs its ceiling
+bench: $(VENV_STAMP) ## Benchmarks (about 8 min): order path, accept path, flash, steady, fan-out, SSE memory, each vs its ceiling
 	$(VENV_PYTHON) -m tests.load.bench $(ARGS)
 
 migrate: $(VENV_STAMP) ## Bring the orders and storefront databases to the newest schema (Alembic)

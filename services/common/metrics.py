@@ -32,6 +32,18 @@ DEAD_LETTERS = Counter(
 SSE_CONNECTIONS = Gauge(
     "livecart_sse_connections", "Open Server-Sent Events connections, by kind.", ["kind"]
 )
+SSE_DROPPED = Counter(
+    "livecart_sse_dropped_total",
+    "SSE connections the notifier closed on a client too slow to keep up, by kind and "
+    "reason (queue_full: past its bound of pending events; send_timeout: a write waited "
+    "longer than the send timeout).",
+    ["kind", "reason"],
+)
+SSE_REFUSED = Counter(
+    "livecart_sse_refused_total",
+    "SSE requests refused before any stream started, by reason (too_many_connections).",
+    ["reason"],
+)
 TAP_TO_FINAL = Histogram(
     "livecart_tap_to_final_seconds",
     "From the buyer's tap (checkout occurred_at) to the final status, as seen by the notifier.",

@@ -55,7 +55,8 @@ class NotifierSettings(TokenSettings):
     send_timeout_seconds: float = Field(
         default=10,
         gt=0,
-        description="A client that does not take an event (or ping) within this is dropped.",
+        description="A client that does not take an event (or ping) within this is dropped: "
+        "its connection is cut and counted in `livecart_sse_dropped_total`.",
     )
     resync_seconds: float = Field(
         default=60,
@@ -68,6 +69,23 @@ class NotifierSettings(TokenSettings):
         gt=0,
         description="Stock, sales and viewer pushes per room connection: at most one each "
         "per this interval, carrying the latest values.",
+    )
+    max_connections: int = Field(
+        default=20_000,
+        ge=1,
+        description="Open `/events/...` requests this process serves at once; past it a new "
+        "one gets 503 `too_many_connections` with Retry-After (the open-files limit must "
+        "be above it).",
+    )
+    send_buffer_bytes: int = Field(
+        default=65_536,
+        ge=0,
+        description="Kernel send buffer (SO_SNDBUF) of each SSE connection: a client that "
+        "stops reading fills it after this many bytes, instead of the kernel's autotuned "
+        "megabytes; 0 leaves the kernel's.",
+    )
+    busy_retry_seconds: int = Field(
+        default=5, ge=1, description="Retry-After of a request refused for too many connections."
     )
     max_pending_purchases: int = Field(
         default=256,

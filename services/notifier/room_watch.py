@@ -16,11 +16,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Literal
 
 from contracts import ProductSnapshot, RoomSales
 from services.notifier.room_events import Purchase, RoomEvent, StockFrames
 
 log = logging.getLogger(__name__)
+
+DropReason = Literal["queue_full", "send_timeout"]
 
 
 class Audience:
@@ -93,7 +96,10 @@ class RoomWatch:
         """When the connection last wrote something (heartbeats are due after a silence)."""
         self.sending_since: float | None = None
         """Set while a write waits for the client (a stuck one is aborted)."""
+        self.drop_reason: DropReason | None = None
+        """Why the connection was dropped for being too slow; None while it keeps up."""
         self._task: asyncio.Task[object] | None = None
+        self._hang_up: Callable[[], None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -128,8 +134,7 @@ class RoomWatch:
         if self._closed:
             return
         if len(self._purchases) >= self._max_pending:
-            log.warning("dropped a slow connection to room %s", self.room_id)
-            self.close()
+            self.drop("queue_full")
             return
         event = purchase if isinstance(purchase, RoomEvent) else RoomEvent.purchase(purchase)
         self._purchases.append(event)
@@ -181,9 +186,13 @@ class RoomWatch:
         self._heartbeat = True
         self._wake.set()
 
-    def bind(self, task: "asyncio.Task[object] | None") -> None:
-        """The task writing this connection, cancelled by `abort`."""
+    def bind(
+        self, task: "asyncio.Task[object] | None", *, hang_up: Callable[[], None] | None = None
+    ) -> None:
+        """The task writing this connection, and what cuts the connection (the server's
+        transport abort): both used by `drop`."""
         self._task = task
+        self._hang_up = hang_up
 
     def sending(self, now: float) -> None:
         self.sending_since = now
@@ -193,9 +202,21 @@ class RoomWatch:
         self.last_sent = now
 
     def abort(self) -> None:
-        """Close, and cancel the writing task if it is stuck in a write."""
+        """Drop the connection: a write waited longer than the send timeout."""
+        self.drop("send_timeout")
+
+    def drop(self, reason: DropReason) -> None:
+        """Close for a client that fell behind, and cut its connection: its unsent bytes
+        are freed, not kept until it reads. Without a hang-up, a writing task stuck in a
+        write is cancelled instead."""
+        if self.drop_reason is not None:
+            return
+        log.warning("dropped a slow connection to room %s (%s)", self.room_id, reason)
+        self.drop_reason = reason
         self.close()
-        if self._task is not None and self.sending_since is not None:
+        if self._hang_up is not None:
+            self._hang_up()
+        elif self._task is not None and self.sending_since is not None:
             self._task.cancel()
 
     async def next_events(self) -> list[RoomEvent]:

@@ -9,7 +9,9 @@ Parts (`--parts`, all by default, in this order):
   endpoint (tests/load/accept.py);
 - flash, steady: the whole stack driven by buyers over HTTP, finals seen on SSE
   (tests/load/stack_load.py): N taps on one hot sku, and an open-loop rate;
-- fanout: one room of one notifier with thousands of SSE viewers (tests/load/fanout.py).
+- fanout: one room of one notifier with thousands of SSE viewers (tests/load/fanout.py);
+- memory: the notifier's memory per SSE connection under 10,000 idle and 1,000 slow
+  clients against a bare uvloop SSE writer, and the slow ones dropped (tests/load/sse_memory.py).
 Prints progress and one line per part, writes a JSON result file.
 """
 
@@ -34,6 +36,8 @@ from services.orders.seed import ProductStock, seed_products
 from tests.load.accept import measure_accept_path
 from tests.load.baseline import run_baseline
 from tests.load.fanout import measure_fanout
+from tests.load.sse_memory import measure_sse_memory
+from tests.load.sse_memory import summary as sse_memory_summary
 from tests.load.stack_load import measure_stack
 from tests.support.flow import checkout, publish_checkouts, statuses_by_checkout
 from tests.support.services import LOCAL_POSTGRES
@@ -205,6 +209,15 @@ async def fanout(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+async def sse_memory(args: argparse.Namespace) -> dict[str, Any]:
+    say(f"SSE memory: {args.idle} idle and {args.slow} slow room connections, notifier vs bare")
+    result = await measure_sse_memory(
+        redis_url=args.redis_url, idle=args.idle, slow=args.slow, progress=say
+    )
+    result["summary"] = sse_memory_summary(result)
+    return result
+
+
 async def main(args: argparse.Namespace) -> int:
     runs = {
         "order": order_path,
@@ -212,6 +225,7 @@ async def main(args: argparse.Namespace) -> int:
         "flash": lambda a: stack_shape(a, "flash"),
         "steady": lambda a: stack_shape(a, "steady"),
         "fanout": fanout,
+        "memory": sse_memory,
     }
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if unknown := [p for p in parts if p not in runs]:
@@ -236,7 +250,7 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--parts", default="order,accept,flash,steady,fanout")
+    parser.add_argument("--parts", default="order,accept,flash,steady,fanout,memory")
     parser.add_argument("--events", type=int, default=10_000, help="order: checkouts")
     parser.add_argument("--skus", type=int, default=20, help="order: skus")
     parser.add_argument("--stock", type=int, default=100, help="order: units per sku")
@@ -249,6 +263,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=1000.0, help="steady: taps/s offered")
     parser.add_argument("--seconds", type=float, default=10.0, help="steady: duration")
     parser.add_argument("--viewers", type=int, default=10_000, help="fanout: SSE viewers")
+    parser.add_argument("--idle", type=int, default=10_000, help="memory: idle SSE clients")
+    parser.add_argument("--slow", type=int, default=1_000, help="memory: slow SSE clients")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )

@@ -1,11 +1,13 @@
 """One load-generator process of tests/load/fanout.py: many minimal SSE clients of one room.
 
-`python -m tests.load.fanout_client HOST PORT PATH COUNT` opens COUNT connections (raw
-asyncio protocols on uvloop: no HTTP library per connection) and prints progress lines
+`python -m tests.load.fanout_client HOST PORT PATH COUNT [slow]` opens COUNT connections
+(raw asyncio protocols on uvloop: no HTTP library per connection) and prints progress lines
 (`progress <connected> <failed>`). A connection counts as connected once its `snapshot`
 event arrived. Each `purchase` / `stock` event is recorded with the monotonic time its
 bytes were read, keyed by the number the harness put in it (`total_minor` / `version`).
 On `stop` from stdin it prints one JSON line with everything and exits.
+With `slow`, each connection has a tiny receive buffer and stops reading after its
+snapshot (tests/load/sse_memory.py): the server's writes to it fill the buffers and wait.
 CLOCK_MONOTONIC is shared by every process of the machine, so the harness compares it
 with the time it published each event.
 """
@@ -13,6 +15,7 @@ with the time it published each event.
 import asyncio
 import json
 import re
+import socket
 import sys
 import time
 from collections import defaultdict
@@ -26,6 +29,7 @@ HANDSHAKES_IN_FLIGHT = 64
 steadily without refusals."""
 _TOTAL = re.compile(rb'"total_minor":(\d+)')
 _VERSION = re.compile(rb'"version":(\d+)')
+SLOW_RECEIVE_BUFFER = 4096
 
 
 class Tally:
@@ -43,9 +47,10 @@ class SseClient(asyncio.Protocol):
     """An HTTP/1.1 GET of an SSE stream, chunked body decoded by hand; only event names
     and the numbers the harness planted are looked at."""
 
-    def __init__(self, request: bytes, tally: Tally) -> None:
+    def __init__(self, request: bytes, tally: Tally, *, slow: bool = False) -> None:
         self.request = request
         self.tally = tally
+        self.slow = slow
         self.snapshot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.headers_done = False
         self.raw = b""
@@ -102,6 +107,8 @@ class SseClient(asyncio.Protocol):
                 self.tally.received["s" + match.group(1).decode()].append(now)
         elif b"event: snapshot" in event and not self.snapshot.done():
             self.snapshot.set_result(None)
+            if self.slow and self.transport is not None:
+                self.transport.pause_reading()
 
     def _fail(self, reason: str) -> None:
         if not self.snapshot.done():
@@ -117,14 +124,19 @@ class SseClient(asyncio.Protocol):
 
 
 async def open_one(
-    host: str, port: int, request: bytes, tally: Tally, gate: asyncio.Semaphore
+    host: str, port: int, request: bytes, tally: Tally, gate: asyncio.Semaphore, slow: bool
 ) -> SseClient | None:
     loop = asyncio.get_running_loop()
     async with gate:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if slow:  # before connect, so the window it offers stays small
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_RECEIVE_BUFFER)
+                sock.setblocking(False)
+                await loop.sock_connect(sock, (host, port))
                 _, client = await loop.create_connection(
-                    lambda: SseClient(request, tally), host, port
+                    lambda: SseClient(request, tally, slow=slow), sock=sock
                 )
                 await client.snapshot
         except (OSError, TimeoutError) as exc:
@@ -143,7 +155,7 @@ async def report_progress(tally: Tally, done: asyncio.Event) -> None:
     print("ready", flush=True)
 
 
-async def main(host: str, port: int, path: str, count: int) -> None:
+async def main(host: str, port: int, path: str, count: int, slow: bool = False) -> None:
     tally = Tally()
     request = (
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
@@ -153,7 +165,7 @@ async def main(host: str, port: int, path: str, count: int) -> None:
     done = asyncio.Event()
     reporter = asyncio.create_task(report_progress(tally, done))
     opened = await asyncio.gather(
-        *(open_one(host, port, request, tally, gate) for _ in range(count))
+        *(open_one(host, port, request, tally, gate, slow) for _ in range(count))
     )
     done.set()
     await reporter
@@ -175,4 +187,4 @@ async def main(host: str, port: int, path: str, count: int) -> None:
 
 if __name__ == "__main__":
     host, port, path, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    uvloop.run(main(host, port, path, count))
+    uvloop.run(main(host, port, path, count, slow=sys.argv[5:] == ["slow"]))

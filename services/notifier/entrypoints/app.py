@@ -26,8 +26,10 @@ from services.common.rate_limits import (
 from services.common.validation import invalid_request
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start
+from services.notifier.capacity import ConnectionSlots
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, refused_response
+from services.notifier.entrypoints.connections import ConnectionCap, NotifierApp
 from services.notifier.entrypoints.messaging import build_broker
 from services.notifier.entrypoints.room_routes import build_room_router
 from services.notifier.entrypoints.routes import build_router
@@ -106,7 +108,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             await redis.aclose()
             await rate_limits.close()
 
-    app = FastAPI(
+    app = NotifierApp(
+        send_buffer_bytes=settings.send_buffer_bytes,
         title="livecart notifier",
         summary="Order statuses, stock and sales pushed to live rooms over Server-Sent Events.",
         lifespan=lifespan,
@@ -116,6 +119,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.state.rooms = rooms
     app.state.history = history
     app.state.broker = None
+    app.state.connections = connections = ConnectionSlots(settings.max_connections)
+    # Inside CORS (added before it), so a refused page can read the reason.
+    app.add_middleware(ConnectionCap, slots=connections, retry_after=settings.busy_retry_seconds)
     # The live room page is served by the storefront on another origin, and its buyer
     # stream carries the buyer cookie (EventSource `withCredentials`): browsers then want
     # the page's own origin named, which is why production refuses `*`.

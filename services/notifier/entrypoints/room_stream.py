@@ -5,7 +5,8 @@ each. sse-starlette's response costs four tasks per connection and a cancel scop
 write; this one costs the request's own task plus one waiting for the disconnect,
 and a write is one `send` of frames the hub encoded once. Heartbeats and the drop
 of clients that stop reading are done by one pass over all connections
-(`RoomHub.keep_up`), not by timers per connection.
+(`RoomHub.keep_up`), not by timers per connection. A dropped client's connection is
+cut (see connections.py) and counted in `livecart_sse_dropped_total{kind="room"}`.
 """
 
 import asyncio
@@ -16,7 +17,8 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.common.metrics import SSE_CONNECTIONS
+from services.common.metrics import SSE_CONNECTIONS, SSE_DROPPED
+from services.notifier.entrypoints.connections import HANG_UP, hang_up
 from services.notifier.room_events import RoomEvent, RoomSnapshot
 from services.notifier.room_watch import RoomWatch
 from services.notifier.rooms import RoomHub
@@ -54,21 +56,24 @@ class RoomStream(Response):
         SSE_CONNECTIONS.labels("room").inc()
         try:
             with self._rooms.watch(self._room_id, self._skus) as (watch, snapshot):
-                watch.bind(asyncio.current_task())
+                watch.bind(asyncio.current_task(), hang_up=scope.get(HANG_UP))
                 gone = asyncio.ensure_future(_disconnected(receive))
                 gone.add_done_callback(lambda _: watch.close())
                 try:
                     await self._stream(watch, snapshot, send)
-                    if not gone.done():
+                    if not gone.done() and watch.drop_reason is None:
                         await send({"type": "http.response.body", "body": b"", "more_body": False})
                 except asyncio.CancelledError:
-                    # Aborted by the hub: the client stopped reading. Returning leaves the
-                    # response unfinished and uvicorn closes the connection; any other
-                    # cancellation is not ours to swallow.
+                    # Dropped by the hub without a hang-up (not under uvicorn): returning
+                    # leaves the response unfinished and the server closes the connection;
+                    # any other cancellation is not ours to swallow.
                     if not (watch.closed and watch.sending_since is not None):
                         raise
                 finally:
                     gone.cancel()
+            if watch.drop_reason is not None:
+                SSE_DROPPED.labels("room", watch.drop_reason).inc()
+                await hang_up(scope)  # already cut; lets the server notice before we return
         finally:
             SSE_CONNECTIONS.labels("room").dec()
 

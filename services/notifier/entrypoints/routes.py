@@ -12,6 +12,7 @@ from contracts.events import Identifier
 from services.common.metrics import SSE_CONNECTIONS
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, buyer_dependency, resume_after
+from services.notifier.entrypoints.connections import DroppingEventSourceResponse
 from services.notifier.feed import BuyerHistory, already_finished, follow_statuses
 from services.notifier.hub import StatusHub
 from services.notifier.records import EntryId, HistoryReset, StatusRecord
@@ -37,11 +38,13 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 def sse_response(
     events: AsyncGenerator[ServerSentEvent], settings: NotifierSettings, *, kind: str
 ) -> Response:
-    """An SSE response with heartbeats; a client that stops taking events is dropped."""
-    return EventSourceResponse(
+    """An SSE response with heartbeats; a client that stops taking events is dropped
+    (connection cut, counted in `livecart_sse_dropped_total`)."""
+    return DroppingEventSourceResponse(
         _counted(events, kind),
         ping=settings.heartbeat_seconds,
         send_timeout=settings.send_timeout_seconds,
+        kind=kind,
     )
 
 
