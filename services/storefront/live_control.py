@@ -7,6 +7,7 @@ could not be announced is rolled back and answered 503, so the marketplace and t
 rooms never miss one. Rules are the domain's; this module only orders the steps.
 """
 
+import logging
 import re
 import unicodedata
 import uuid
@@ -28,7 +29,9 @@ from contracts import (
 from services.common.seller_auth import NewSession, SellerSession
 from services.storefront import domain
 from services.storefront.domain import CatalogProduct, Deal, Room, check_host, is_identifier
-from services.storefront.service import PRODUCER, LiveEventPublisher
+from services.storefront.service import PRODUCER, EventUnavailable, LiveEventPublisher
+
+log = logging.getLogger(__name__)
 
 
 class WrongLogin(PermissionError):
@@ -131,6 +134,32 @@ def room_changed_event(room: Room) -> RoomChangedEvent:
     )
 
 
+class RoomDirectory(Protocol):
+    async def rooms_to_announce(self, *, ended_since: datetime, limit: int) -> list[Room]:
+        """Rooms not ended, and those ended since `ended_since`; at most `limit`."""
+        ...
+
+
+ANNOUNCE_ENDED_FOR = timedelta(days=1)
+MAX_ANNOUNCED_ROOMS = 10_000
+
+
+async def announce_rooms(
+    *, directory: RoomDirectory, events: LiveEventPublisher, clock: Callable[[], datetime] = utc_now
+) -> int:
+    """Announce the rooms on `room.changed` as they are (at start-up), so a notifier knows
+    every room that exists, even one whose last announcement was trimmed from the stream;
+    how many. A notifier that already knows a room as it is pushes nothing to its pages.
+
+    Raises EventUnavailable when the stream cannot take them."""
+    rooms = await directory.rooms_to_announce(
+        ended_since=clock() - ANNOUNCE_ENDED_FOR, limit=MAX_ANNOUNCED_ROOMS
+    )
+    for room in rooms:
+        await events.publish(room_changed_event(room))
+    return len(rooms)
+
+
 async def create_room(
     control: LiveControl,
     *,
@@ -146,6 +175,12 @@ async def create_room(
     async with control.store.work() as work:
         await work.add_room(room)
         await work.commit()
+    # The notifier serves the streams of announced rooms only. Best effort: a room not
+    # announced now is with its next change (going live, a pin) or the next start-up.
+    try:
+        await control.events.publish(room_changed_event(room))
+    except EventUnavailable as exc:
+        log.warning("new room %r not announced yet: %s", room.room_id, exc)
     return room
 
 

@@ -368,3 +368,39 @@ def test_a_nul_byte_in_a_header_is_refused_before_any_service_sees_it(
     for service in ("storefront", "orders", "notifier"):
         status = raw_status(url(stack, service), b"/ready", b"X-Edge: a\x00b\r\n")
         assert 400 <= status < 500
+
+
+# ---- unknown rooms ----------------------------------------------------------------------
+
+
+def room_stream_status(stack: dict[str, ServiceProcess], room_id: str) -> tuple[int, str]:
+    """The status of the room's event stream, and the first bytes it sent."""
+    with httpx.stream(
+        "GET", f"{url(stack, 'notifier')}/events/rooms/{room_id}", timeout=10
+    ) as answer:
+        first = next(answer.iter_text(), "")
+        return answer.status_code, first
+
+
+def test_a_room_nobody_announced_is_404_while_the_demo_room_streams(
+    stack: dict[str, ServiceProcess],
+) -> None:
+    nope = httpx.get(f"{url(stack, 'notifier')}/events/rooms/nope", timeout=10)
+    demo_status, demo_first = room_stream_status(stack, DEMO_ROOM_ID)
+
+    assert nope.status_code == 404
+    assert nope.json()["reason"] == "room_not_found"
+    assert demo_status == 200
+    assert "snapshot" in demo_first
+
+
+def test_a_room_a_seller_just_created_streams_at_once(
+    stack: dict[str, ServiceProcess], storefront_seller: httpx.Client
+) -> None:
+    made = storefront_seller.post("/api/seller/rooms", json={"title": "Edges live"})
+    assert made.status_code == 201, made.text
+
+    status, first = room_stream_status(stack, made.json()["room_id"])
+
+    assert status == 200
+    assert "snapshot" in first

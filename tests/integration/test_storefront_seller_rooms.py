@@ -126,6 +126,7 @@ async def test_a_room_goes_live_with_pins_and_a_deal_and_every_change_is_on_its_
 
     changes = await room_changes(redis_client, sellers)
     assert [(c.data.room_id, c.data.state, c.data.skus) for c in changes] == [
+        (room_id, "scheduled", []),  # created: announced, so the notifier streams it
         (room_id, "scheduled", [MUG.sku]),
         (room_id, "live", [MUG.sku]),
         (room_id, "ended", [MUG.sku]),
@@ -264,7 +265,8 @@ async def test_bad_bodies_get_a_4xx_naming_the_problem_and_change_nothing(
         assert answer.status_code == 422, (content, answer.text)
     rooms = (await sellers.client.get("/api/seller/rooms", headers=seller.cookie)).json()
     assert len(rooms) == 2  # the demo room and the one made above
-    assert await redis_client.xlen(sellers.settings.streams.room_changed) == 1  # the one pin
+    # The room's creation and the one pin.
+    assert await redis_client.xlen(sellers.settings.streams.room_changed) == 2
     assert await redis_client.xlen(sellers.settings.streams.flash_deals) == 0
 
 

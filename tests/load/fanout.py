@@ -35,6 +35,8 @@ from contracts import (
     OrderStatusChanged,
     OrderStatusChangedEvent,
     ProductSnapshot,
+    RoomChanged,
+    RoomChangedEvent,
     Streams,
     encode_entry,
     utc_now,
@@ -72,6 +74,17 @@ def purchase_entry(room_id: str, number: int) -> dict[Any, Any]:
     )  # fmt: skip
     event = OrderStatusChangedEvent.new(correlation_id=checkout_id, producer="orders", data=status)
     return dict(encode_entry(event))
+
+
+def room_announcement(room_id: str) -> dict[Any, Any]:
+    """The room as the storefront announces one it creates: the notifier streams announced
+    rooms only."""
+    change = RoomChanged(room_id=room_id, state="live", skus=[SKU])
+    return dict(
+        encode_entry(
+            RoomChangedEvent.new(correlation_id=room_id, producer="storefront", data=change)
+        )
+    )
 
 
 def stock_entry(number: int) -> dict[Any, Any]:
@@ -186,6 +199,7 @@ async def measure_fanout(
     redis = Redis.from_url(redis_url)
     clients = LoadClients(port, f"/events/rooms/{room_id}", viewers, client_processes)
     try:
+        await redis.xadd(streams.room_changed, room_announcement(room_id))
         notifier.start()
         notifier.wait_ready()
         assert notifier.process is not None

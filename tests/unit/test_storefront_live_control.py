@@ -364,3 +364,49 @@ async def test_the_report_names_each_product_and_divides_only_by_what_is_not_zer
         ).taps_per_viewer
         is None
     )
+
+
+async def test_a_new_room_is_announced_so_the_notifier_streams_it() -> None:
+    store, events = FakeStore(), FakeEvents()
+
+    made = await live_control.create_room(
+        control(store, events), seller=MIA, title="Drop", scheduled_at=None, stream_url=None
+    )
+
+    assert made.room_id in store.rooms
+    [event] = events.events
+    assert (event.type, event.correlation_id) == ("room.changed", made.room_id)
+
+
+async def test_a_new_room_is_kept_even_when_its_announcement_cannot_be_sent() -> None:
+    store = FakeStore()
+
+    made = await live_control.create_room(
+        control(store, FakeEvents(down=True)), seller=MIA, title="Drop", scheduled_at=None,
+        stream_url=None,
+    )  # fmt: skip
+
+    assert made.room_id in store.rooms
+
+
+class FakeDirectory:
+    def __init__(self, *rooms: Room) -> None:
+        self.rooms, self.asked = list(rooms), list[tuple[datetime, int]]()
+
+    async def rooms_to_announce(self, *, ended_since: datetime, limit: int) -> list[Room]:
+        self.asked.append((ended_since, limit))
+        return self.rooms
+
+
+async def test_at_start_every_room_to_announce_is_announced_as_it_is() -> None:
+    live = room(LiveState.LIVE)
+    directory, events = FakeDirectory(live, replace(live, room_id="r-2")), FakeEvents()
+
+    count = await live_control.announce_rooms(directory=directory, events=events, clock=lambda: NOW)
+
+    assert count == 2
+    assert [(e.correlation_id, e.data.state) for e in events.events] == [  # type: ignore[union-attr]
+        ("r-1", "live"),
+        ("r-2", "live"),
+    ]
+    assert directory.asked == [(NOW - live_control.ANNOUNCE_ENDED_FOR, 10_000)]

@@ -26,6 +26,7 @@ from services.common.rate_limits import (
 from services.common.validation import invalid_request
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start
+from services.notifier.adapters.room_directory import learn_announced_rooms
 from services.notifier.capacity import ConnectionSlots
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, refused_response
@@ -34,6 +35,7 @@ from services.notifier.entrypoints.messaging import build_broker
 from services.notifier.entrypoints.room_routes import build_room_router
 from services.notifier.entrypoints.routes import build_router
 from services.notifier.hub import StatusHub
+from services.notifier.known_rooms import KnownRooms
 from services.notifier.rooms import RoomHub
 
 
@@ -76,6 +78,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
     redis = _history_client(settings)
     history = RedisBuyerHistory(redis, settings.streams)
+    known = KnownRooms()
     rate_limits = connect_rate_limits(settings)
 
     @asynccontextmanager
@@ -83,8 +86,11 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         # The readers start at the newest entries, found now: a restart costs a few
         # hundred entries per stream, whatever their length.
         start = await reader_start(redis, settings)
+        # Which rooms exist: every announcement still in `room.changed` (bounded by its
+        # trimming), before the reader takes the ones that come next.
+        await learn_announced_rooms(redis, settings.streams.room_changed, known)
         broker = app.state.broker = build_broker(
-            settings, statuses=statuses, rooms=rooms, start=start
+            settings, statuses=statuses, rooms=rooms, start=start, known=known
         )
         await broker.start()
         upkeep = asyncio.create_task(
@@ -144,7 +150,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         dependencies=connects,
         responses=refusal,
     )
-    app.include_router(build_room_router(rooms=rooms), dependencies=connects, responses=refusal)
+    app.include_router(
+        build_room_router(rooms=rooms, known=known), dependencies=connects, responses=refusal
+    )
 
     async def readers_running() -> bool:
         broker = app.state.broker

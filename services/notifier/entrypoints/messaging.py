@@ -24,6 +24,7 @@ from services.common.metrics import TAP_TO_FINAL
 from services.notifier.adapters.reader_start import ReaderStart
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
+from services.notifier.known_rooms import KnownRooms
 from services.notifier.records import EntryId
 from services.notifier.rooms import RoomHub
 
@@ -49,9 +50,12 @@ ROOM_SALES_DESCRIPTION = (
 )
 
 ROOM_CHANGED_DESCRIPTION = (
-    "The storefront's changes of a room's pins or live state (correlation id = room id), "
-    "read by each notifier replica (XREAD, no group) from the newest entry at start; each "
-    "is pushed to the room's streams as a `room` event, and the pages reload the room. " + _SKIPPED
+    "The storefront's rooms: each announced when created and at every storefront start, "
+    "and again whenever its pins or live state change (correlation id = room id). Read by "
+    "each notifier replica (XREAD, no group): from the beginning at start, to learn which "
+    "rooms exist (a stream of a room never announced is a 404), then live; a change that "
+    "is news is pushed to the room's streams as a `room` event, and the pages reload the "
+    "room. " + _SKIPPED
 )
 
 DESCRIPTIONS = {
@@ -63,9 +67,16 @@ DESCRIPTIONS = {
 
 
 def build_broker(
-    settings: NotifierSettings, *, statuses: StatusHub, rooms: RoomHub, start: ReaderStart
+    settings: NotifierSettings,
+    *,
+    statuses: StatusHub,
+    rooms: RoomHub,
+    start: ReaderStart,
+    known: KnownRooms | None = None,
 ) -> RedisBroker:
-    """A broker with the four readers feeding `statuses` and `rooms`; it connects on start."""
+    """A broker with the four readers feeding `statuses`, `rooms` and the rooms `known` to
+    exist; it connects on start."""
+    known = known if known is not None else KnownRooms()
     broker = build_service_broker(settings, description=BROKER_DESCRIPTION)
     skip_malformed_entries(broker)
     streams = settings.streams
@@ -91,11 +102,14 @@ def build_broker(
 
     async def on_room_sales(event: RoomSalesChangedEvent) -> None:
         """Keep the room's latest sales and push them to its connections."""
+        known.heard_of(event.data.room_id)
         rooms.update_sales(event.data)
 
     async def on_room_changed(event: RoomChangedEvent) -> None:
-        """Tell the room's connections that its pins or live state changed."""
-        rooms.room_changed(event.data)
+        """Learn the room; tell its connections when its pins or live state changed (a
+        re-announcement of the same is no news)."""
+        if known.changed(event.data):
+            rooms.room_changed(event.data)
 
     readers = (
         ("order.status", streams.order_status, start.order_status, on_order_status),

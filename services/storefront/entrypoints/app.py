@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from faststream.redis import RedisBroker
+from sqlalchemy.exc import SQLAlchemyError
 
 from contracts import ProductSnapshot, RoomChangedEvent, RoomSalesChangedEvent
 from services.common.db import make_engine
@@ -25,6 +26,7 @@ from services.storefront.adapters.repository import (
     SqlShowcaseWriter,
     SqlViewerLog,
 )
+from services.storefront.adapters.room_directory import SqlRoomDirectory
 from services.storefront.adapters.sellers import SqlLiveControl, SqlSellerAccounts
 from services.storefront.adapters.tokens import RememberedTokens
 from services.storefront.config import StorefrontSettings
@@ -42,10 +44,13 @@ from services.storefront.entrypoints.errors import install_error_handlers
 from services.storefront.entrypoints.messaging import build_broker
 from services.storefront.entrypoints.rate_limits import storefront_rate_limits
 from services.storefront.live_catalog import LiveCatalog
-from services.storefront.live_control import LiveControl
+from services.storefront.live_control import LiveControl, announce_rooms
 from services.storefront.migrations import STOREFRONT_MIGRATIONS
+from services.storefront.service import EventUnavailable, LiveEventPublisher
 
 log = logging.getLogger(__name__)
+
+ANNOUNCE_SECONDS = 15.0
 
 
 def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
@@ -105,9 +110,12 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
             control=LiveControl(store=SqlLiveControl(engine), events=events, cache=rooms),
         )
         await start_broker(broker)
+        # Behind the start: with Redis away it would hold up serving for nothing.
+        announcing = asyncio.create_task(announce_rooms_at_start(SqlRoomDirectory(engine), events))
         try:
             yield
         finally:
+            announcing.cancel()
             await broker.stop()
             await engine.dispose()
             await rate_limits.close()
@@ -142,6 +150,19 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     app.mount("/metrics", metrics_app())
     add_operational_routes(app, {"redis": broker_ready, "database": database_check(engine)})
     return app
+
+
+async def announce_rooms_at_start(directory: SqlRoomDirectory, events: LiveEventPublisher) -> None:
+    """Announce every room on `room.changed` (the notifier streams announced rooms only);
+    best effort: with Redis or the database away the storefront serves anyway, and the
+    rooms are announced at its next start or with their next change."""
+    try:
+        async with asyncio.timeout(ANNOUNCE_SECONDS):
+            count = await announce_rooms(directory=directory, events=events)
+    except (TimeoutError, EventUnavailable, SQLAlchemyError) as exc:
+        log.warning("rooms not announced at start-up: %r", exc)
+        return
+    log.info("announced %d rooms on room.changed", count)
 
 
 async def start_broker(broker: RedisBroker) -> None:

@@ -49,7 +49,9 @@ ROOM_CHANGED_DESCRIPTION = (
     "gone live or ended. Written after the change is in the storefront's database, before "
     "the seller gets their answer; `data` holds the state and the pinned skus, the "
     "correlation id is the room id. The notifier pushes it to the room's viewers, whose "
-    "page reloads the room from `GET /api/rooms/{room_id}`."
+    "page reloads the room from `GET /api/rooms/{room_id}`. Also written, as the room is, "
+    "when a room is created and for every room not ended (or ended within a day) at each "
+    "storefront start: the notifier streams announced rooms only."
 )
 FLASH_DEAL_DESCRIPTION = (
     "A seller started a flash deal on a product pinned in their room, or ended one (the "

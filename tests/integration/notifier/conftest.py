@@ -7,12 +7,27 @@ import httpx
 import pytest
 
 from services.notifier.config import NotifierSettings
-from tests.integration.notifier.support import Notifier, Notifiers, Redis, Relay, notifier_settings
+from tests.integration.notifier.support import (
+    TEST_ROOMS,
+    Notifier,
+    Notifiers,
+    Redis,
+    Relay,
+    announce_rooms,
+    notifier_settings,
+)
 
 
 @pytest.fixture
 def settings(redis_url: str, stream_prefix: str) -> NotifierSettings:
     return notifier_settings(redis_url, stream_prefix)
+
+
+@pytest.fixture(autouse=True)
+async def rooms_announced(redis_client: Redis, settings: NotifierSettings) -> None:
+    """The rooms the tests open, announced on `room.changed` before any notifier starts
+    (autouse fixtures come first), as the storefront announces its rooms."""
+    await announce_rooms(redis_client, settings.streams, *TEST_ROOMS)
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ from contracts import (
     OrderStatus,
     OrderStatusChanged,
     OrderStatusChangedEvent,
+    RoomChanged,
+    RoomChangedEvent,
     Streams,
     encode_entry,
     utc_now,
@@ -100,6 +102,23 @@ class Relay:
             await self.publish(order_status(checkout_id, state, buyer_id=buyer_id, room_id=room_id))
             for state in HAPPY_PATH
         ]
+
+
+TEST_ROOMS = ("r1", "r2", "r3", "room-1")
+"""The rooms these tests open streams of: announced as the storefront announces a room."""
+
+
+async def announce_rooms(redis: Redis, streams: Streams, *room_ids: str) -> None:
+    """Announce `room_ids` on `room.changed` (live, nothing pinned), as the storefront does
+    for a room it creates or finds at start: the notifier streams announced rooms only."""
+    for room_id in room_ids:
+        event = RoomChangedEvent.new(
+            correlation_id=room_id,
+            producer="storefront",
+            data=RoomChanged(room_id=room_id, state="live"),
+        )
+        fields: dict[Any, Any] = encode_entry(event)
+        await redis.xadd(streams.room_changed, fields)
 
 
 @dataclass
