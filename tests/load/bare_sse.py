@@ -4,8 +4,8 @@
 prints `ready <port>`. Every `GET` is an SSE stream: a small `snapshot`, then, unless its
 query names `skus=` (an idle viewer of products that do not change), every stock change
 XADDed to STREAM (`catalog.changed`) as one `stock` frame, written as it arrives; a
-comment ping every 15 s to all. A connection whose writes are paused (uvloop's 64 KiB
-high-water mark, as under uvicorn; SO_SNDBUF 64 KiB, as the notifier's) skips frames,
+comment ping every 15 s to all. A connection whose writes are paused (a 16 KiB
+high-water mark and SO_SNDBUF 64 KiB, as the notifier's) skips frames,
 and is aborted once paused for SEND_TIMEOUT seconds. `GET /stats` answers
 `{"open": n, "dropped": n}`.
 
@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 HEARTBEAT_SECONDS = 15.0
 SEND_BUFFER_BYTES = 65_536
+WRITE_HIGH_WATER = 16 * 1024
 HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\n"
     b"transfer-encoding: chunked\r\n\r\n"
@@ -69,7 +70,9 @@ class Stream(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        # The notifier's default `send_buffer_bytes`: the same bound in the kernel.
+        # The notifier's bounds: its transports' high-water mark, its default
+        # `send_buffer_bytes` in the kernel.
+        self.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         transport.get_extra_info("socket").setsockopt(
             socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES
         )

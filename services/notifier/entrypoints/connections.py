@@ -7,7 +7,7 @@ reads them, that is forever. So the notifier aborts the transport: descriptor an
 buffers are freed at once, and the browser reconnects (Last-Event-ID, or a fresh
 room snapshot). What one connection may hold unsent is bounded in three places: the
 events it has not taken (its room queue, or none for buyer streams), the transport's
-buffer (uvicorn waits past 64 KiB) and the kernel's (`send_buffer_bytes`).
+buffer (16 KiB, `WRITE_HIGH_WATER`) and the kernel's (`send_buffer_bytes`).
 """
 
 import asyncio
@@ -28,6 +28,10 @@ from services.notifier.capacity import ConnectionSlots
 HANG_UP = "livecart.hang_up"
 """Scope key of a callable that aborts the request's connection (set by NotifierApp)."""
 STREAM_PREFIX = "/events/"
+WRITE_HIGH_WATER = 16 * 1024
+"""Bytes a stream's transport buffers before uvicorn makes the next write wait. uvicorn
+copies each chunk per connection, so this is what a stuck client costs the process; the
+kernel's send buffer absorbs the bursts of one that reads."""
 
 
 class NotifierApp(FastAPI):
@@ -50,14 +54,16 @@ class NotifierApp(FastAPI):
             abort = getattr(transport, "abort", None)
             if callable(abort):
                 scope[HANG_UP] = abort
-                _bound_send_buffer(transport, self.send_buffer_bytes)
+                _bound_buffers(transport, self.send_buffer_bytes)
         await super().__call__(scope, receive, send)
 
 
-def _bound_send_buffer(transport: Any, size: int) -> None:
+def _bound_buffers(transport: Any, size: int) -> None:
     """A fixed SO_SNDBUF instead of the kernel's autotuning (up to 4 MiB per socket on
-    Linux): a client that stops reading fills it, and its writes wait, after this many
-    bytes, not megabytes (the drop follows `send_timeout` later)."""
+    Linux), and a transport that makes writes wait past WRITE_HIGH_WATER bytes instead of
+    64 KiB: a client that stops reading holds this much, not megabytes, until the drop
+    (`send_timeout` later)."""
+    transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
     sock = transport.get_extra_info("socket")
     if size and sock is not None:
         with contextlib.suppress(OSError):
