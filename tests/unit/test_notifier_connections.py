@@ -11,6 +11,8 @@ from starlette.types import Message
 
 from contracts import CheckoutItem, OrderStatus, OrderStatusChanged
 from services.notifier.capacity import ConnectionSlots
+from services.notifier.config import NotifierSettings
+from services.notifier.entrypoints.app import create_app
 from services.notifier.entrypoints.connections import HANG_UP, DroppingEventSourceResponse
 from services.notifier.room_events import Purchase
 from services.notifier.rooms import RoomHub
@@ -107,3 +109,11 @@ async def test_a_buyer_stream_whose_write_times_out_is_counted_and_cut() -> None
     await asyncio.wait_for(response(scope, receive, send), 10)
     assert dropped("buyer", "send_timeout") - before == 1
     assert hang_up.calls == 1
+
+
+def test_every_stream_route_documents_the_503_of_a_full_process() -> None:
+    paths = create_app(NotifierSettings()).openapi()["paths"]
+    streams = [path for path in paths if path.startswith("/events/")]
+    assert streams
+    for path in streams:
+        assert "503" in paths[path]["get"]["responses"], path

@@ -30,7 +30,11 @@ from services.notifier.adapters.room_directory import learn_announced_rooms
 from services.notifier.capacity import ConnectionSlots
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, refused_response
-from services.notifier.entrypoints.connections import ConnectionCap, NotifierApp
+from services.notifier.entrypoints.connections import (
+    TOO_MANY_CONNECTIONS,
+    ConnectionCap,
+    NotifierApp,
+)
 from services.notifier.entrypoints.messaging import build_broker
 from services.notifier.entrypoints.room_routes import build_room_router
 from services.notifier.entrypoints.routes import build_router
@@ -144,7 +148,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid_request)
     # Every route of both routers is an `/events/...` stream: each connect is counted.
     connects = [Depends(per_address(CONNECTS_PER_ADDRESS))]
-    refusal: dict[int | str, dict[str, Any]] = {429: TOO_MANY_REQUESTS}
+    refusal: dict[int | str, dict[str, Any]] = {
+        429: TOO_MANY_REQUESTS,
+        503: TOO_MANY_CONNECTIONS,
+    }
     app.include_router(
         build_router(statuses=statuses, history=history, settings=settings),
         dependencies=connects,

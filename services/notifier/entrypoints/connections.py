@@ -28,6 +28,12 @@ from services.notifier.capacity import ConnectionSlots
 HANG_UP = "livecart.hang_up"
 """Scope key of a callable that aborts the request's connection (set by NotifierApp)."""
 STREAM_PREFIX = "/events/"
+TOO_MANY_CONNECTIONS: dict[str, Any] = {
+    "description": "Busy: this process already serves `max_connections` streams (reason "
+    "`too_many_connections`; retry after `Retry-After` seconds, another replica may have "
+    "room), or Redis does not answer (`redis_unavailable`)."
+}
+"""The 503 of every stream route, for its `responses=`."""
 WRITE_HIGH_WATER = 16 * 1024
 """Bytes a stream's transport buffers before uvicorn makes the next write wait. uvicorn
 copies each chunk per connection, so this is what a stuck client costs the process; the
