@@ -71,4 +71,7 @@ class Envelope(BaseModel, Generic[DataT]):
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00: before year 1 in UTC
+            raise ValueError("occurred_at is outside the years 1 to 9999 in UTC") from exc

@@ -34,7 +34,9 @@ def encode_entry(event: Envelope) -> dict[str, str]:  # type: ignore[type-arg]
 
 def decode_entry(fields: dict[bytes, bytes] | dict[str, str], model: type[EnvelopeT]) -> EnvelopeT:
     """Read one entry's fields as `model`, or raise WireError with the reason."""
-    raw = fields.get(DATA_FIELD) or fields.get(DATA_FIELD.encode())  # type: ignore[call-overload]
+    raw = fields.get(DATA_FIELD)  # type: ignore[call-overload]
+    if raw is None:
+        raw = fields.get(DATA_FIELD.encode())  # type: ignore[call-overload]
     if raw is None:
         raise WireError("missing_field", f"entry has no `{DATA_FIELD}` field")
     return decode_payload(raw, model)
@@ -42,8 +44,9 @@ def decode_entry(fields: dict[bytes, bytes] | dict[str, str], model: type[Envelo
 
 def decode_payload(raw: bytes | str, model: type[EnvelopeT]) -> EnvelopeT:
     """Validate the JSON text of an envelope as `model`, or raise WireError."""
-    if len(raw) > MAX_ENTRY_BYTES:
-        raise WireError("too_large", f"{len(raw)} bytes > {MAX_ENTRY_BYTES}")
+    size = _utf8_size(raw)
+    if size > MAX_ENTRY_BYTES:
+        raise WireError("too_large", f"{size} bytes > {MAX_ENTRY_BYTES}")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -51,3 +54,10 @@ def decode_payload(raw: bytes | str, model: type[EnvelopeT]) -> EnvelopeT:
         where = ".".join(str(p) for p in first["loc"]) or "entry"
         reason = "invalid_json" if first["type"] == "json_invalid" else "invalid_event"
         raise WireError(reason, f"{where}: {first['msg']}") from exc
+
+
+def _utf8_size(raw: bytes | str) -> int:
+    """The size on the wire: text counts in UTF-8 bytes (up to 4 a character), not characters."""
+    if isinstance(raw, bytes) or len(raw) > MAX_ENTRY_BYTES:
+        return len(raw)
+    return len(raw.encode("utf-8", "surrogatepass"))

@@ -50,7 +50,9 @@ class JsonEnvelopeFormat(MessageFormat):
         # can dead-letter it with a reason instead of FastStream dropping it.
         try:
             envelope = json.loads(data)
-        except (ValueError, TypeError):  # TypeError: a batch hands on an entry's raw fields
+        # TypeError: a batch hands on an entry's raw fields; RecursionError: JSON nested
+        # deeper than the interpreter's stack (`[[[[...`), which pydantic refuses later.
+        except (ValueError, TypeError, RecursionError):
             return data, headers
         if isinstance(envelope, dict):
             if isinstance(cid := envelope.get("correlation_id"), str):

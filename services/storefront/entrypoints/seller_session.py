@@ -9,7 +9,7 @@ submit: a random token in a short-lived cookie and the same in a hidden field.
 """
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
@@ -174,14 +174,26 @@ async def api_sign_in(body: LoginIn, response: Response, deps: Deps) -> SellerSe
     )
 
 
-@router.get("/api/seller/session", summary="The signed-in seller (401 when nobody is)")
+_SIGNED_OUT: dict[int | str, dict[str, Any]] = {401: {"description": "No seller signed in"}}
+
+
+@router.get(
+    "/api/seller/session",
+    summary="The signed-in seller (401 when nobody is)",
+    responses=_SIGNED_OUT,
+)
 async def api_session(seller: Seller) -> SellerSessionOut:
     return SellerSessionOut(
         seller_id=seller.seller_id, name=seller.name, csrf_token=seller.csrf_token
     )
 
 
-@router.delete("/api/seller/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out")
+@router.delete(
+    "/api/seller/session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out",
+    responses={**_SIGNED_OUT, 403: {"description": "No CSRF token, or not the session's"}},
+)
 async def api_sign_out(request: Request, deps: Deps, _seller: ChangingSeller) -> Response:
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     await _sign_out(request, deps, response)
