@@ -2,9 +2,10 @@
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Browser, Page, Route, ViewportSize
@@ -191,3 +192,39 @@ async def test_a_buyer_whose_network_drops_mid_order_catches_up_to_the_final_sta
     assert all(r.startswith("GET /events/buyers/me HTTP/1.1\r\n") for r in opened)
     assert all(re.search(r"\r\ncookie: [^\r]*livecart_buyer=", r, re.I) for r in opened)
     await page.screenshot(path=artifact("room-reconnected.png"), full_page=True)
+
+
+@pytest.fixture
+def stingy_notifier(
+    redis_url: str, stream_prefix: str, tmp_path: Path
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The stack with a notifier that lets one stream connect per address every 2 s: the
+    room page opens two at once (the room's and the buyer's), so one is refused with 429."""
+    env = service_env(
+        redis_url=redis_url, stream_prefix=stream_prefix, workdir=tmp_path,
+        NOTIFIER_RATE_LIMIT_CONNECTS_PER_ADDRESS="1/2 seconds",
+    )  # fmt: skip
+    with running_stack(env, tmp_path) as services:
+        yield services
+
+
+async def test_a_room_whose_streams_the_notifier_refused_opens_them_again_and_buys(
+    stingy_notifier: dict[str, ServiceProcess], browser: Browser
+) -> None:
+    """An EventSource gives up for good on an HTTP error; the page opens a new one later.
+    The confirmed status comes only on the buyer's stream, the ticker only on the room's."""
+    page = await open_room(browser, stingy_notifier)
+    await page.locator("[data-order-updates=live]").wait_for(timeout=30_000)
+    await buy(page, HOODIE.sku)
+    assert (await final_status_of(page))[0] == "confirmed"
+    ticker = page.get_by_test_id("ticker")
+    bought = f"bought 1 \N{MULTIPLICATION SIGN} {HOODIE.title}"
+    await ticker.get_by_text(bought).wait_for(timeout=30_000)
+
+    async with httpx.AsyncClient(base_url=stingy_notifier["notifier"].base_url) as notifier:
+        metrics = (await notifier.get("/metrics")).text
+    refused = [
+        line for line in metrics.splitlines()
+        if line.startswith("livecart_rate_limited_total{") and not line.endswith(" 0.0")
+    ]  # fmt: skip
+    assert refused, "the notifier never refused a stream: the test proves nothing"

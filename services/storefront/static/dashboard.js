@@ -7,7 +7,7 @@
   const { money, stockText, StockBoard, intOrNull, openRoomStream } = window.livecart;
   const WINDOW_MS = 5000;
   const TICK_MS = 1000;
-  const STATES = { live: "Live", reconnecting: "Reconnecting…", closed: "Disconnected: reload the page" };
+  const STATES = { live: "Live", reconnecting: "Reconnecting…" };
 
   const root = document.querySelector("[data-testid=dashboard]");
   if (!root) return;

@@ -118,29 +118,65 @@
     return text === undefined || text === "" ? null : Number.parseInt(text, 10);
   }
 
-  // The room's public stream: `snapshot` first, then `stock`, `purchase`, `sales`,
-  // `viewers` and `room` (pins or live state changed). EventSource reconnects by itself;
-  // each reconnect starts with a snapshot.
-  function openRoomStream({ notifierUrl, roomId, skus, on, onState }) {
-    const query = skus.length ? `?skus=${encodeURIComponent(skus.join(","))}` : "";
-    const source = new EventSource(`${notifierUrl}/events/rooms/${encodeURIComponent(roomId)}${query}`);
-    for (const [name, handler] of Object.entries(on)) {
-      source.addEventListener(name, (message) => {
-        let data;
-        try { data = JSON.parse(message.data); } catch (_) { return; }
-        handler(data);
+  // EventSource retries a dropped connection by itself, but gives up for good when the
+  // notifier answers with an HTTP error (429 rate limited, 503 full, a proxy's 502): then
+  // open a new one, backing off from 1 s to 30 s with jitter, so a crowd refused at once
+  // does not come back at once. `open()` makes the EventSource; the answer's close() ends it.
+  const FIRST_RETRY_MS = 1000;
+  const LAST_RETRY_MS = 30000;
+  function keepOpen(open, onState) {
+    let source = null;
+    let timer = null;
+    let delay = FIRST_RETRY_MS;
+    let stopped = false;
+    function connect() {
+      timer = null;
+      const current = open();
+      source = current;
+      current.addEventListener("open", () => {
+        delay = FIRST_RETRY_MS;
+        if (onState) onState("live");
+      });
+      current.addEventListener("error", () => {
+        if (stopped || current !== source) return;
+        if (onState) onState("reconnecting");
+        if (current.readyState !== EventSource.CLOSED || timer) return;
+        timer = setTimeout(connect, delay * (0.5 + Math.random()));
+        delay = Math.min(delay * 2, LAST_RETRY_MS);
       });
     }
-    source.addEventListener("open", () => onState && onState("live"));
-    source.addEventListener("error", () => {
-      if (!onState) return;
-      onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
-    });
-    return source;
+    connect();
+    return {
+      get source() { return source; },
+      close() {
+        stopped = true;
+        clearTimeout(timer);
+        if (source) source.close();
+      },
+    };
+  }
+
+  // The room's public stream: `snapshot` first, then `stock`, `purchase`, `sales`,
+  // `viewers` and `room` (pins or live state changed). Every reconnect starts with a
+  // snapshot.
+  function openRoomStream({ notifierUrl, roomId, skus, on, onState }) {
+    const query = skus.length ? `?skus=${encodeURIComponent(skus.join(","))}` : "";
+    const url = `${notifierUrl}/events/rooms/${encodeURIComponent(roomId)}${query}`;
+    return keepOpen(() => {
+      const source = new EventSource(url);
+      for (const [name, handler] of Object.entries(on)) {
+        source.addEventListener(name, (message) => {
+          let data;
+          try { data = JSON.parse(message.data); } catch (_) { return; }
+          handler(data);
+        });
+      }
+      return source;
+    }, onState);
   }
 
   window.livecart = {
-    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream,
+    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, keepOpen,
     dealState, roomDeal, clockText, ServerClock,
   };
 })();

@@ -6,7 +6,7 @@
 
 (() => {
   const {
-    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, Tracker,
+    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, keepOpen, Tracker,
     dealState, roomDeal, clockText, ServerClock,
   } = window.livecart;
   const TICKER_SIZE = 3;
@@ -469,18 +469,17 @@
     };
   }
 
-  let buyerSource = null;
+  // One stream per buyer; reopened (without Last-Event-ID: the whole retained history,
+  // which the tracker never steps back on) when the notifier refused it outright.
+  let buyerStream = null;
   function openBuyerStream() {
-    if (buyerSource) buyerSource.close();
-    const source = new EventSource(`${notifierUrl}/events/buyers/me`, { withCredentials: true });
-    buyerSource = source;
-    source.addEventListener("status", parsed((change, eventId) => tracker.status(change, eventId)));
-    source.addEventListener("reset", () => tracker.reset());
-    source.addEventListener("open", () => showUpdates("live"));
-    source.addEventListener("error", () => {
-      if (source !== buyerSource) return;
-      showUpdates(source.readyState === EventSource.CONNECTING ? "reconnecting" : "closed");
-    });
+    if (buyerStream) buyerStream.close();
+    buyerStream = keepOpen(() => {
+      const source = new EventSource(`${notifierUrl}/events/buyers/me`, { withCredentials: true });
+      source.addEventListener("status", parsed((change, eventId) => tracker.status(change, eventId)));
+      source.addEventListener("reset", () => tracker.reset());
+      return source;
+    }, showUpdates);
   }
 
   // ---- checkout drawer ----------------------------------------------------------------
@@ -649,7 +648,6 @@
   function showUpdates(state) {
     roomEl.dataset.orderUpdates = state;
     if (state === "live") note.textContent = "";
-    else if (state === "closed") note.textContent = "Live order updates stopped. Reload the page to see where your orders are.";
     else note.textContent = navigator.onLine ? "Connection to your order updates lost. Reconnecting…" : OFFLINE;
   }
   window.addEventListener("offline", () => { note.textContent = OFFLINE; });
