@@ -105,6 +105,14 @@ manifests: $(VENV_STAMP) ## Validate infra/compose.yaml and infra/k8s offline
 asyncapi: $(VENV_STAMP) ## Regenerate the AsyncAPI document under contracts/
 	$(VENV_PYTHON) -m infra.asyncapi
 
+.PHONY: compat release
+compat: $(VENV_STAMP) ## Check events, streams and HTTP APIs against the newest release (contracts/releases/)
+	$(VENV_PYTHON) -m infra.compat
+
+release: $(VENV_STAMP) ## Release VERSION=x.y.z: compat check, audit of a fresh stack, contract snapshot, dated report
+	@if [ -z "$(VERSION)" ]; then echo "make release needs a version: make release VERSION=x.y.z"; exit 1; fi
+	$(VENV_PYTHON) -m infra.release $(VERSION) $(if $(ACCEPT_BREAKING),--accept-breaking)
+
 clean: ## Stop the stack, then delete run/ (logs, pids, local databases, Redis data)
 	@if [ -x $(VENV_PYTHON) ]; then $(STACK) down; fi
 	rm -rf run
