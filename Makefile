@@ -14,7 +14,7 @@ ARGS ?=
 help: ## List the commands
 	@echo "livecart: make <target>   (PYTHON=$(PYTHON), VENV=$(VENV))"
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) \
-		| awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+		| awk 'BEGIN {FS = ":.*## "} {printf "  %-13s %s\n", $$1, $$2}'
 
 venv: $(VENV_STAMP) ## Create the virtualenv (VENV, default .venv) and install livecart with its dev tools
 
