@@ -70,13 +70,11 @@ class Streams:
     @property
     def checkout_streams(self) -> tuple[str, ...]:
         """Every checkout partition, in partition order; the orders group reads each."""
-        if self.checkout_partitions == 1:
-            return (self._key("checkout.requested"),)
-        return tuple(self._key(f"checkout.requested.{k}") for k in range(self.checkout_partitions))
+        return self._checkout_streams
 
     def checkout_stream_for(self, skus: Iterable[str]) -> str:
         """The partition a checkout of `skus` is appended to."""
-        return self.checkout_streams[checkout_partition(skus, self.checkout_partitions)]
+        return self._checkout_streams[checkout_partition(skus, self.checkout_partitions)]
 
     @property
     def checkout_requested(self) -> str:
@@ -86,7 +84,7 @@ class Streams:
                 f"{self.checkout_partitions} checkout partitions: use checkout_streams "
                 "or checkout_stream_for(skus)"
             )
-        return self.checkout_streams[0]
+        return self._checkout_streams[0]
 
     @property
     def checkout_pattern(self) -> str:

@@ -42,6 +42,27 @@ def test_one_partition_keeps_one_checkout_stream() -> None:
     assert streams.checkout_stream_for(["ANY"]) == streams.checkout_requested
 
 
+def test_checkout_partitions_are_spelt_once_when_streams_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    streams, same = Streams("shop", checkout_partitions=3), Streams("shop", checkout_partitions=3)
+
+    def no_key_spelling(self: Streams, name: str) -> str:
+        raise AssertionError(f"a checkout key was spelt again: {name}")
+
+    monkeypatch.setattr(Streams, "_key", no_key_spelling)
+
+    assert streams.checkout_streams == (
+        "shop:{checkout.requested.0}",
+        "shop:{checkout.requested.1}",
+        "shop:{checkout.requested.2}",
+    )
+    assert streams.checkout_streams is streams.checkout_streams  # one tuple, not a new one
+    stream = streams.checkout_stream_for(["SKU-1", "SKU-2"])
+    assert stream is streams.checkout_streams[checkout_partition(["SKU-1"], 3)]
+    assert same == streams and hash(same) == hash(streams)  # the cache takes no part in ==
+
+
 def test_the_single_stream_accessor_refuses_when_checkouts_are_partitioned() -> None:
     with pytest.raises(ValueError, match="checkout_stream_for"):
         _ = Streams("shop", checkout_partitions=3).checkout_requested
