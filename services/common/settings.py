@@ -121,7 +121,7 @@ class SellerAuthSettings(ServiceSettings):
 
 
 class ConsumerSettings(ServiceSettings):
-    """Knobs of a consumer group (see services/common/consumer.py and delivery.py)."""
+    """Knobs of a consumer group (see services/common/streams/consumer.py and delivery.py)."""
 
     claim_idle_ms: int = Field(
         default=15_000,

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from services.common.broker import redis_client
+from services.common.streams.broker import redis_client
 from services.ops.config import OpsConfig, OpsError, redact
 
 ASYNC_DRIVERS = "sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"

@@ -5,7 +5,7 @@ into its own partition on replay. The storefront's other requests to the marketp
 (`flash_deal.requested`, `order.cancellation_requested`) are consumed by the same group
 and dead-lettered the same way; their letters are named by `--stream`.
 
-Replaying goes through `services.common.dead_letters.replay_dead_letters` (re-add and
+Replaying goes through `services.common.streams.dead_letters.replay_dead_letters` (re-add and
 remove in one transaction); consumers are idempotent (on the checkout id; a flash deal
 is an upsert by its deal id, a cancel request is granted once), so replaying the same
 entry twice never makes a second order, deal or refund.
@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from contracts import Streams
-from services.common.dead_letters import DeadLetter, list_dead_letters, replay_dead_letters
+from services.common.streams.dead_letters import DeadLetter, list_dead_letters, replay_dead_letters
 from services.ops.config import OpsError
 from services.ops.entries import (
     checkout_id_of,
@@ -60,7 +60,7 @@ def replay_may_succeed(reason: str) -> bool:
     """Whether replaying a dead letter given `reason` may process it. `handler_error`: the
     handler failed on every delivery up to the cap (a bug, a refused payment, a missing row),
     which a fix may cure. Every other reason was given at the first delivery to an entry that
-    can never be processed as it is (services/common/delivery.py, contracts/wire.py):
+    can never be processed as it is (services/common/streams/delivery.py, contracts/wire.py):
     `invalid_json`, `invalid_event` (an unknown version or type included), `missing_field`,
     `too_large`, `invalid_entry`, or a refusal for good such as a flash deal's `unknown_sku`;
     a replay only dead-letters it again, so purge it. A letter without a reason (written by

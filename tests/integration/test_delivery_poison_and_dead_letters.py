@@ -1,4 +1,4 @@
-"""The shared consumer group (services/common/consumer.py) on a real Redis with AOF:
+"""The shared consumer group (services/common/streams/consumer.py) on a real Redis with AOF:
 retry cap, dead letters, reclaim from a dead consumer, upkeep."""
 
 import asyncio
@@ -12,11 +12,11 @@ from redis.asyncio import Redis
 
 from contracts import CheckoutRequestedEvent, Streams, encode_entry
 from infra.local.redis_server import RedisServer
-from services.common.broker import build_broker
-from services.common.consumer import GroupConsumer
-from services.common.dead_letters import list_dead_letters
-from services.common.delivery import DeliveryPolicy
 from services.common.settings import ServiceSettings
+from services.common.streams.broker import build_broker
+from services.common.streams.consumer import GroupConsumer
+from services.common.streams.dead_letters import list_dead_letters
+from services.common.streams.delivery import DeliveryPolicy
 from tests.support.flow import checkout, eventually
 
 MAX_DELIVERIES = 3

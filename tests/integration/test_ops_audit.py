@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from contracts import Streams
-from services.common.broker import redis_client
 from services.common.db import make_engine
 from services.common.seller_auth import hash_password, token_digest
+from services.common.streams.broker import redis_client
 from services.ops import acl
 from services.ops.audit import AuditReport, AuditSettings, run_audit
 from services.ops.checks.result import Outcome

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from contracts import GROUP_ORDERS, Streams
-from services.common.broker import redis_client
+from services.common.streams.broker import redis_client
 from services.ops.checks.acl import check_acl
 from services.ops.checks.result import Outcome
 from tests.integration.test_ops_support import (

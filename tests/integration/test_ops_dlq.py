@@ -20,7 +20,7 @@ from contracts import (
     encode_entry,
     utc_now,
 )
-from services.common.dead_letters import list_dead_letters
+from services.common.streams.dead_letters import list_dead_letters
 from services.orders.adapters.tables import OrderRow
 from tests.conftest import Database
 from tests.integration.test_ops_support import (

@@ -6,7 +6,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from contracts import GROUP_ORDERS, Streams
-from services.common.dead_letters import dead_letter
+from services.common.streams.dead_letters import dead_letter
 from tests.integration.test_ops_support import (
     new_checkouts,
     ops,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 
 from contracts import CatalogChangedEvent, FlashDealRequestedEvent, ProductSnapshot, decode_entry
-from services.common.dead_letters import list_dead_letters
+from services.common.streams.dead_letters import list_dead_letters
 from services.orders import seller_service
 from services.orders.adapters.tables import FlashDealRow, OrderLineRow, OrderRow
 from services.orders.entrypoints.app import OrdersRuntime

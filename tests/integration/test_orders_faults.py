@@ -19,7 +19,7 @@ from contracts import (
     encode_entry,
 )
 from infra.local.redis_server import RedisServer
-from services.common.dead_letters import list_dead_letters, replay_dead_letters
+from services.common.streams.dead_letters import list_dead_letters, replay_dead_letters
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import WalletBehaviour
 from services.orders.adapters.tables import OrderRow

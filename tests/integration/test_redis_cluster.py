@@ -27,8 +27,8 @@ from contracts import (
     new_event_id,
 )
 from infra.local.redis_cluster import RedisClusterNodes
-from services.common.broker import redis_client
 from services.common.db import make_engine
+from services.common.streams.broker import redis_client
 from services.notifier.hub import StatusHub
 from services.orders.service import place_order, place_orders
 from services.storefront.adapters.publisher import StreamCheckoutPublisher

@@ -23,10 +23,10 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from contracts import GROUP_ORDERS, Streams
-from services.common.broker import build_broker
 from services.common.http import add_operational_routes
 from services.common.serve import GRACEFUL_SHUTDOWN_SECONDS
 from services.common.settings import ServiceSettings
+from services.common.streams.broker import build_broker
 from services.notifier.config import NotifierSettings
 from services.ops.acl import acl_rules
 from services.orders.config import OrdersSettings

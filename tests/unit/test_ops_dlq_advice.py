@@ -3,7 +3,7 @@ its first delivery as unreadable or refused for good can only be purged."""
 
 import pytest
 
-from services.common.dead_letters import DeadLetter
+from services.common.streams.dead_letters import DeadLetter
 from services.ops.dlq import StreamLetter, replay_may_succeed
 from services.ops.dlq_advice import advice_lines, letter_advice, replay_warning
 

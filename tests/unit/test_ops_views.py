@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts import Streams
-from services.common.dead_letters import DeadLetter
+from services.common.streams.dead_letters import DeadLetter
 from services.ops.audit import AuditReport
 from services.ops.audit_report import to_html, to_markdown
 from services.ops.checks.result import CheckResult, Outcome

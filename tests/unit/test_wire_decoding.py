@@ -38,7 +38,7 @@ from contracts import (
     encode_entry,
 )
 from contracts.wire import MAX_ENTRY_BYTES, decode_payload
-from services.common.wire import JsonEnvelopeFormat
+from services.common.streams.wire import JsonEnvelopeFormat
 from tests.support.hostile import hostile_entries
 
 REASONS = {"missing_field", "too_large", "invalid_json", "invalid_event"}

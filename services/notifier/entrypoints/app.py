@@ -13,7 +13,6 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
 
-from services.common.broker import redis_client
 from services.common.http import add_operational_routes, broker_check
 from services.common.rate_limits import (
     TOO_MANY_REQUESTS,
@@ -23,6 +22,7 @@ from services.common.rate_limits import (
     per_address,
     redis_storage,
 )
+from services.common.streams.broker import redis_client
 from services.common.validation import invalid_request
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start

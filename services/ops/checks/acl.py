@@ -22,7 +22,7 @@ from redis.exceptions import (
 )
 
 from contracts import Streams
-from services.common.broker import redis_client
+from services.common.streams.broker import redis_client
 from services.ops.acl import USERS, Probe, role_probes
 from services.ops.checks.result import CheckResult, plural, verdict
 from services.ops.config import redact, url_for_user

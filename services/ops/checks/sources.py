@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from contracts import GROUP_ORDERS
-from services.common.dead_letters import list_dead_letters
+from services.common.streams.dead_letters import list_dead_letters
 from services.ops.entries import checkout_id_of, entry_time, envelope_of, scan_stream, text
 
 PENDING_PAGE = 10_000

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import CancellationRequestedEvent, CheckoutRequestedEvent, FlashDealRequestedEvent
 from services.common.db import make_engine
-from services.common.delivery import PoisonEntry
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.logs import correlated
+from services.common.streams.delivery import PoisonEntry
 from services.common.tasks import Stopping, finish_tasks, stop_tasks
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import SandboxWalletGateway

@@ -14,9 +14,9 @@ from contracts import (
     OrderStatusChangedEvent,
     RoomSalesChangedEvent,
 )
-from services.common.broker import build_broker, unique_consumer_name
-from services.common.consumer import GroupConsumer
-from services.common.delivery import DeliveryPolicy
+from services.common.streams.broker import build_broker, unique_consumer_name
+from services.common.streams.consumer import GroupConsumer
+from services.common.streams.delivery import DeliveryPolicy
 from services.orders.config import OrdersSettings
 
 CheckoutHandler = Callable[[CheckoutRequestedEvent], Awaitable[None]]

@@ -12,7 +12,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.common.broker import redis_client
+from services.common.streams.broker import redis_client
 from services.storefront.config import StorefrontSettings
 
 BEGINNING = "0-0"

@@ -18,8 +18,8 @@ from contracts import (
     RoomChangedEvent,
     RoomSalesChangedEvent,
 )
-from services.common.broker import build_broker as build_common_broker
-from services.common.broker import skip_malformed_entries
+from services.common.streams.broker import build_broker as build_common_broker
+from services.common.streams.broker import skip_malformed_entries
 from services.storefront.adapters.catalog_start import ReaderStarts
 from services.storefront.config import StorefrontSettings
 

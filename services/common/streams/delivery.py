@@ -18,8 +18,8 @@ from faststream.exceptions import HandlerException
 from redis.asyncio import Redis
 
 from contracts.wire import WireError
-from services.common.dead_letters import dead_letter
 from services.common.metrics import DEAD_LETTERS, RECLAIMED
+from services.common.streams.dead_letters import dead_letter
 
 CLAIMER_SUFFIX = "-claimer"
 

@@ -19,8 +19,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.common.settings import ServiceSettings
+from services.common.streams.wire import JsonEnvelopeFormat
 from services.common.tracing import tracing_middlewares
-from services.common.wire import JsonEnvelopeFormat
 
 CONNECTION_RETRIES = 5
 

@@ -28,8 +28,14 @@ from redis.exceptions import RedisError, ResponseError
 
 from contracts.envelope import Envelope
 from contracts.wire import DATA_FIELD, WireError, decode_entry
-from services.common.broker import unique_consumer_name
-from services.common.delivery import (
+from services.common.metrics import (
+    GROUP_LAG,
+    GROUP_OLDEST_PENDING_AGE,
+    GROUP_PENDING,
+    STREAM_LENGTH,
+)
+from services.common.streams.broker import unique_consumer_name
+from services.common.streams.delivery import (
     CLAIMER_SUFFIX,
     DeliveryGuard,
     DeliveryPolicy,
@@ -39,12 +45,6 @@ from services.common.delivery import (
     classify,
     dead_letter_entry,
     settle_failure,
-)
-from services.common.metrics import (
-    GROUP_LAG,
-    GROUP_OLDEST_PENDING_AGE,
-    GROUP_PENDING,
-    STREAM_LENGTH,
 )
 
 log = logging.getLogger(__name__)
