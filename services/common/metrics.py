@@ -1,26 +1,12 @@
-"""Prometheus metrics of livecart, defined once; each service updates the ones it owns.
+"""Prometheus metrics shared by several services: consumer groups, dead letters, rate limits.
 
-FastStream's own middleware metrics (`faststream_*`) come with every broker
-(see broker.py); these are the domain's. All live in the default registry that
-`/metrics` serves.
+Each service defines its own metrics in its `metrics.py` (services/orders/metrics.py,
+...). FastStream's own middleware metrics (`faststream_*`) come with every broker (see
+streams/broker.py). All live in the default registry that `/metrics` serves.
 """
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
-CHECKOUTS = Counter(
-    "livecart_checkouts_total",
-    "Checkouts at the storefront, by outcome (accepted / rejected) and reason.",
-    ["outcome", "reason"],
-)
-ORDER_TRANSITIONS = Counter(
-    "livecart_order_transitions_total",
-    "Order state transitions committed by the marketplace, by new status and reason.",
-    ["status", "reason"],
-)
-OUTBOX_BACKLOG = Gauge("livecart_outbox_backlog", "Outbox rows not yet published.")
-OUTBOX_OLDEST_AGE = Gauge(
-    "livecart_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row."
-)
 RECLAIMED = Counter(
     "livecart_reclaimed_entries_total",
     "Entries claimed from another (dead or stuck) consumer and processed here.",
@@ -28,27 +14,6 @@ RECLAIMED = Counter(
 )
 DEAD_LETTERS = Counter(
     "livecart_dead_letters_total", "Entries moved to a dead-letter stream.", ["stream", "reason"]
-)
-SSE_CONNECTIONS = Gauge(
-    "livecart_sse_connections", "Open Server-Sent Events connections, by kind.", ["kind"]
-)
-SSE_DROPPED = Counter(
-    "livecart_sse_dropped_total",
-    "SSE connections the notifier closed on a client too slow to keep up, by kind and "
-    "reason (queue_full: past its bound of pending events; send_timeout: a write waited "
-    "longer than the send timeout).",
-    ["kind", "reason"],
-)
-SSE_REFUSED = Counter(
-    "livecart_sse_refused_total",
-    "SSE requests refused before any stream started, by reason (too_many_connections).",
-    ["reason"],
-)
-TAP_TO_FINAL = Histogram(
-    "livecart_tap_to_final_seconds",
-    "From the buyer's tap (checkout occurred_at) to the final status, as seen by the notifier.",
-    ["status"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 STREAM_LENGTH = Gauge("livecart_stream_length", "Entries in a stream.", ["stream"])
 GROUP_PENDING = Gauge(

@@ -1,5 +1,6 @@
 """The Grafana dashboard in infra/ only charts metrics the services really export."""
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -8,12 +9,15 @@ from faststream.redis import RedisBroker
 from faststream.redis.prometheus import RedisPrometheusMiddleware
 from prometheus_client import REGISTRY
 
-import services.common.metrics  # noqa: F401  (registers livecart_* metrics)
-
-DASHBOARD = Path(__file__).resolve().parents[2] / "infra" / "grafana" / "livecart.json"
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARD = ROOT / "infra" / "grafana" / "livecart.json"
+# The shared metrics (services/common/metrics.py) and each service's own.
+METRICS_MODULES = sorted(ROOT.glob("services/*/metrics.py"))
 
 
 def exported_metric_names() -> set[str]:
+    for path in METRICS_MODULES:  # importing a module registers its livecart_* metrics
+        importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
     RedisBroker(middlewares=[RedisPrometheusMiddleware(registry=REGISTRY)])  # faststream_*
     return {m.name for m in REGISTRY.collect()}
 

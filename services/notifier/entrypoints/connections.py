@@ -22,8 +22,8 @@ from sse_starlette.sse import SendTimeoutError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.metrics import SSE_DROPPED, SSE_REFUSED
 from services.notifier.capacity import ConnectionSlots
+from services.notifier.metrics import SSE_DROPPED, SSE_REFUSED
 
 HANG_UP = "livecart.hang_up"
 """Scope key of a callable that aborts the request's connection (set by NotifierApp)."""

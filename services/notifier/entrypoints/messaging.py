@@ -18,13 +18,13 @@ from contracts import (
     RoomSalesChangedEvent,
     utc_now,
 )
-from services.common.metrics import TAP_TO_FINAL
 from services.common.streams.broker import build_broker as build_service_broker
 from services.common.streams.broker import skip_malformed_entries
 from services.notifier.adapters.reader_start import ReaderStart
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
 from services.notifier.known_rooms import KnownRooms
+from services.notifier.metrics import TAP_TO_FINAL
 from services.notifier.records import EntryId
 from services.notifier.rooms import RoomHub
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.common.metrics import SSE_CONNECTIONS, SSE_DROPPED
 from services.notifier.entrypoints.connections import HANG_UP, hang_up
+from services.notifier.metrics import SSE_CONNECTIONS, SSE_DROPPED
 from services.notifier.room_events import RoomEvent, RoomSnapshot
 from services.notifier.room_watch import RoomWatch
 from services.notifier.rooms import RoomHub

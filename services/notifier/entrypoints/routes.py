@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from contracts.events import Identifier
-from services.common.metrics import SSE_CONNECTIONS
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, buyer_dependency, resume_after
 from services.notifier.entrypoints.connections import DroppingEventSourceResponse
 from services.notifier.feed import BuyerHistory, already_finished, follow_statuses
 from services.notifier.hub import StatusHub
+from services.notifier.metrics import SSE_CONNECTIONS
 from services.notifier.records import EntryId, HistoryReset, StatusRecord
 
 STATUS_EVENT = "status"

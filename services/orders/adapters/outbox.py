@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 
 from contracts import DATA_FIELD, utc_now
-from services.common.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from services.common.tasks import Stopping
 from services.orders.adapters.tables import OutboxRow
+from services.orders.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)
 

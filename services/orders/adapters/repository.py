@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from contracts import Envelope, OrderStatusChangedEvent, Streams, utc_now
-from services.common.metrics import ORDER_TRANSITIONS
 from services.orders.adapters.tables import (
     FlashDealRow,
     OrderLineRow,
@@ -30,6 +29,7 @@ from services.orders.domain import (
     Reason,
     Status,
 )
+from services.orders.metrics import ORDER_TRANSITIONS
 from services.orders.ports import DuplicateCheckout, OrderView, ProductView
 
 PRODUCTS = ProductRow.__table__  # type: ignore[attr-defined]

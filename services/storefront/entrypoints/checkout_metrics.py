@@ -3,7 +3,7 @@ status, so refusals made before the route runs (413, 422, 401) are counted too."
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.metrics import CHECKOUTS
+from services.storefront.metrics import CHECKOUTS
 
 CHECKOUTS_PATH = "/api/checkouts"
 _REASONS = {
