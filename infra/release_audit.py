@@ -24,10 +24,10 @@ import redis
 
 from contracts import DEFAULT_PREFIX, FINAL_STATUSES, OrderStatusChangedEvent, Streams, decode_entry
 from infra.local import stack, stack_redis
-from infra.local.demo import DEMO_ROOM_ID
 from infra.local.redis_server import free_port
 from infra.local.stack_acl import user_url
 from infra.local.stack_config import DEFAULT_REDIS_PORT, RunPaths, demo_checkout_body
+from services.storefront.seed import DEMO_ROOM_ID
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local.demo import DEMO_ROOM_ID
+from services.storefront.seed import DEMO_ROOM_ID
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_REDIS_PORT = 6379

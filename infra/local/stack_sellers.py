@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local.demo import DEMO_SELLER_EMAIL
 from infra.local.stack_acl import write_private
+from services.storefront.seed import DEMO_SELLER_EMAIL
 
 PASSWORD_VARIABLE = "LIVECART_DEMO_SELLER_PASSWORD"
 COOKIE_VARIABLE = "LIVECART_SELLER_COOKIE_SECURE"

@@ -17,7 +17,13 @@ from services.orders.adapters.sellers import SellerAccounts, SellerExists
 from services.orders.config import OrdersSettings
 from services.orders.entrypoints.console_schemas import NewSeller
 from services.orders.migrations import ORDERS_MIGRATIONS
-from services.orders.seed import ProductStock, seed_products
+from services.orders.seed import (
+    DEMO_PRODUCTS,
+    DEMO_SELLER_EMAIL,
+    DEMO_SELLER_ID,
+    DEMO_SELLER_NAME,
+    seed_products,
+)
 
 USAGE = (
     "usage: python -m services.orders "
@@ -31,29 +37,13 @@ class CommandFailed(Exception):
 
 
 async def _seed_demo(settings: OrdersSettings) -> None:
-    # The demo data lives with the local runner.
-    from infra.local.demo import (
-        DEMO_PRODUCTS,
-        DEMO_SELLER_EMAIL,
-        DEMO_SELLER_ID,
-        DEMO_SELLER_NAME,
-    )
-
     password = os.environ.get(DEMO_SELLER_PASSWORD_ENV)
     if password and len(password) < MIN_PASSWORD_LENGTH:
         raise CommandFailed(f"{DEMO_SELLER_PASSWORD_ENV} is shorter than {MIN_PASSWORD_LENGTH}")
     engine = make_engine(settings.database_url, schema=settings.database_schema)
     try:
         await ORDERS_MIGRATIONS.upgrade(engine)
-        await seed_products(
-            engine,
-            (
-                ProductStock(
-                    p.sku, p.title, p.price_minor, p.currency, p.stock, seller_id=DEMO_SELLER_ID
-                )
-                for p in DEMO_PRODUCTS
-            ),
-        )
+        await seed_products(engine, DEMO_PRODUCTS)
         if password:
             accounts = SellerAccounts(engine)
             if await accounts.get(DEMO_SELLER_ID) is None:

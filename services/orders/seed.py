@@ -1,4 +1,5 @@
-"""Put products and their stock into the marketplace's database (idempotent)."""
+"""Put products and their stock into the marketplace's database (idempotent), and the
+marketplace's side of the demo that `make up` seeds."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,20 @@ class ProductStock:
     seller_id: str | None = None
     # Keyword-only: `seller_id` stays the last positional field.
     image_url: str | None = field(default=None, kw_only=True)
+
+
+DEMO_SELLER_ID = "demo-seller"
+DEMO_SELLER_NAME = "Mia's Merch (demo seller)"
+DEMO_SELLER_EMAIL = "mia@demo.livecart.test"
+"""The demo seller's console login. Its password is made afresh by `make up`
+(run/seller-login.txt) and handed to the seed as `LIVECART_DEMO_SELLER_PASSWORD`."""
+DEMO_PRODUCTS = (
+    ProductStock("LC-HOODIE-YEL", "Yellow Cart Hoodie", 4990, "EUR", 50, DEMO_SELLER_ID),
+    ProductStock("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR", 100, DEMO_SELLER_ID),
+    ProductStock("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR", 30, DEMO_SELLER_ID),
+)
+"""The demo seller's products and stock of record, which `make up` seeds (`seed-demo`).
+The storefront seeds its own copy of them (services/storefront/seed.py)."""
 
 
 async def seed_products(

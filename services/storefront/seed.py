@@ -1,7 +1,9 @@
-"""Seed a seller, a live room and its pinned products (the demo data of `make up`), and
-the seller's catalog; with a password, the seller's storefront account too."""
+"""Seed a seller, a live room and its pinned products, and the seller's catalog; with a
+password, the seller's storefront account too. Holds the storefront's side of the demo
+that `make up` seeds (`DEMO_*`)."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,6 +35,33 @@ class ShowcaseProduct(Protocol):
     def currency(self) -> str: ...
     @property
     def max_per_checkout(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class PinnedProduct:
+    """A product as the storefront copies it from the marketplace to pin it in a room."""
+
+    sku: str
+    title: str
+    price_minor: int
+    currency: str
+    max_per_checkout: int = 5
+
+
+DEMO_SELLER_ID = "demo-seller"
+DEMO_SELLER_NAME = "Mia's Merch (demo seller)"
+DEMO_SELLER_EMAIL = "mia@demo.livecart.test"
+"""The demo seller's storefront login. Its password is made afresh by `make up`
+(run/seller-login.txt) and handed to the seed as `LIVECART_DEMO_SELLER_PASSWORD`."""
+DEMO_ROOM_ID = "demo"
+DEMO_ROOM_TITLE = "Friday Night Drop"
+DEMO_PRODUCTS = (
+    PinnedProduct("LC-HOODIE-YEL", "Yellow Cart Hoodie", 4990, "EUR"),
+    PinnedProduct("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR"),
+    PinnedProduct("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR"),
+)
+"""The demo room's pinned products: the storefront's copy of the marketplace's demo
+products (services/orders/seed.py), which own the stock."""
 
 
 async def seed_showcase(
@@ -92,28 +121,26 @@ def _catalog_row(seller_id: str, product: ShowcaseProduct) -> CatalogProductRow:
 async def seed_demo(
     database_url: str, *, schema: str | None = None, seller_password: str | None = None
 ) -> str:
-    """Seed the demo of `make up` (infra/local/demo.py) into the storefront database at
+    """Seed the demo of `make up` (the `DEMO_*` above) into the storefront database at
     `database_url`, and, given `seller_password`, the demo seller's account (created, or
     its password set to this one); the demo room's id."""
-    from infra.local import demo  # a development tool, not part of the service
-
     engine = make_engine(database_url, schema=schema)
     try:
         await seed_showcase(
             engine,
-            seller_id=demo.DEMO_SELLER_ID,
-            seller_name=demo.DEMO_SELLER_NAME,
-            room_id=demo.DEMO_ROOM_ID,
-            room_title=demo.DEMO_ROOM_TITLE,
-            products=demo.DEMO_PRODUCTS,
+            seller_id=DEMO_SELLER_ID,
+            seller_name=DEMO_SELLER_NAME,
+            room_id=DEMO_ROOM_ID,
+            room_title=DEMO_ROOM_TITLE,
+            products=DEMO_PRODUCTS,
         )
         if seller_password:
             await SqlSellerAccounts(engine).ensure(
-                seller_id=demo.DEMO_SELLER_ID,
-                email=demo.DEMO_SELLER_EMAIL,
-                name=demo.DEMO_SELLER_NAME,
+                seller_id=DEMO_SELLER_ID,
+                email=DEMO_SELLER_EMAIL,
+                name=DEMO_SELLER_NAME,
                 password=seller_password,
             )
     finally:
         await engine.dispose()
-    return demo.DEMO_ROOM_ID
+    return DEMO_ROOM_ID

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from infra.local.demo import DEMO_PRODUCTS
 from tests.support.browser import chromium
+from tests.support.demo import DEMO_PRODUCTS
 from tests.support.stack import ServiceProcess, running_stack, service_env
 
 _HOODIE, _MUG, CAP = DEMO_PRODUCTS

@@ -4,8 +4,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from infra.local.demo import DEMO_PRODUCTS, DEMO_SELLER_EMAIL
 from tests.support.browser import artifact, sign_in_seller
+from tests.support.demo import DEMO_PRODUCTS, DEMO_SELLER_EMAIL
 from tests.support.stack import ServiceProcess, demo_seller_password
 
 pytestmark = pytest.mark.slow

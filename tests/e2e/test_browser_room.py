@@ -11,9 +11,9 @@ import redis.asyncio as aioredis
 from playwright.async_api import Browser, Page, Route, ViewportSize
 
 from contracts import Streams
-from infra.local.demo import DEMO_PRODUCTS
 from infra.local.redis_server import free_port
 from tests.support.browser import FlakyLink, artifact
+from tests.support.demo import DEMO_PRODUCTS
 from tests.support.flow import final_statuses
 from tests.support.stack import ServiceProcess, running_stack, service_env
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, ViewportSize, expect
 
-from infra.local.demo import DEMO_PRODUCTS, DEMO_ROOM_ID, DEMO_SELLER_EMAIL
 from tests.support.browser import artifact
+from tests.support.demo import DEMO_PRODUCTS, DEMO_ROOM_ID, DEMO_SELLER_EMAIL
 from tests.support.stack import ServiceProcess, running_stack, service_env
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
-from infra.local.demo import DEMO_ROOM_ID, DEMO_SELLER_EMAIL
 from tests.support.browser import artifact, sign_in_seller
+from tests.support.demo import DEMO_ROOM_ID, DEMO_SELLER_EMAIL
 from tests.support.stack import ROOT, ServiceProcess, demo_seller_password
 
 pytestmark = pytest.mark.slow

@@ -20,9 +20,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.routing import Route
 
-from infra.local.demo import DEMO_PRODUCTS
 from infra.local.redis_server import free_port
 from tests.support.browser import artifact, chromium
+from tests.support.demo import DEMO_PRODUCTS
 from tests.support.flow import eventually
 from tests.support.stack import ServiceProcess, seed_demo, service_env
 

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from contracts import Streams
-from infra.local.demo import DEMO_PRODUCTS
 from services.common.db import make_engine
+from tests.support.demo import DEMO_PRODUCTS
 from tests.support.flow import final_statuses
 from tests.support.stack import ServiceProcess, running_stack, service_env
 

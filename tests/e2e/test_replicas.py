@@ -15,8 +15,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from contracts import CheckoutRequested, Streams
-from infra.local.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 from tests.conftest import Database
+from tests.support.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 from tests.support.faults import (
     StatusLog,
     assert_exactly_once_and_no_oversell,

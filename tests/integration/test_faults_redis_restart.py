@@ -13,10 +13,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from contracts import Streams
-from infra.local.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 from infra.local.redis_server import RedisServer
 from services.storefront.domain import derive_checkout_id
 from tests.conftest import Database
+from tests.support.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 from tests.support.faults import (
     StatusLog,
     assert_exactly_once_and_no_oversell,

@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from contracts import Streams
-from infra.local.demo import DEMO_ROOM_ID, DEMO_SELLER_EMAIL
+from tests.support.demo import DEMO_ROOM_ID, DEMO_SELLER_EMAIL
 from tests.support.stack import (
     ROOT,
     ServiceProcess,

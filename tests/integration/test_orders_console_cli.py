@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 
-from infra.local import demo
 from services.common.db import make_engine
 from services.orders.__main__ import main
 from services.orders.adapters.sellers import SellerAccount, SellerAccounts
 from services.orders.adapters.tables import ProductRow
 from tests.conftest import Database, random_id
+from tests.support import demo
 
 PASSWORD = "a long enough password"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from schemathesis.checks import status_code_conformance
 
-from infra.local.demo import DEMO_PRODUCTS
+from tests.support.demo import DEMO_PRODUCTS
 from tests.support.fuzz import (
     Credentials,
     assert_log_clean,

@@ -9,12 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from contracts import CheckoutRequestedEvent, decode_entry
-from infra.local import demo
 from infra.local.redis_server import free_port
 from services.storefront.config import StorefrontSettings
 from services.storefront.domain import derive_checkout_id
 from services.storefront.entrypoints.sessions import BUYER_COOKIE
 from tests.conftest import Database, random_id
+from tests.support import demo
 from tests.support.storefront import Storefront, running_storefront
 
 HOODIE = demo.DEMO_PRODUCTS[0]

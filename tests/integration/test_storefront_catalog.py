@@ -11,10 +11,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from contracts import CatalogChanged, CatalogChangedEvent, ProductSnapshot, encode_entry
-from infra.local import demo
 from infra.local.redis_server import RedisServer, free_port
 from services.storefront.config import StorefrontSettings
 from tests.conftest import Database
+from tests.support import demo
 from tests.support.flow import eventually
 from tests.support.storefront import Storefront, running_storefront
 

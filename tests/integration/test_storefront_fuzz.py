@@ -8,7 +8,7 @@ import httpx
 import pytest
 from schemathesis.checks import status_code_conformance
 
-from infra.local.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
+from tests.support.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 from tests.support.fuzz import (
     Credentials,
     assert_log_clean,

@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.local import demo
 from services.common.db import make_engine
 from services.storefront.adapters.sellers import SqlSellerAccounts
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints.app import create_app
 from services.storefront.seed import seed_demo
 from tests.conftest import Database
+from tests.support import demo
 from tests.support.stack import ROOT
 from tests.support.storefront import NoCookies
 

@@ -19,9 +19,9 @@ from contracts import (
     encode_entry,
     utc_now,
 )
-from infra.local import demo
 from services.storefront.entrypoints.sessions import BUYER_COOKIE
 from tests.integration.test_storefront_seller_auth import SellerStorefront, SignedIn, sellers
+from tests.support import demo
 from tests.support.flow import eventually
 
 __all__ = ["sellers"]  # the fixture, shared with the sign-in tests

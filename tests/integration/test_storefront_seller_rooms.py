@@ -16,7 +16,6 @@ from contracts import (
     decode_entry,
     utc_now,
 )
-from infra.local import demo
 from infra.local.redis_server import free_port
 from tests.conftest import Database
 from tests.integration.test_storefront_api import stream_entries
@@ -26,6 +25,7 @@ from tests.integration.test_storefront_seller_auth import (
     running_seller_storefront,
     seller_settings,
 )
+from tests.support import demo
 
 HOODIE, MUG, CAP = demo.DEMO_PRODUCTS
 

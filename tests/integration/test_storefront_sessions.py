@@ -9,12 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from contracts import CheckoutRequestedEvent, decode_entry
-from infra.local import demo
 from services.common.tokens import BuyerTokens
 from services.storefront.seed import seed_demo
 from tests.conftest import random_id
 from tests.integration.test_storefront_api import checkout, stream_entries
 from tests.integration.test_storefront_seller_auth import PASSWORD, set_cookies
+from tests.support import demo
 from tests.support.storefront import Storefront
 
 

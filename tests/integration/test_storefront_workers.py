@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.local import demo
 from infra.local.redis_server import free_port
 from services.storefront.seed import seed_demo
+from tests.support import demo
 from tests.support.stack import ServiceProcess, service_env
 
 pytestmark = pytest.mark.slow

@@ -28,11 +28,11 @@ import aiohttp
 from redis.asyncio import Redis
 
 from contracts import Streams
-from infra.local import demo
 from infra.local.processes import start_background
 from infra.local.redis_server import free_port
 from services.storefront.config import StorefrontSettings
 from services.storefront.seed import seed_demo
+from tests.support import demo
 from tests.support.stack import ROOT, ServiceProcess, service_env
 
 Progress = Callable[[str], None]

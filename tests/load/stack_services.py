@@ -15,11 +15,11 @@ import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from infra.local.demo import DemoProduct
 from infra.local.redis_server import free_port
 from services.common.db import make_engine
 from services.orders.seed import ProductStock, seed_products
 from services.storefront.seed import seed_showcase
+from tests.support.demo import DemoProduct
 from tests.support.stack import ServiceProcess, service_env
 
 ROOM_ID = "load-room"

@@ -30,8 +30,8 @@ from schemathesis.openapi import from_url
 from schemathesis.schemas import APIOperation
 
 from contracts import Streams
-from infra.local.demo import DEMO_SELLER_EMAIL
 from infra.local.redis_server import free_port
+from tests.support.demo import DEMO_SELLER_EMAIL
 from tests.support.stack import ROOT, ServiceProcess, seed_demo, service_env
 
 TRACEBACK = "Traceback (most recent call last)"

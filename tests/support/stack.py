@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.local.demo import DEMO_PRODUCTS
 from infra.local.processes import http_status, start_background, tail
 from infra.local.redis_server import free_port
 from infra.local.stack_config import local_origins
 from services.common.db import make_engine
 from services.orders.seed import ProductStock, seed_products
+from tests.support.demo import DEMO_PRODUCTS
 
 ROOT = Path(__file__).resolve().parents[2]
 

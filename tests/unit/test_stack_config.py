@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 from infra.local.stack_acl import RedisAccess, operations_hint
 from infra.local.stack_config import (
     DEFAULT_REDIS_URL,
@@ -31,6 +30,7 @@ from infra.local.stack_replicas import (
     urls_by_service,
 )
 from infra.local.stack_sellers import demo_seller_login, local_http_cookies, seed_environment
+from tests.support.demo import DEMO_PRODUCTS, DEMO_ROOM_ID
 
 DEFAULT_PORTS = {"storefront": 8000, "notifier": 8001, "orders": 8002}
 
