@@ -19,6 +19,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.common.settings import ServiceSettings
+from services.common.streams.faststream_internals import (
+    raw_channel,
+    raw_entry_ids,
+    raw_message_of,
+)
 from services.common.streams.wire import JsonEnvelopeFormat
 from services.common.tracing import tracing_middlewares
 
@@ -89,10 +94,10 @@ async def _skip_malformed_entry(
 ) -> None:
     # A bad entry is the producer's bug: a warning with the entry id is enough to
     # find it with XRANGE.
-    raw = getattr(message, "raw_message", message)
-    entry_ids = raw.get("message_ids") if isinstance(raw, dict) else None
+    raw = raw_message_of(message)
+    entry_ids = raw_entry_ids(raw)
     entry_id = entry_ids[0].decode() if entry_ids else "?"
-    channel = raw.get("channel", "?") if isinstance(raw, dict) else "?"
+    channel = raw_channel(raw)
     log.warning("skipped malformed %s entry %s: %s", channel, entry_id, _reason(exc))
 
 

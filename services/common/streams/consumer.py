@@ -46,6 +46,13 @@ from services.common.streams.delivery import (
     dead_letter_entry,
     settle_failure,
 )
+from services.common.streams.faststream_internals import (
+    raw_batch,
+    raw_entry_ids,
+    raw_fields,
+    subscriber_client,
+    unparsed_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +118,8 @@ class GroupConsumer:
                     max_records=self.max_records,
                     polling_interval=self.block_ms,
                 ),
-                parser=_unparsed_batch,
-                decoder=_raw_batch,
+                parser=unparsed_batch,
+                decoder=raw_batch,
                 ack_policy=AckPolicy.MANUAL,
                 title=f"{title}:batches",
                 # Its handler takes raw entries, so FastStream cannot tell their schema:
@@ -232,10 +239,9 @@ class BatchReader:
     async def consume(self, raw: Any) -> None:
         """FastStream hands the raw batch (`data`, `message_ids`); nothing is acked for us."""
         if self.client is None:
-            subscriber: Any = self.group.batch_router.subscribers[0]
-            self.client = subscriber._client  # the connection FastStream reads with
+            self.client = subscriber_client(self.group.batch_router.subscribers[0])
         entries: list[tuple[bytes, Mapping[bytes, bytes]]] = list(
-            zip(raw["message_ids"], raw["data"], strict=True)
+            zip(raw_entry_ids(raw), raw_fields(raw), strict=True)
         )
         events: list[tuple[bytes, Any]] = []
         for entry_id, fields in entries:
@@ -308,19 +314,6 @@ class BatchReader:
     def _client(self) -> Redis:
         assert self.client is not None
         return self.client
-
-
-async def _unparsed_batch(message: Any, parse: Callable[[Any], Awaitable[Any]]) -> Any:
-    """FastStream's batch parser chokes on entries that are not JSON; the reader decodes
-    and judges each entry itself, so hand FastStream an empty batch to parse and keep
-    the raw entries on the message."""
-    parsed = await parse({**message, "data": []})
-    parsed.raw_message = message
-    return parsed
-
-
-async def _raw_batch(message: Any) -> Any:
-    return message.raw_message
 
 
 def _text(value: bytes | str) -> str:

@@ -20,6 +20,12 @@ from redis.asyncio import Redis
 from contracts.wire import WireError
 from services.common.metrics import DEAD_LETTERS, RECLAIMED
 from services.common.streams.dead_letters import dead_letter
+from services.common.streams.faststream_internals import (
+    current_subscriber,
+    raw_entry_ids,
+    raw_fields,
+    subscriber_client,
+)
 
 CLAIMER_SUFFIX = "-claimer"
 
@@ -116,11 +122,11 @@ class _Guard(BaseMiddleware):
         self.guard = guard
 
     def _entry_size(self) -> int:
-        fields = self.msg.get("data", {}) if isinstance(self.msg, dict) else {}
+        fields = raw_fields(self.msg)
         return sum(len(k) + len(v) for k, v in fields.items())
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
-        sub = self.context.get_local("handler_").stream_sub
+        sub = current_subscriber(self.context).stream_sub
         if sub.consumer and sub.consumer.endswith(CLAIMER_SUFFIX):
             RECLAIMED.labels(sub.name, sub.group).inc()
         if (size := self._entry_size()) > self.guard.policy.max_entry_bytes:
@@ -136,12 +142,13 @@ class _Guard(BaseMiddleware):
             return False
         if isinstance(exc_val, HandlerException | asyncio.CancelledError):
             return False
-        handler = self.context.get_local("handler_")
-        sub = handler.stream_sub
+        subscriber = current_subscriber(self.context)
+        sub = subscriber.stream_sub
+        entry_id = raw_entry_ids(self.msg)[0]
         return await settle_failure(
-            self.guard.redis or handler._client,
+            self.guard.redis or subscriber_client(subscriber),
             policy,
-            Entry(sub.name, sub.group, sub.consumer, self.msg["message_ids"][0], self.msg["data"]),
+            Entry(sub.name, sub.group, sub.consumer, entry_id, raw_fields(self.msg)),
             exc_val,
         )
 

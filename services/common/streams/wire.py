@@ -4,12 +4,14 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from faststream.redis.parser.message import MessageFormat
+from services.common.streams.faststream_internals import (
+    CodecProto,
+    MessageFormat,
+    SendableMessage,
+)
 
 if TYPE_CHECKING:
     from fast_depends.library.serializer import SerializerProto
-    from faststream._internal.basic_types import SendableMessage
-    from faststream._internal.parser import CodecProto
 
 
 class JsonEnvelopeFormat(MessageFormat):

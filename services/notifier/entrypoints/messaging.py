@@ -20,6 +20,7 @@ from contracts import (
 )
 from services.common.streams.broker import build_broker as build_service_broker
 from services.common.streams.broker import skip_malformed_entries
+from services.common.streams.faststream_internals import first_entry_id
 from services.notifier.adapters.reader_start import ReaderStart
 from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
@@ -88,7 +89,7 @@ def build_broker(
         # From the context, not a `message: RedisStreamMessage` parameter: FastDepends
         # resolves such a parameter in a worker thread, a thread hop per status.
         message = broker.context.get_local("message")
-        news = EntryId.parse(message.raw_message["message_ids"][0]) > newest_at_start
+        news = EntryId.parse(first_entry_id(message)) > newest_at_start
         fresh = statuses.publish(event_id=event.event_id, status=event.data, ring=news)
         if fresh and news and event.data.is_final and event.data.requested_at is not None:
             seconds = (utc_now() - event.data.requested_at).total_seconds()

@@ -15,6 +15,7 @@ from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.rate_limits import install_rate_limits
 from services.common.serve import metrics_app
+from services.common.streams.faststream_internals import mark_broker_running
 from services.storefront import service
 from services.storefront.adapters.catalog_start import reader_starts
 from services.storefront.adapters.idempotency import RedisIdempotencyLedger
@@ -186,4 +187,4 @@ async def start_broker(broker: RedisBroker) -> None:
             raise outcome
     for publisher in broker.publishers:
         await publisher.start()
-    broker.running = True
+    mark_broker_running(broker)
