@@ -36,7 +36,14 @@ from contracts.streams import (
     Streams,
     checkout_partition,
 )
-from contracts.wire import DATA_FIELD, WireError, decode_entry, encode_entry
+from contracts.wire import (
+    DATA_FIELD,
+    DeadLetterReason,
+    EntryId,
+    WireError,
+    decode_entry,
+    encode_entry,
+)
 
 __all__ = [
     "AFTER_SALE_STATUSES",
@@ -52,7 +59,9 @@ __all__ = [
     "CheckoutItem",
     "CheckoutRequested",
     "CheckoutRequestedEvent",
+    "DeadLetterReason",
     "DealSnapshot",
+    "EntryId",
     "Envelope",
     "FlashDealRequested",
     "FlashDealRequestedEvent",
