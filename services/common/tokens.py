@@ -53,3 +53,14 @@ class BuyerTokens:
         if not isinstance(buyer, str) or not buyer:
             raise InvalidToken("invalid")
         return buyer
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization` header value (`Bearer <token>`, scheme in any case);
+    None without the header, InvalidToken("invalid") for another scheme or no token."""
+    if authorization is None:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise InvalidToken("invalid")
+    return credentials.strip()

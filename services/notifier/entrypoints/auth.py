@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Cookie, Header, Request
 from fastapi.responses import JSONResponse
 
-from services.common.tokens import BUYER_COOKIE, BuyerTokens, InvalidToken
+from services.common.tokens import BUYER_COOKIE, BuyerTokens, InvalidToken, bearer_token
 from services.notifier.records import EntryId
 
 
@@ -60,7 +60,8 @@ def buyer_dependency(tokens: BuyerTokens) -> Callable[..., str]:
         ] = None,
     ) -> str:
         try:
-            return tokens.buyer_of(_bearer(authorization) or cookie or None)
+            # An empty header counts as none here: the cookie is read instead.
+            return tokens.buyer_of(bearer_token(authorization or None) or cookie or None)
         except InvalidToken as exc:
             challenge = "Bearer" if exc.reason == "missing" else 'Bearer error="invalid_token"'
             raise Refused(
@@ -99,12 +100,3 @@ def _why(reason: str) -> str:
         f"buyer token missing: send the `{BUYER_COOKIE}` cookie (EventSource with "
         "withCredentials) or an `Authorization: Bearer` header; a token in the URL is not read"
     )
-
-
-def _bearer(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise InvalidToken("invalid")
-    return credentials.strip()

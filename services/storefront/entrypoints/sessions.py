@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from services.common.rate_limits import TOO_MANY_REQUESTS, per_address
 from services.common.tokens import BUYER_COOKIE as BUYER_COOKIE  # re-exported for the pages
-from services.common.tokens import InvalidToken
+from services.common.tokens import bearer_token
 from services.storefront import sessions
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints.deps import Deps
@@ -58,10 +58,7 @@ async def request_credentials(
 ) -> RequestCredentials:
     if authorization is None:
         return RequestCredentials(cookie or None)
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise InvalidToken("invalid")
-    return RequestCredentials(credentials.strip())
+    return RequestCredentials(bearer_token(authorization))
 
 
 Credentials = Annotated[RequestCredentials, Depends(request_credentials)]
