@@ -8,9 +8,21 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from sse_starlette.sse import AppStatus
 
 from infra.local.redis_server import RedisServer
 from tests.support.services import postgres_for_tests, redis_for_tests, sqlalchemy_url
+
+
+@pytest.fixture(autouse=True)
+def sse_streams_not_shutting_down() -> Iterator[None]:
+    """sse-starlette ends every stream of the process once any uvicorn server in it has
+    handled an exit (a process-wide flag nothing resets): a test that stopped an
+    in-process server must not end the next test's streams. One server per process in
+    production, so only the suite needs this."""
+    AppStatus.should_exit = False
+    yield
+    AppStatus.should_exit = False
 
 
 def random_id(prefix: str) -> str:

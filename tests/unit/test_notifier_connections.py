@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import REGISTRY
 from sse_starlette import ServerSentEvent
+from sse_starlette.sse import AppStatus
 from starlette.types import Message
 
 from contracts import CheckoutItem, OrderStatus, OrderStatusChanged
@@ -16,6 +17,14 @@ from services.notifier.entrypoints.app import create_app
 from services.notifier.entrypoints.connections import HANG_UP, DroppingEventSourceResponse
 from services.notifier.room_events import Purchase
 from services.notifier.rooms import RoomHub
+
+
+@pytest.fixture(autouse=True)
+def no_server_shutdown_in_sight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sse-starlette ends a stream when the uvicorn server it finds through the process's
+    SIGTERM handler is exiting; an in-process server an earlier test stopped must not end
+    these streams, which no server serves."""
+    monkeypatch.setattr(AppStatus, "enable_automatic_graceful_drain", False)
 
 
 def dropped(kind: str, reason: str) -> float:
