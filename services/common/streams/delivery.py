@@ -18,6 +18,7 @@ from faststream.exceptions import HandlerException
 from redis.asyncio import Redis
 
 from contracts.wire import WireError
+from services.common.backoff import Backoff
 from services.common.metrics import DEAD_LETTERS, RECLAIMED
 from services.common.streams.dead_letters import dead_letter
 from services.common.streams.faststream_internals import (
@@ -91,16 +92,17 @@ class DeliveryPolicy:
     max_entry_bytes: int = 64 * 1024
     backoff_base_seconds: float = 0.1
     backoff_cap_seconds: float = 5.0
-    _infra_failures: int = field(default=0, init=False)
+    _backoff: Backoff = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._backoff = Backoff(self.backoff_base_seconds, self.backoff_cap_seconds)
 
     def infrastructure_failed(self) -> float:
         """Seconds to pause this consumer after another infrastructure failure."""
-        self._infra_failures += 1
-        delay = self.backoff_base_seconds * 2 ** (self._infra_failures - 1)
-        return float(min(delay, self.backoff_cap_seconds))
+        return self._backoff.failed()
 
     def succeeded(self) -> None:
-        self._infra_failures = 0
+        self._backoff.succeeded()
 
 
 class DeliveryGuard:

@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 
 from contracts import DATA_FIELD, utc_now
+from services.common.backoff import Backoff
 from services.common.tasks import Stopping
 from services.orders.adapters.tables import OutboxRow
 from services.orders.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)
+RETRY_CAP_SECONDS = 5.0
+"""The longest pause between failed rounds (the first is `idle_seconds`, then doubling)."""
 
 
 class OutboxRelay:
@@ -101,19 +104,19 @@ class OutboxRelay:
     async def run(self, stopping: Stopping) -> None:
         """Relay until `stopping`, ending between batches; errors (Redis or database away)
         back off and retry."""
-        backoff = self._idle_seconds
+        backoff = Backoff(self._idle_seconds, RETRY_CAP_SECONDS)
         while not stopping:
             # Cleared before looking, so a wake() during the look is not lost.
             self._wake.clear()
             try:
                 sent = await self.publish_pending()
-                backoff = self._idle_seconds
+                backoff.succeeded()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("outbox relay failed; retrying in %.1fs", backoff, exc_info=True)
-                await stopping.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                pause = backoff.failed()
+                log.warning("outbox relay failed; retrying in %.1fs", pause, exc_info=True)
+                await stopping.wait(pause)
                 continue
             if sent == 0:
                 await stopping.wait(self._idle_seconds, self._wake)
