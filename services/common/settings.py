@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, RedisDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts import DEFAULT_PREFIX, MAX_CHECKOUT_PARTITIONS, Streams
+from contracts.wire import MAX_ENTRY_BYTES
 from services.common.tokens import BuyerTokens
 
 
@@ -130,7 +131,7 @@ class ConsumerSettings(ServiceSettings):
         "it a few seconds above the slowest handler (the payment timeout).",
     )
     max_deliveries: int = Field(default=5, ge=1, description="Deliveries before dead-lettering.")
-    max_entry_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_entry_bytes: int = Field(default=MAX_ENTRY_BYTES, ge=1024)
     consumer_gone_ms: int = Field(
         default=300_000, ge=1000, description="Idle this long with nothing pending: removed."
     )

@@ -11,8 +11,9 @@ from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from contracts import EntryId
 from services.notifier.hub import Bell
-from services.notifier.records import EntryId, HistoryReset, RecentIds, StatusRecord
+from services.notifier.records import HistoryReset, RecentIds, StatusRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,34 +1,15 @@
-"""Values the notifier passes around: Redis entry ids, status records, bounded id memories."""
+"""Values the notifier passes around: status records (by their Redis entry id, a
+`contracts.EntryId`), bounded id memories."""
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, Self
+from typing import Literal
 
-from contracts import AFTER_SALE_STATUSES, FINAL_STATUSES, OrderStatusChanged
+from contracts import AFTER_SALE_STATUSES, FINAL_STATUSES, EntryId, OrderStatusChanged
 
 CHECKOUT_OVER = FINAL_STATUSES | AFTER_SALE_STATUSES
 """Statuses a checkout's stream ends at: its final one, or one after the sale, which
 only a confirmed order reaches (its final status came first, perhaps trimmed since)."""
-
-
-class EntryId(NamedTuple):
-    """A Redis stream entry id; compares numerically, so `10-0` comes after `9-5`."""
-
-    ms: int
-    seq: int
-
-    @classmethod
-    def parse(cls, text: str | bytes) -> Self:
-        """`1795831750546-0` as an EntryId; ValueError for anything else."""
-        if isinstance(text, bytes):
-            text = text.decode("ascii")
-        ms, sep, seq = text.partition("-")
-        if not (sep and ms.isdecimal() and seq.isdecimal() and ms.isascii() and seq.isascii()):
-            raise ValueError(f"not a stream entry id: {text!r}")
-        return cls(int(ms), int(seq))
-
-    def __str__(self) -> str:
-        return f"{self.ms}-{self.seq}"
 
 
 @dataclass(frozen=True, slots=True)

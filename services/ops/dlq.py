@@ -18,14 +18,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from contracts import Streams
+from contracts import DeadLetterReason, EntryId, Streams
 from services.common.streams.dead_letters import DeadLetter, list_dead_letters, replay_dead_letters
 from services.ops.config import OpsError
 from services.ops.entries import (
     checkout_id_of,
     correlation_id_of,
-    entry_key,
-    entry_time,
     envelope_of,
     readable_fields,
 )
@@ -53,19 +51,16 @@ def stream_keys(streams: Streams, name: str) -> list[str]:
     return [named[base]]
 
 
-HANDLER_FAILED = "handler_error"
-
-
 def replay_may_succeed(reason: str) -> bool:
     """Whether replaying a dead letter given `reason` may process it. `handler_error`: the
     handler failed on every delivery up to the cap (a bug, a refused payment, a missing row),
     which a fix may cure. Every other reason was given at the first delivery to an entry that
-    can never be processed as it is (services/common/streams/delivery.py, contracts/wire.py):
-    `invalid_json`, `invalid_event` (an unknown version or type included), `missing_field`,
-    `too_large`, `invalid_entry`, or a refusal for good such as a flash deal's `unknown_sku`;
+    can never be processed as it is (`contracts.DeadLetterReason`): `invalid_json`,
+    `invalid_event` (an unknown version or type included), `missing_field`, `too_large`,
+    `invalid_entry`, or a refusal for good such as a flash deal's `unknown_sku`;
     a replay only dead-letters it again, so purge it. A letter without a reason (written by
     hand) counts as a handler failure."""
-    return reason in {HANDLER_FAILED, ""}
+    return reason in {DeadLetterReason.HANDLER_ERROR, ""}
 
 
 def label(streams: Streams, keys: list[str]) -> str:
@@ -102,7 +97,7 @@ class Selection:
 
 def dead_lettered_at(letter: DeadLetter) -> datetime:
     """When it was set aside: the DLQ entry's id time (Redis's clock, always present)."""
-    return entry_time(letter.dlq_id)
+    return EntryId.parse(letter.dlq_id).added_at
 
 
 async def select_dead_letters(
@@ -115,7 +110,7 @@ async def select_dead_letters(
         for letter in await list_dead_letters(client, stream)
         if selection.matches(letter)
     ]
-    return sorted(found, key=lambda x: entry_key(x.letter.dlq_id))  # stable: streams in order
+    return sorted(found, key=lambda x: EntryId.parse(x.letter.dlq_id))  # stable: streams in order
 
 
 async def find_dead_letter(client: Redis, streams: list[str], dlq_id: str) -> StreamLetter:

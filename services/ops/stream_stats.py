@@ -19,8 +19,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from contracts import Streams
-from services.ops.entries import entry_ms, entry_time, text
+from contracts import EntryId, Streams
+from services.ops.entries import text
 from services.ops.keys import CHECKOUTS, SCAN_COUNT, by_partition, grouped_streams, partition_of
 from services.ops.keys import stream_keys as livecart_streams
 
@@ -150,8 +150,8 @@ async def stream_stats(
         is_dlq,
         exists=True,
         length=int(info["length"]),
-        first_entry_at=entry_time(first[0]) if first else None,
-        last_entry_at=entry_time(last[0]) if last else None,
+        first_entry_at=EntryId.parse(first[0]).added_at if first else None,
+        last_entry_at=EntryId.parse(last[0]).added_at if last else None,
         entries_added=int(info.get("entries-added") or info["length"]),
         groups=groups,
         configured=configured,
@@ -179,7 +179,7 @@ async def group_stats(client: Redis, key: str, info: dict[str, Any], now_ms: int
         lag=int(lag) if lag is not None else None,
         last_delivered_id=text(info["last-delivered-id"]),
         oldest_pending_id=oldest,
-        oldest_pending_age_ms=max(0, now_ms - entry_ms(oldest)) if oldest else None,
+        oldest_pending_age_ms=max(0, now_ms - EntryId.parse(oldest).ms) if oldest else None,
         max_deliveries=max((int(p["times_delivered"]) for p in sample), default=0),
         pending_sampled=len(sample),
         consumer_list=consumers,

@@ -12,13 +12,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from contracts import Streams
+from contracts import EntryId, Streams
 from services.ops.entries import (
     Fields,
     checkout_id_of,
-    entry_key,
-    entry_ms,
-    entry_time,
     envelope_of,
     parse_time,
     scan_stream,
@@ -76,7 +73,7 @@ def _occurred(envelope: dict[str, Any], entry_id: str) -> datetime:
     try:
         return parse_time(str(envelope["occurred_at"]))
     except (KeyError, ValueError):
-        return entry_time(entry_id)
+        return EntryId.parse(entry_id).added_at
 
 
 async def _entries_of(
@@ -101,7 +98,7 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
     checkouts = [
         (key, *entry) for key in partitions for entry in await _entries_of(client, key, checkout_id)
     ]
-    checkouts.sort(key=lambda found: entry_key(found[1]))
+    checkouts.sort(key=lambda found: EntryId.parse(found[1]))
     for n, (key, entry_id, _, envelope) in enumerate(checkouts):
         data = envelope.get("data") or {}
         buyer_id = buyer_id or data.get("buyer_id")
@@ -109,7 +106,7 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
         if n == 0:
             # Never after Redis took it: an envelope stamped within the entry's millisecond
             # (entry ids count whole ones) or by a clock running ahead.
-            tapped = min(_occurred(envelope, entry_id), entry_time(entry_id))
+            tapped = min(_occurred(envelope, entry_id), EntryId.parse(entry_id).added_at)
             hops.append(
                 Hop(
                     tapped,
@@ -120,10 +117,10 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
                 )
             )
         what = "checkout accepted" if n == 0 else f"checkout added again (#{n + 1}: replay)"
-        hops.append(Hop(entry_time(entry_id), "accepted", what, name, entry_id))
+        hops.append(Hop(EntryId.parse(entry_id).added_at, "accepted", what, name, entry_id))
     for key in (*partitions, streams.cancellations):
         hops += await _dead_letter_hops(client, streams, key, checkout_id)
-    start = f"{max(0, entry_ms(checkouts[0][1]) - CLOCK_SKEW_MS)}" if checkouts else "-"
+    start = f"{max(0, EntryId.parse(checkouts[0][1]).ms - CLOCK_SKEW_MS)}" if checkouts else "-"
     hops += await _cancel_request_hops(client, streams, checkout_id, start)
     statuses = await _entries_of(client, streams.order_status, checkout_id, start)
     seen: set[str] = set()
@@ -134,7 +131,7 @@ async def stream_hops(client: Redis, streams: Streams, checkout_id: str) -> Trac
         data = envelope.get("data") or {}
         buyer_id = buyer_id or data.get("buyer_id")
         occurred = _occurred(envelope, entry_id)
-        relay_ms = _ms(entry_time(entry_id) - occurred)
+        relay_ms = _ms(EntryId.parse(entry_id).added_at - occurred)
         what = str(data.get("status", "?")) + (f" ({data['reason']})" if data.get("reason") else "")
         detail = f"published after {relay_ms}ms" + (
             f"; {data['detail']}" if data.get("detail") else ""
@@ -164,7 +161,7 @@ async def _dead_letter_hops(
         deliveries, error = meta.get("dlq.deliveries", "?"), meta.get("dlq.error", "")
         hops.append(
             Hop(
-                entry_time(entry_id),
+                EntryId.parse(entry_id).added_at,
                 "dead-lettered",
                 meta.get("dlq.reason", "?"),
                 streams.short_name(dlq),

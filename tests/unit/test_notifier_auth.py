@@ -4,9 +4,9 @@ import inspect
 
 import pytest
 
+from contracts import EntryId
 from services.common.tokens import BuyerTokens
 from services.notifier.entrypoints.auth import Refused, buyer_dependency, resume_after
-from services.notifier.records import EntryId
 
 TOKENS = BuyerTokens("unit-test-secret-that-is-long-enough")
 

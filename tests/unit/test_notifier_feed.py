@@ -4,10 +4,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from contracts import OrderStatus, OrderStatusChanged
+from contracts import EntryId, OrderStatus, OrderStatusChanged
 from services.notifier.feed import Page, already_finished, follow_statuses
 from services.notifier.hub import Bell, StatusHub
-from services.notifier.records import EntryId, HistoryReset, StatusRecord
+from services.notifier.records import HistoryReset, StatusRecord
 
 FLOW = (OrderStatus.RECEIVED, OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.CONFIRMED)
 AFTER_SALE = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)

@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from contracts import OrderStatus, OrderStatusChanged
+from contracts import EntryId, OrderStatus, OrderStatusChanged
 from services.notifier.hub import Bell, StatusHub
-from services.notifier.records import EntryId, RecentIds
+from services.notifier.records import RecentIds
 
 
 def status(

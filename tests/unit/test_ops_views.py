@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts import Streams
+from contracts import EntryId, Streams
 from services.common.streams.dead_letters import DeadLetter
 from services.ops.audit import AuditReport
 from services.ops.audit_report import to_html, to_markdown
 from services.ops.checks.result import CheckResult, Outcome
 from services.ops.config import OpsError
 from services.ops.dlq import Selection, StreamLetter, letter_document, stream_keys
-from services.ops.entries import checkout_id_of, entry_time, parse_time
+from services.ops.entries import checkout_id_of, parse_time
 from services.ops.keys import partition_of
 from services.ops.stream_stats import stream_keys as reported_streams
 from services.ops.streams_view import duration
@@ -39,7 +39,7 @@ def test_durations_read_at_a_glance(ms: int | None, shown: str) -> None:
 
 
 def test_an_entry_id_tells_when_redis_added_the_entry() -> None:
-    assert entry_time(b"1795000000123-7") == datetime.fromtimestamp(1795000000.123, UTC)
+    assert EntryId.parse(b"1795000000123-7").added_at == datetime.fromtimestamp(1795000000.123, UTC)
     assert parse_time("2026-11-28T12:00:00Z") == parse_time("2026-11-28T12:00:00") == T0
 
 

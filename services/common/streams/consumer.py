@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from contracts.envelope import Envelope
-from contracts.wire import DATA_FIELD, WireError, decode_entry
+from contracts.wire import DeadLetterReason, EntryId, WireError, decode_entry
 from services.common.metrics import (
     GROUP_LAG,
     GROUP_OLDEST_PENDING_AGE,
@@ -41,7 +41,6 @@ from services.common.streams.delivery import (
     DeliveryPolicy,
     Entry,
     Failure,
-    PoisonEntry,
     classify,
     dead_letter_entry,
     settle_failure,
@@ -200,7 +199,7 @@ class GroupConsumer:
             GROUP_LAG.labels(self.stream, self.group).set(info.get("lag") or 0)
         summary = await client.xpending(self.stream, self.group)
         oldest = summary.get("min")
-        age = time.time() - int(_text(oldest).split("-")[0]) / 1000 if oldest else 0.0
+        age = time.time() - EntryId.parse(oldest).ms / 1000 if oldest else 0.0
         GROUP_OLDEST_PENDING_AGE.labels(self.stream, self.group).set(max(age, 0.0))
 
     async def run_upkeep(self, broker: RedisBroker, client: Redis) -> None:
@@ -247,20 +246,22 @@ class BatchReader:
         for entry_id, fields in entries:
             try:
                 events.append((entry_id, self._decode(fields)))
-            except (ValueError, PoisonEntry) as exc:  # bad input: set aside at once
+            except ValueError as exc:  # bad input (a WireError): set aside at once
                 await dead_letter_entry(self._client(), self._entry(entry_id, fields), exc, 1)
         done = await self._handle(events, dict(entries))
         if done:
             await self._client().xack(self.group.stream, self.group.group, *done)
 
     def _decode(self, fields: Mapping[bytes, bytes]) -> Any:
-        size = sum(len(k) + len(v) for k, v in fields.items())
-        if size > self.group.policy.max_entry_bytes:
-            raise PoisonEntry("too_large", f"{size} bytes > {self.group.policy.max_entry_bytes}")
-        if DATA_FIELD.encode() not in fields:
-            # The reason the one-at-a-time path gives: the fields are not an event.
-            raise WireError("invalid_event", f"entry has no `{DATA_FIELD}` field")
-        return decode_entry(dict(fields), self.event_type)
+        limit = self.group.policy.max_entry_bytes
+        try:
+            return decode_entry(fields, self.event_type, max_entry_bytes=limit)
+        except WireError as exc:
+            if exc.reason != DeadLetterReason.MISSING_FIELD:
+                raise
+            # The reason the one-at-a-time path gives (FastStream validates the bare fields
+            # as the event), so a dead letter's reason does not depend on the path.
+            raise WireError(DeadLetterReason.INVALID_EVENT, exc.detail) from exc
 
     async def _handle(
         self, events: list[tuple[bytes, Any]], fields: Mapping[bytes, Mapping[bytes, bytes]]

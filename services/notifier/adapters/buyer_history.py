@@ -6,9 +6,9 @@ from typing import cast
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
-from contracts import OrderStatusChangedEvent, Streams, WireError, decode_entry
+from contracts import EntryId, OrderStatusChangedEvent, Streams, WireError, decode_entry
 from services.notifier.feed import Page
-from services.notifier.records import EntryId, StatusRecord
+from services.notifier.records import StatusRecord
 
 log = logging.getLogger(__name__)
 

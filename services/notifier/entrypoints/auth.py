@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Cookie, Header, Request
 from fastapi.responses import JSONResponse
 
+from contracts import EntryId
 from services.common.tokens import BUYER_COOKIE, BuyerTokens, InvalidToken, bearer_token
-from services.notifier.records import EntryId
 
 
 class Refused(Exception):

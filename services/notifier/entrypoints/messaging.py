@@ -12,6 +12,7 @@ from faststream.redis import RedisBroker, StreamSub
 
 from contracts import (
     CatalogChangedEvent,
+    EntryId,
     OrderStatus,
     OrderStatusChangedEvent,
     RoomChangedEvent,
@@ -26,7 +27,6 @@ from services.notifier.config import NotifierSettings
 from services.notifier.hub import StatusHub
 from services.notifier.known_rooms import KnownRooms
 from services.notifier.metrics import TAP_TO_FINAL
-from services.notifier.records import EntryId
 from services.notifier.rooms import RoomHub
 
 MAX_RECORDS = 100

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from contracts import EntryId
 from contracts.events import Identifier
 from services.notifier.config import NotifierSettings
 from services.notifier.entrypoints.auth import Refused, buyer_dependency, resume_after
@@ -15,7 +16,7 @@ from services.notifier.entrypoints.connections import DroppingEventSourceRespons
 from services.notifier.feed import BuyerHistory, already_finished, follow_statuses
 from services.notifier.hub import StatusHub
 from services.notifier.metrics import SSE_CONNECTIONS
-from services.notifier.records import EntryId, HistoryReset, StatusRecord
+from services.notifier.records import HistoryReset, StatusRecord
 
 STATUS_EVENT = "status"
 RESET_EVENT = "reset"

@@ -11,10 +11,9 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from contracts import AFTER_SALE_STATUSES, FINAL_STATUSES, OrderStatus
+from contracts import AFTER_SALE_STATUSES, FINAL_STATUSES, EntryId, OrderStatus
 from services.ops.checks.result import CheckResult, plural, verdict
 from services.ops.checks.sources import GroupPosition, Published
-from services.ops.entries import entry_key, entry_time
 from services.ops.keys import CHECKOUTS
 from services.ops.orders_db import CAPTURED, REFUNDED, OrderSummary
 
@@ -55,7 +54,7 @@ def why_missing(
         return f"no consumer group `orders` reads {stream}", False
     if entry_id in group.pending_ids:
         return "pending in the group (being processed or retried)", True
-    if entry_key(entry_id) > entry_key(group.last_delivered_id):
+    if EntryId.parse(entry_id) > EntryId.parse(group.last_delivered_id):
         return "not yet delivered to the group (lag)", True
     return "unknown: delivered and acknowledged, but no order and no dead letter", False
 
@@ -85,7 +84,7 @@ def reconcile(
             dead_letters=dead_letters,
             stream=stream,
         )
-        young = now - entry_time(entry_id) < grace
+        young = now - EntryId.parse(entry_id).added_at < grace
         (in_flight if moving and young else problems).append(f"checkout {checkout_id}: {why}")
     received = [o for o in orders if o.checkout_id in published.first_entry]
     for order in orders:

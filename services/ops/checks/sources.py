@@ -10,9 +10,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from contracts import GROUP_ORDERS
+from contracts import GROUP_ORDERS, EntryId
 from services.common.streams.dead_letters import list_dead_letters
-from services.ops.entries import checkout_id_of, entry_time, envelope_of, scan_stream, text
+from services.ops.entries import checkout_id_of, envelope_of, scan_stream, text
 
 PENDING_PAGE = 10_000
 
@@ -48,7 +48,7 @@ async def read_published(client: Redis, streams: Mapping[str, str]) -> Published
         start: datetime | None = None
         async for entry_id, fields in scan_stream(client, key):
             published.entries += 1
-            start = start or entry_time(entry_id)
+            start = start or EntryId.parse(entry_id).added_at
             checkout_id = checkout_id_of(envelope_of(fields))
             if checkout_id is None:
                 published.unreadable.append(f"{name} {entry_id}")

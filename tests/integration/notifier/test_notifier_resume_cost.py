@@ -14,12 +14,11 @@ import pytest
 import redis.asyncio as aioredis
 from httpx_sse import aconnect_sse
 
-from contracts import OrderStatus
+from contracts import EntryId, OrderStatus
 from infra.local.redis_server import RedisServer
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import newest_entries_start
 from services.notifier.hub import StatusHub
-from services.notifier.records import EntryId
 from tests.integration.notifier.support import (
     Notifiers,
     Relay,
