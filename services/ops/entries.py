@@ -17,6 +17,7 @@ from contracts import (
     RoomChangedEvent,
     RoomSalesChangedEvent,
 )
+from services.common.times import as_utc
 
 Fields = Mapping[bytes, bytes]
 PAGE = 1000
@@ -50,11 +51,6 @@ def entry_key(entry_id: bytes | str) -> tuple[int, int]:
 def entry_time(entry_id: bytes | str) -> datetime:
     """When Redis added the entry, from its id."""
     return datetime.fromtimestamp(entry_ms(entry_id) / 1000, UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Naive datetimes (SQLite hands them back so) are taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_time(value: str) -> datetime:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import DateTime, Integer, String, column, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ops.entries import as_utc
+from services.common.times import as_utc
 
 orders = table(
     "orders",

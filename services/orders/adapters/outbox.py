@@ -7,7 +7,6 @@ the same event id; readers deduplicate on it. Rows are locked while they are sen
 
 import asyncio
 import logging
-from datetime import UTC
 
 from redis.asyncio import Redis
 from sqlalchemy import func, update
@@ -17,6 +16,7 @@ from sqlmodel import col, select
 from contracts import DATA_FIELD, utc_now
 from services.common.backoff import Backoff
 from services.common.tasks import Stopping
+from services.common.times import as_utc
 from services.orders.adapters.tables import OutboxRow
 from services.orders.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
@@ -97,8 +97,7 @@ class OutboxRelay:
                 )
             ).one()
         OUTBOX_BACKLOG.set(count)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
+        oldest = as_utc(oldest)
         OUTBOX_OLDEST_AGE.set((utc_now() - oldest).total_seconds() if oldest else 0.0)
 
     async def run(self, stopping: Stopping) -> None:

@@ -1,7 +1,7 @@
 """The SQL unit of work: orders, stock and outbox in one database transaction."""
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import groupby
 from types import TracebackType
 from typing import Any, Self
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from contracts import Envelope, OrderStatusChangedEvent, Streams, utc_now
+from services.common.times import as_utc
 from services.orders.adapters.tables import (
     FlashDealRow,
     OrderLineRow,
@@ -111,10 +112,10 @@ class SqlUnitOfWork:
             sequence=row.sequence,
             reason=Reason(row.reason) if row.reason else None,
             detail=row.detail,
-            requested_at=_as_utc(row.requested_at),
+            requested_at=as_utc(row.requested_at),
             seller_id=row.seller_id,
             tracking_ref=row.tracking_ref,
-            changed_at=_as_utc(row.updated_at),
+            changed_at=as_utc(row.updated_at),
             lines=[Line(li.sku, li.quantity, li.unit_price_minor, li.deal_id) for li in lines],
         )
 
@@ -427,13 +428,6 @@ def _order_row(order: Order, now: datetime) -> dict[str, Any]:
     }
 
 
-def _as_utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
 def _product_view(row: ProductRow) -> ProductView:
     return ProductView(
         sku=row.sku,
@@ -463,8 +457,8 @@ def _order_view(row: OrderRow, items: list[tuple[str, int, int]]) -> OrderView:
         currency=row.currency,
         items=items,
         tracking_ref=row.tracking_ref,
-        created_at=_as_utc(row.created_at) or row.created_at,
-        updated_at=_as_utc(row.updated_at) or row.updated_at,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
 
 
@@ -477,8 +471,8 @@ def _deal(row: FlashDealRow) -> Deal:
         price_minor=row.price_minor,
         units_cap=row.units_cap,
         per_buyer_limit=row.per_buyer_limit,
-        starts_at=_as_utc(row.starts_at) or row.starts_at,
-        ends_at=_as_utc(row.ends_at),
+        starts_at=as_utc(row.starts_at),
+        ends_at=as_utc(row.ends_at),
     )
 
 

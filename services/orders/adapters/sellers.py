@@ -6,7 +6,7 @@ never honoured, and are swept at each sign-in.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from services.common.seller_auth import (
     token_digest,
     verify_password,
 )
+from services.common.times import as_utc
 from services.orders.adapters.tables import SellerAccountRow, SellerSessionRow
 
 MAX_EMAIL_LENGTH = 254
@@ -145,7 +146,7 @@ class SellerAccounts:
         if found is None:
             return None
         row, name = found
-        if _as_utc(row.expires_at) <= utc_now():
+        if as_utc(row.expires_at) <= utc_now():
             await self.end_session(token)
             return None
         return SellerSession(seller_id=row.seller_id, name=name, csrf_token=row.csrf_token)
@@ -165,8 +166,3 @@ class SellerAccounts:
 def plausible_text(text: str, max_length: int) -> bool:
     """Short enough, printable and encodable: safe to hand to any database driver."""
     return len(text) <= max_length and encodable(text) and text.isprintable()
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any
 
 from sqlalchemy import Update, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from contracts import RoomSales
+from services.common.times import as_utc
 from services.storefront.adapters.tables import (
     PinnedProductRow,
     RoomRow,
@@ -67,20 +68,9 @@ def room_of(row: RoomRow, seller_name: str, products: tuple[PinnedProduct, ...] 
     return Room(
         room_id=row.room_id, title=row.title, seller_id=row.seller_id, seller_name=seller_name,
         products=products, state=LiveState(row.live_state), stream_url=row.stream_url,
-        scheduled_at=aware(row.scheduled_at), went_live_at=aware(row.went_live_at),
-        ended_at=aware(row.ended_at),
+        scheduled_at=as_utc(row.scheduled_at), went_live_at=as_utc(row.went_live_at),
+        ended_at=as_utc(row.ended_at),
     )  # fmt: skip
-
-
-@overload
-def aware(moment: datetime) -> datetime: ...
-@overload
-def aware(moment: None) -> None: ...
-def aware(moment: datetime | None) -> datetime | None:
-    """A stored moment in UTC (SQLite hands timestamps back without their zone)."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _pinned(row: PinnedProductRow) -> PinnedProduct:

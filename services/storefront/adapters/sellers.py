@@ -10,7 +10,6 @@ swept at each sign-in.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import overload
 
 from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +27,8 @@ from services.common.seller_auth import (
     token_digest,
     verify_password,
 )
-from services.storefront.adapters.repository import aware, read_room, room_of
+from services.common.times import as_utc
+from services.storefront.adapters.repository import read_room, room_of
 from services.storefront.adapters.tables import (
     CatalogProductRow,
     PinnedProductRow,
@@ -135,7 +135,7 @@ class SqlSellerAccounts:
         if found is None:
             return None
         row, account = found
-        expires_at = aware(row.expires_at)
+        expires_at = as_utc(row.expires_at)
         if expires_at is None or expires_at <= utc_now():
             return None
         return SellerSession(account.seller_id, account.name, row.csrf_token)
@@ -218,7 +218,7 @@ class _SqlRoomWork:
         self._session.add(
             RoomRow(
                 room_id=room.room_id, seller_id=room.seller_id, title=room.title,
-                live_state=room.state.value, scheduled_at=_utc(room.scheduled_at),
+                live_state=room.state.value, scheduled_at=as_utc(room.scheduled_at),
                 stream_url=room.stream_url,
             )
         )  # fmt: skip
@@ -228,8 +228,8 @@ class _SqlRoomWork:
             update(RoomRow)
             .where(col(RoomRow.room_id) == room.room_id)
             .values(
-                live_state=room.state.value, went_live_at=_utc(room.went_live_at),
-                ended_at=_utc(room.ended_at),
+                live_state=room.state.value, went_live_at=as_utc(room.went_live_at),
+                ended_at=as_utc(room.ended_at),
             )
         )  # fmt: skip
 
@@ -254,8 +254,8 @@ class _SqlRoomWork:
             RoomDealRow(
                 deal_id=deal.deal_id, room_id=deal.room_id, sku=deal.sku,
                 price_minor=deal.price_minor, units_cap=deal.units_cap,
-                per_buyer_limit=deal.per_buyer_limit, starts_at=_utc(deal.starts_at),
-                ends_at=_utc(deal.ends_at),
+                per_buyer_limit=deal.per_buyer_limit, starts_at=as_utc(deal.starts_at),
+                ends_at=as_utc(deal.ends_at),
             )
         )  # fmt: skip
 
@@ -272,7 +272,7 @@ async def _deals(session: AsyncSession, room_id: str) -> list[Deal]:
     return [
         Deal(
             row.deal_id, row.room_id, row.sku, row.price_minor, row.units_cap,
-            row.per_buyer_limit, aware(row.starts_at), aware(row.ends_at),
+            row.per_buyer_limit, as_utc(row.starts_at), as_utc(row.ends_at),
         )
         for row in rows
     ]  # fmt: skip
@@ -282,11 +282,3 @@ def _catalog_product(row: CatalogProductRow) -> CatalogProduct:
     return CatalogProduct(
         row.seller_id, row.sku, row.title, row.price_minor, row.currency, row.image_url
     )
-
-
-@overload
-def _utc(moment: datetime) -> datetime: ...
-@overload
-def _utc(moment: None) -> None: ...
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(UTC)
