@@ -22,40 +22,84 @@ import os
 import sys
 import time
 import uuid
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
 
-from contracts import Streams
+from contracts import CheckoutRequested, Streams
 from infra.local.redis_server import free_port
 from services.common.db import make_engine
 from services.orders.seed import ProductStock, seed_products
 from tests.load.accept import measure_accept_path
-from tests.load.baseline import run_baseline
 from tests.load.fanout import measure_fanout
+from tests.load.same_work import FINAL, compare, observe, run_same_work, wait_for_finals
 from tests.load.sse_memory import measure_sse_memory
 from tests.load.sse_memory import summary as sse_memory_summary
 from tests.load.stack_load import measure_stack
-from tests.support.flow import checkout, publish_checkouts, statuses_by_checkout
+from tests.support.flow import checkout, publish_checkouts
 from tests.support.services import LOCAL_POSTGRES
 from tests.support.stack import ROOT, ServiceProcess
+
+TARGETS = {
+    "order": 0.9,  # order path / same-work ceiling
+    "accept": 0.9,  # storefront accept rate / bare front door
+    "flash": 0.7,  # flash sale tap -> final rate / bare front door's accept rate
+    "knee": 0.35,  # whole stack's knee rate / bare front door's accept rate
+    "p99_100": 2.0,  # whole stack's p99 tap -> final at 100/s / same-work pipeline's (at most)
+    "fanout_p99": 1.5,  # notifier push p99 / bare SSE writer's (at most)
+    "fanout_kib": 4.0,  # KiB per SSE connection (at most)
+}
+"""Issue 14's targets, each a same-run ratio (the last an absolute bound)."""
 
 
 def say(text: str) -> None:
     print(f"bench: {text}", flush=True)
 
 
-async def livecart_order_path(args: argparse.Namespace, dsn: str, schema: str) -> dict[str, Any]:
+def verdict(value: float | None, target: float, *, at_most: bool = False) -> str:
+    """PASS or MISS of a ratio against its issue-14 target (`at_most`: lower is better)."""
+    if value is None:
+        return "n/a"
+    return "PASS" if (value <= target if at_most else value >= target) else "MISS"
+
+
+def ratio_line(name: str, value: float | None, target: float, *, at_most: bool = False) -> str:
+    sign = "<=" if at_most else ">="
+    shown = "n/a" if value is None else f"{value:.2f}"
+    return f"{name} {shown} (target {sign} {target:g}: {verdict(value, target, at_most=at_most)})"
+
+
+async def _seed_schema(dsn: str, schema: str, skus: dict[str, int]) -> None:
+    """livecart's tables and products in `schema` (both sides of the order part alike)."""
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    engine = make_engine(url, schema=schema)
+    await seed_products(engine, [ProductStock(s, s, 1000, "EUR", n) for s, n in skus.items()])
+    await engine.dispose()
+
+
+async def _drop_keys(redis: Redis, prefix: str) -> None:
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
+    for start in range(0, len(keys), 1000):
+        await redis.delete(*keys[start : start + 1000])
+
+
+def _publisher(redis: Redis, stream: str, items: list[CheckoutRequested]) -> Any:
+    async def publish() -> None:
+        for start in range(0, len(items), 1000):
+            await publish_checkouts(redis, stream, items[start : start + 1000])
+
+    return publish
+
+
+async def livecart_order_path(
+    args: argparse.Namespace, dsn: str, schema: str, items: list[CheckoutRequested]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The orders service draining `items`: its figures, and what it left (`observe`)."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     streams = Streams(prefix)
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-    engine = make_engine(url, schema=schema)
-    skus = {f"SKU-{i}": args.stock for i in range(args.skus)}
-    await seed_products(engine, [ProductStock(s, s, 1000, "EUR", n) for s, n in skus.items()])
-    await engine.dispose()
     env = dict(
         os.environ,
         REDIS_URL=args.redis_url,
@@ -73,93 +117,121 @@ async def livecart_order_path(args: argparse.Namespace, dsn: str, schema: str) -
     ]  # fmt: skip
     replicas[0].log.parent.mkdir(parents=True, exist_ok=True)
     redis = Redis.from_url(args.redis_url)
-    items = [checkout(items=[(f"SKU-{n % args.skus}", 1)]) for n in range(args.events)]
     try:
         for orders in replicas:
             orders.start()
         for orders in replicas:
             orders.wait_ready()
         started = time.perf_counter()
-        for start in range(0, len(items), 1000):
-            await publish_checkouts(redis, streams.checkout_requested, items[start : start + 1000])
-        finals = await _wait_for_finals(redis, streams.order_status, len(items), args.timeout)
+        await _publisher(redis, streams.checkout_requested, items)()
+        finals = await wait_for_finals(redis, streams.order_status, len(items), args.timeout, say)
         seconds = time.perf_counter() - started
-        statuses = await statuses_by_checkout(redis, streams.order_status)
+        seen = await observe(redis, dsn, schema, streams)
     finally:
         for orders in replicas:
             orders.stop_soon()
         for orders in replicas:
             orders.terminate()
-        keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await redis.delete(*keys)
+        await _drop_keys(redis, prefix)
         await redis.aclose()
-    outcomes = Counter(s[-1].status.value for s in statuses.values() if s[-1].is_final)
-    return {
-        "events": len(items),
-        "seconds": seconds,
-        "per_second": finals / seconds,
-        "confirmed": outcomes["confirmed"],
-        "outcomes": dict(outcomes),
-        "oversold": max(0, outcomes["confirmed"] - sum(skus.values())),
-        "lost": len(items) - sum(outcomes.values()),
-    }
+    return {"events": len(items), "seconds": seconds, "per_second": finals / seconds}, seen
 
 
-async def _wait_for_finals(redis: Redis, stream: str, expected: int, timeout: float) -> int:
-    deadline, last = time.monotonic() + timeout, "0-0"
-    finals = 0
-    while finals < expected and time.monotonic() < deadline:
-        reply = await redis.xread({stream: last}, count=5000, block=500)
-        for _, entries in reply or []:
-            for entry_id, fields in entries:
-                last = entry_id
-                status = json.loads(fields[b"__data__"])["data"]["status"]
-                finals += status in ("confirmed", "rejected", "expired")
-        say(f"  {finals}/{expected} final statuses")
-    return finals
+async def same_work_order_path(
+    args: argparse.Namespace, dsn: str, schema: str, items: list[CheckoutRequested]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same-work pipeline draining `items`: its figures, and what it left."""
+    prefix = f"bench-base-{uuid.uuid4().hex[:8]}"
+    streams = Streams(prefix)
+    redis = Redis.from_url(args.redis_url)
+    try:
+        run = await run_same_work(
+            redis_url=args.redis_url, dsn=dsn, schema=schema, streams=streams,
+            events=len(items), publish=_publisher(redis, streams.checkout_requested, items),
+            timeout=args.timeout, progress=say,
+        )  # fmt: skip
+        seen = await observe(redis, dsn, schema, streams)
+    finally:
+        await _drop_keys(redis, prefix)
+        await redis.aclose()
+    return {"events": run.events, "seconds": run.seconds, "per_second": run.per_second}, seen
+
+
+def _order_correctness(seen: dict[str, Any], skus: dict[str, int], events: int) -> dict[str, int]:
+    """Oversold units (sold beyond the initial stock, or stock that does not add up) and
+    lost checkouts (no order, or no final status) of one side."""
+    oversold = sum(
+        max(0, sold - skus[sku]) + abs(available + reserved + sold - skus[sku])
+        for sku, (available, reserved, sold) in seen["stock"].items()
+    )
+    orders = sum(seen["orders"].values())
+    finals = sum(n for path, n in seen["status_paths"].items() if path.rsplit(",", 1)[-1] in FINAL)
+    return {"oversold": oversold, "lost": max(0, events - finals), "orders": orders}
 
 
 async def order_path(args: argparse.Namespace) -> dict[str, Any]:
-    dsn = os.environ.get("BENCH_DATABASE_URL", LOCAL_POSTGRES)
+    dsn = args.dsn
     run = uuid.uuid4().hex[:8]
     # A schema each: the orders service refuses a database holding tables it does not own.
     schema, base_schema = f"bench_{run}", f"bench_base_{run}"
+    skus = {f"SKU-{i}": args.stock for i in range(args.skus)}
+    # The same checkouts (ids, buyers, skus) for both sides, so what they leave compares.
+    items = [checkout(items=[(f"SKU-{n % args.skus}", 1)]) for n in range(args.events)]
     admin = await asyncpg.connect(dsn)
     for name in (schema, base_schema):
         await admin.execute(f'CREATE SCHEMA "{name}"')
     try:
-        say(f"baseline: {args.events} checkouts, plain redis-py + asyncpg, batches of 100")
-        base = await run_baseline(
-            redis_url=args.redis_url,
-            dsn=dsn,
-            schema=base_schema,
-            events=args.events,
-            skus=args.skus,
-            stock_per_sku=args.stock,
-        )
-        say(f"  {base.per_second:,.0f} checkouts/s ({base.confirmed} confirmed)")
+        for name in (schema, base_schema):
+            await _seed_schema(dsn, name, skus)
+        say(f"same-work baseline: {args.events} checkouts, plain redis-py + asyncpg")
+        base, base_seen = await same_work_order_path(args, dsn, base_schema, items)
+        say(f"  {base['per_second']:,.0f} checkouts/s {base_seen['orders']}")
         say(f"livecart order path: {args.events} checkouts, {args.orders_replicas} replica(s)")
-        live = await livecart_order_path(args, dsn, schema)
-        say(f"  {live['per_second']:,.0f} checkouts/s {live['outcomes']}")
+        live, live_seen = await livecart_order_path(args, dsn, schema, items)
+        say(f"  {live['per_second']:,.0f} checkouts/s {live_seen['orders']}")
     finally:
         for name in (schema, base_schema):
             await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
         await admin.close()
-    ratio = live["per_second"] / base.per_second
+    problems = compare(live_seen, base_seen)
+    checks = {
+        side: _order_correctness(seen, skus, args.events)
+        for side, seen in (("livecart", live_seen), ("same_work", base_seen))
+    }
+    for side, check in checks.items():
+        if check["orders"] != args.events:
+            problems.append(f"{side}: {check['orders']} orders for {args.events} checkouts")
+    say(
+        "  same results: "
+        + ("yes" if not problems else "NO: " + "; ".join(problems))
+        + f"; status payload bytes livecart {live_seen['payload_bytes']}, "
+        f"same-work {base_seen['payload_bytes']}"
+    )
+    ratio = live["per_second"] / base["per_second"] if base["per_second"] else None
+    oversold = max(c["oversold"] for c in checks.values())
+    lost = max(c["lost"] for c in checks.values())
     return {
         "events": args.events,
         "orders_replicas": args.orders_replicas,
         "skus": args.skus,
         "stock": args.stock,
-        "baseline_per_second": base.per_second,
+        "same_work": base,
         "livecart": live,
+        "observed": {"livecart": live_seen, "same_work": base_seen},
+        "identical": not problems,
+        "problems": problems,
         "ratio": ratio,
-        "oversold": live["oversold"],
-        "lost": live["lost"],
+        "target": TARGETS["order"],
+        "verdict": verdict(ratio, TARGETS["order"]),
+        "oversold": oversold,
+        "lost": lost,
+        "correctness_failed": bool(problems),
         "summary": (
-            f"order path {live['per_second']:,.0f}/s vs baseline {base.per_second:,.0f}/s "
-            f"= {ratio:.0%}; oversold {live['oversold']}, lost {live['lost']}"
+            f"order path {live['per_second']:,.0f}/s vs same-work "
+            f"{base['per_second']:,.0f}/s: "
+            + ratio_line("ratio", ratio, TARGETS["order"])
+            + f"; same results {'yes' if not problems else 'NO'}; oversold {oversold}, "
+            f"lost {lost}"
         ),
     }
 
@@ -179,7 +251,7 @@ async def accept_path(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def stack_shape(args: argparse.Namespace, shape: str) -> dict[str, Any]:
-    dsn = os.environ.get("BENCH_DATABASE_URL", LOCAL_POSTGRES)
+    dsn = args.dsn
     params: dict[str, Any] = (
         {"taps": args.flash_taps, "units": args.flash_units}
         if shape == "flash"
@@ -244,7 +316,15 @@ async def main(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print("; ".join(results[part]["summary"] for part in parts) + f" -> {args.out}")
-    bad = [p for p in parts if results[p].get("oversold") or results[p].get("lost")]
+    bad = [
+        p
+        for p in parts
+        if results[p].get("oversold")
+        or results[p].get("lost")
+        or results[p].get("correctness_failed")
+    ]
+    if bad:
+        say(f"CORRECTNESS FAILED in {', '.join(bad)}")
     return 1 if bad else 0
 
 
@@ -267,6 +347,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--slow", type=int, default=1_000, help="memory: slow SSE clients")
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument(
+        "--dsn", default=os.environ.get("BENCH_DATABASE_URL", LOCAL_POSTGRES), help="PostgreSQL"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "run" / "bench" / "result.json")
     return parser.parse_args(argv)
