@@ -1,10 +1,11 @@
-"""Reading stream entries the way an operator needs them: times from entry ids, envelopes
-parsed loosely (a broken entry is shown, not refused), values fit for JSON."""
+"""Reading stream entries the way an operator needs them: envelopes parsed loosely (a broken
+entry is shown, not refused), values fit for JSON. Entry ids and their times are
+`contracts.EntryId`'s."""
 
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -34,23 +35,6 @@ NOT_OF_A_CHECKOUT = frozenset(
 
 def text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
-
-
-def entry_ms(entry_id: bytes | str) -> int:
-    """The milliseconds part of a stream entry id (`1700000000000-0`)."""
-    return int(text(entry_id).split("-", 1)[0])
-
-
-def entry_key(entry_id: bytes | str) -> tuple[int, int]:
-    """An entry id as (milliseconds, sequence): what orders entries of one stream (and,
-    clocks allowing, of several)."""
-    ms, _, seq = text(entry_id).partition("-")
-    return int(ms), int(seq or 0)
-
-
-def entry_time(entry_id: bytes | str) -> datetime:
-    """When Redis added the entry, from its id."""
-    return datetime.fromtimestamp(entry_ms(entry_id) / 1000, UTC)
 
 
 def parse_time(value: str) -> datetime:

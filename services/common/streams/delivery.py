@@ -17,7 +17,7 @@ from faststream import BaseMiddleware
 from faststream.exceptions import HandlerException
 from redis.asyncio import Redis
 
-from contracts.wire import WireError
+from contracts.wire import MAX_ENTRY_BYTES, DeadLetterReason, WireError, check_entry_size
 from services.common.backoff import Backoff
 from services.common.metrics import DEAD_LETTERS, RECLAIMED
 from services.common.streams.dead_letters import dead_letter
@@ -78,10 +78,12 @@ def reason_for(exc: BaseException) -> str:
         return exc.reason
     name = type(exc).__name__
     if name == "ValidationError":
-        return "invalid_event"
+        return DeadLetterReason.INVALID_EVENT
     if name == "JSONDecodeError" or isinstance(exc, UnicodeError):
-        return "invalid_json"
-    return "handler_error" if classify(exc) is Failure.HANDLER else "invalid_entry"
+        return DeadLetterReason.INVALID_JSON
+    if classify(exc) is Failure.HANDLER:
+        return DeadLetterReason.HANDLER_ERROR
+    return DeadLetterReason.INVALID_ENTRY
 
 
 @dataclass
@@ -89,7 +91,7 @@ class DeliveryPolicy:
     """The numbers behind retries and dead letters, and the consumer's back-off state."""
 
     max_deliveries: int = 5
-    max_entry_bytes: int = 64 * 1024
+    max_entry_bytes: int = MAX_ENTRY_BYTES
     backoff_base_seconds: float = 0.1
     backoff_cap_seconds: float = 5.0
     _backoff: Backoff = field(init=False)
@@ -123,16 +125,11 @@ class _Guard(BaseMiddleware):
         super().__init__(msg, context=context)
         self.guard = guard
 
-    def _entry_size(self) -> int:
-        fields = raw_fields(self.msg)
-        return sum(len(k) + len(v) for k, v in fields.items())
-
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         sub = current_subscriber(self.context).stream_sub
         if sub.consumer and sub.consumer.endswith(CLAIMER_SUFFIX):
             RECLAIMED.labels(sub.name, sub.group).inc()
-        if (size := self._entry_size()) > self.guard.policy.max_entry_bytes:
-            raise PoisonEntry("too_large", f"{size} bytes > {self.guard.policy.max_entry_bytes}")
+        check_entry_size(raw_fields(self.msg), limit=self.guard.policy.max_entry_bytes)
         return await call_next(msg)
 
     async def after_processed(
