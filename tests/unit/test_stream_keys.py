@@ -60,7 +60,8 @@ def test_checkout_partitions_are_spelt_once_when_streams_is_made(
     assert streams.checkout_streams is streams.checkout_streams  # one tuple, not a new one
     stream = streams.checkout_stream_for(["SKU-1", "SKU-2"])
     assert stream is streams.checkout_streams[checkout_partition(["SKU-1"], 3)]
-    assert same == streams and hash(same) == hash(streams)  # the cache takes no part in ==
+    assert same == streams  # the cache takes no part in == nor in hash()
+    assert hash(same) == hash(streams)
 
 
 def test_the_single_stream_accessor_refuses_when_checkouts_are_partitioned() -> None:
