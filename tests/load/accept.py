@@ -300,6 +300,37 @@ async def measure_accept_path(
     }
 
 
+async def measure_bare_accept(
+    *, redis_url: str, taps: int, concurrency: int, progress: Callable[[str], None]
+) -> dict[str, Any]:
+    """The bare front door alone (tests/load/bare_accept.py, the storefront's worker count
+    and uvicorn settings), driven as `measure_accept_path` drives it: the yardstick of the
+    whole-stack parts when the accept part is not in the run."""
+    prefix = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="livecart-bare-") as tmp:
+        env = _env(redis_url, prefix, Path(tmp), None, None, None)
+        port = free_port()
+        target = Target("bare", BareProcess(
+            "bare_accept", port, env | {"BARE_ACCEPT_PORT": str(port)}, Path(tmp) / "bare.log"
+        ))  # fmt: skip
+        redis = Redis.from_url(redis_url)
+        try:
+            target.process.start()
+            await asyncio.to_thread(target.process.wait_ready, 60.0)
+            warmup = min(taps // 10, 2000)
+            await drive(target.process.base_url, taps=warmup, concurrency=concurrency, tokens=["-"])
+            summary = await measure_round(
+                target, taps=taps, concurrency=concurrency, tokens=["-"], first=warmup,
+                progress=progress,
+            )  # fmt: skip
+        finally:
+            target.process.stop_soon()
+            await asyncio.to_thread(target.process.terminate)
+            await redis.delete(_bare_stream(prefix))
+            await redis.aclose()
+    return summary
+
+
 def _ratio(ours: float, theirs: float) -> float | None:
     return round(ours / theirs, 3) if theirs else None
 

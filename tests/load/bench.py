@@ -32,7 +32,7 @@ from contracts import CheckoutRequested, Streams
 from infra.local.redis_server import free_port
 from services.common.db import make_engine
 from services.orders.seed import ProductStock, seed_products
-from tests.load.accept import measure_accept_path
+from tests.load.accept import measure_accept_path, measure_bare_accept
 from tests.load.fanout import measure_fanout
 from tests.load.same_work import FINAL, compare, observe, run_same_work, wait_for_finals
 from tests.load.sse_memory import measure_sse_memory
@@ -52,6 +52,7 @@ TARGETS = {
     "fanout_kib": 4.0,  # KiB per SSE connection (at most)
 }
 """Issue 14's targets, each a same-run ratio (the last an absolute bound)."""
+DEFAULT_RATES = "100,200,300,400,600,800,1000,1300,1600,2000,2500,3000"
 
 
 def say(text: str) -> None:
@@ -169,7 +170,9 @@ def _order_correctness(seen: dict[str, Any], skus: dict[str, int], events: int) 
     return {"oversold": oversold, "lost": max(0, events - finals), "orders": orders}
 
 
-async def order_path(args: argparse.Namespace) -> dict[str, Any]:
+async def order_path(
+    args: argparse.Namespace, results: dict[str, Any] | None = None
+) -> dict[str, Any]:
     dsn = args.dsn
     run = uuid.uuid4().hex[:8]
     # A schema each: the orders service refuses a database holding tables it does not own.
@@ -236,52 +239,142 @@ async def order_path(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def accept_path(args: argparse.Namespace) -> dict[str, Any]:
+async def bare_front_door(args: argparse.Namespace, results: dict[str, Any]) -> float:
+    """The bare front door's accept rate of this run: the accept part's, or measured now
+    (once) when the accept part is not in the run."""
+    if "accept" in results:
+        return float(results["accept"]["bare"]["accepted_per_second"])
+    if "bare_front_door" not in results:
+        say(f"bare front door alone (the yardstick): {args.taps} taps")
+        results["bare_front_door"] = await measure_bare_accept(
+            redis_url=args.redis_url, taps=args.taps, concurrency=args.concurrency, progress=say
+        )
+    return float(results["bare_front_door"]["accepted_per_second"])
+
+
+def _share(ours: float | None, theirs: float | None) -> float | None:
+    return ours / theirs if ours is not None and theirs else None
+
+
+async def accept_path(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     say(f"accept path: {args.taps} taps from {args.concurrency} keep-alive clients")
     result = await measure_accept_path(
         redis_url=args.redis_url, taps=args.taps, concurrency=args.concurrency, progress=say
     )
     sf, bare = result["storefront"], result["bare"]
+    result["verdict"] = verdict(result["ratio"], TARGETS["accept"])
     result["summary"] = (
         f"accept path {sf['accepted_per_second']:,.0f}/s (p50 {sf['p50_ms']} ms, p99 "
-        f"{sf['p99_ms']} ms) vs bare FastAPI + XADD {bare['accepted_per_second']:,.0f}/s "
-        f"= {result['ratio']:.0%}"
+        f"{sf['p99_ms']} ms) vs bare front door {bare['accepted_per_second']:,.0f}/s: "
+        + ratio_line("ratio", result["ratio"], TARGETS["accept"])
     )
     return result
 
 
-async def stack_shape(args: argparse.Namespace, shape: str) -> dict[str, Any]:
-    dsn = args.dsn
-    params: dict[str, Any] = (
-        {"taps": args.flash_taps, "units": args.flash_units}
-        if shape == "flash"
-        else {"rate": args.rate, "seconds": args.seconds}
-    )
-    say(f"whole stack, {shape}: {params}")
-    return await measure_stack(
-        shape=shape,
-        redis_url=args.redis_url,
-        dsn=dsn,
-        progress=lambda text: say(f"  {text}"),
-        **params,
-    )
+def _stack_correctness(result: dict[str, Any]) -> bool:
+    """False when a whole-stack run oversold, lost a tap or has not one order per tap."""
+    db = result["db"]
+    if result["oversold"] or result["lost"]:
+        return False
+    if db.get("checked"):
+        return db["orders_total"] == db["accepted_taps"] and not db["stock_mismatches"]
+    return True
 
 
-async def fanout(args: argparse.Namespace) -> dict[str, Any]:
+async def flash_sale(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    params = {"taps": args.flash_taps, "units": args.flash_units}
+    say(f"whole stack, flash: {params}")
+    result = await measure_stack(
+        shape="flash", redis_url=args.redis_url, dsn=args.dsn,
+        progress=lambda text: say(f"  {text}"), **params,
+    )  # fmt: skip
+    bare = await bare_front_door(args, results)
+    rate = result["result"]["finals_per_second"]
+    ratio = _share(rate, bare)
+    result.update(
+        bare_front_door_per_second=bare, ratio=ratio, target=TARGETS["flash"],
+        verdict=verdict(ratio, TARGETS["flash"]), correctness_failed=not _stack_correctness(result),
+    )  # fmt: skip
+    result["summary"] = (
+        f"flash tap->final {rate}/s vs bare front door {bare:,.0f}/s: "
+        + ratio_line("ratio", ratio, TARGETS["flash"])
+        + f"; {result['summary']}"
+    )
+    return result
+
+
+async def steady_ramp(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    """The whole stack's knee: 100/s, then rising steps while the p99 tap -> final stays
+    within 3x the p99 at 100/s and nothing is lost or refused."""
+    rates = tuple(float(r) for r in args.rates.split(","))
+    say(f"whole stack, steady ramp: {args.rates} taps/s, {args.step_seconds:g} s each")
+    result = await measure_stack(
+        shape="ramp", redis_url=args.redis_url, dsn=args.dsn,
+        progress=lambda text: say(f"  {text}"), rates=rates, step_seconds=args.step_seconds,
+        p99_limit_ms=1e9, p99_limit_factor=3.0, max_error_share=0.0,
+    )  # fmt: skip
+    steps = result["steps"]
+    clean = [s for s in steps if s["tap_to_final_ms"]["p99"] is not None]
+    limit = result.get("p99_limit_ms")
+    knee_steps = [
+        s for s in clean if not s["lost"] and not s["accept_errors"]
+        and (limit is None or s["tap_to_final_ms"]["p99"] <= limit)
+    ]  # fmt: skip
+    knee = knee_steps[-1]["offered_per_second"] if knee_steps else None
+    if knee_steps and knee_steps[-1] is steps[-1] and result["stopped_because"] == "all steps run":
+        say("  the ramp never broke: the knee is at least the last step (add higher --rates)")
+    bare = await bare_front_door(args, results)
+    at_100 = steps[0]["tap_to_final_ms"]["p99"] if steps else None
+    knee_ratio = _share(knee, bare)
+    chain = results.get("same_work_chain", {}).get("tap_to_final_ms", {}).get("p99")
+    p99_ratio = _share(at_100, chain)
+    result.update(
+        knee_per_second=knee, bare_front_door_per_second=bare, knee_ratio=knee_ratio,
+        p99_at_first_step_ms=at_100, same_work_p99_ms=chain, p99_ratio=p99_ratio,
+        verdicts={
+            "knee": verdict(knee_ratio, TARGETS["knee"]),
+            "p99_100": verdict(p99_ratio, TARGETS["p99_100"], at_most=True),
+        },
+        correctness_failed=not _stack_correctness(result),
+    )  # fmt: skip
+    result["summary"] = (
+        f"steady knee {knee}/s (p99 at {rates[0]:g}/s {at_100} ms, limit {limit} ms; "
+        f"stopped: {result['stopped_because']}) vs bare front door {bare:,.0f}/s: "
+        + ratio_line("knee ratio", knee_ratio, TARGETS["knee"])
+        + f"; p99 at {rates[0]:g}/s vs same-work pipeline {chain} ms: "
+        + ratio_line("p99 ratio", p99_ratio, TARGETS["p99_100"], at_most=True)
+        + f"; {result['summary']}"
+    )
+    return result
+
+
+async def fanout(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     say(f"fan-out: {args.viewers} SSE viewers in one room of one notifier")
     result = await measure_fanout(
         redis_url=args.redis_url, viewers=args.viewers, events=20, progress=say
     )
     latency = result["latency_ms"]
+    bare = result.get("bare", {}).get("latency_ms", {}).get("p99")
+    ratio = _share(latency["p99"], bare)
+    kib = result["rss_kib_per_connection"]
+    result.update(
+        p99_ratio=ratio,
+        verdicts={
+            "p99": verdict(ratio, TARGETS["fanout_p99"], at_most=True),
+            "kib": verdict(kib, TARGETS["fanout_kib"], at_most=True),
+        },
+    )
     result["summary"] = (
         f"fan-out {result['connected']}/{result['viewers']} viewers, push p50 "
-        f"{latency['p50']} ms p99 {latency['p99']} ms, {result['pushes_missed']} missed, "
-        f"{result['rss_kib_per_connection']} KiB per connection"
+        f"{latency['p50']} ms p99 {latency['p99']} ms vs bare writer p99 {bare} ms: "
+        + ratio_line("p99 ratio", ratio, TARGETS["fanout_p99"], at_most=True)
+        + f"; {result['pushes_missed']} missed; "
+        + ratio_line("KiB per connection", kib, TARGETS["fanout_kib"], at_most=True)
     )
     return result
 
 
-async def sse_memory(args: argparse.Namespace) -> dict[str, Any]:
+async def sse_memory(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     say(f"SSE memory: {args.idle} idle and {args.slow} slow room connections, notifier vs bare")
     result = await measure_sse_memory(
         redis_url=args.redis_url, idle=args.idle, slow=args.slow, progress=say
@@ -294,8 +387,8 @@ async def main(args: argparse.Namespace) -> int:
     runs = {
         "order": order_path,
         "accept": accept_path,
-        "flash": lambda a: stack_shape(a, "flash"),
-        "steady": lambda a: stack_shape(a, "steady"),
+        "flash": flash_sale,
+        "steady": steady_ramp,
         "fanout": fanout,
         "memory": sse_memory,
     }
@@ -305,7 +398,7 @@ async def main(args: argparse.Namespace) -> int:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     results: dict[str, Any] = {}
     for part in parts:
-        results[part] = await runs[part](args)
+        results[part] = await runs[part](args, results)
         say(f"{part}: {results[part]['summary']}")
     result = {
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
@@ -340,8 +433,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=200, help="accept: clients")
     parser.add_argument("--flash-taps", type=int, default=10_000)
     parser.add_argument("--flash-units", type=int, default=500)
-    parser.add_argument("--rate", type=float, default=1000.0, help="steady: taps/s offered")
-    parser.add_argument("--seconds", type=float, default=10.0, help="steady: duration")
+    parser.add_argument(
+        "--rates", default=DEFAULT_RATES, help="steady: the ramp's taps/s, 100/s first"
+    )
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="steady: per step")
     parser.add_argument("--viewers", type=int, default=10_000, help="fanout: SSE viewers")
     parser.add_argument("--idle", type=int, default=10_000, help="memory: idle SSE clients")
     parser.add_argument("--slow", type=int, default=1_000, help="memory: slow SSE clients")

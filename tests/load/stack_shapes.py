@@ -81,8 +81,11 @@ async def ramp(
     p: dict[str, Any],
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
+    """Rate steps until one explodes (`exploded`). With `p99_limit_factor`, the p99 limit
+    is that many times the first step's p99 (issue 14's knee: 3x the p99 at 100/s)."""
     steps: list[dict[str, Any]] = []
     first_buyer = 0
+    limits = dict(p)
     for rate in p["rates"]:
         taps = round(rate * p["step_seconds"])
         progress(f"ramp: {rate:g} taps/s for {p['step_seconds']:g} s ({taps} taps)")
@@ -93,11 +96,19 @@ async def ramp(
         first_buyer += taps
         steps.append(step)
         progress("  " + one_line(f"{rate:g}/s", step))
-        why = exploded(step, p)
+        first_p99 = step["tap_to_final_ms"]["p99"]
+        if len(steps) == 1 and p.get("p99_limit_factor") and first_p99 is not None:
+            limits["p99_limit_ms"] = round(p["p99_limit_factor"] * first_p99, 1)
+            progress(f"  p99 limit of the next steps: {limits['p99_limit_ms']:g} ms")
+        why = exploded(step, limits)
         if why:
             progress(f"  ramp stops: {why}")
-            return {"steps": steps, "stopped_because": why}
-    return {"steps": steps, "stopped_because": "all steps run"}
+            return {"steps": steps, "stopped_because": why, "p99_limit_ms": limits["p99_limit_ms"]}
+    return {
+        "steps": steps,
+        "stopped_because": "all steps run",
+        "p99_limit_ms": limits["p99_limit_ms"],
+    }
 
 
 def exploded(step: dict[str, Any], p: dict[str, Any]) -> str | None:
