@@ -152,6 +152,74 @@ def units_by_sku(lines: Iterable[Line]) -> Counter[str]:
     return units
 
 
+STOCK_EFFECTS: Mapping[str, tuple[int, int, int]] = {
+    "reserve": (-1, 1, 0),  # available → reserved: an order holds them
+    "release": (1, -1, 0),  # reserved → available: rejected after reserve, or expired
+    "sell": (0, -1, 1),  # reserved → sold: paid and confirmed
+    "restore": (1, 0, -1),  # sold → available: a cancelled order's units go back on sale
+    "restock": (1, 0, 0),  # → available: the seller adds units
+}
+"""What each kind of stock move does to a product's (available, reserved, sold) units."""
+
+
+@dataclass(frozen=True, slots=True)
+class StockMove:
+    """Units per sku a state change (or a seller's restock) moves, by kind; the unit of
+    work applies it in the transaction that saves the change."""
+
+    reserve: Mapping[str, int] = field(default_factory=dict)
+    release: Mapping[str, int] = field(default_factory=dict)
+    sell: Mapping[str, int] = field(default_factory=dict)
+    restore: Mapping[str, int] = field(default_factory=dict)
+    restock: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, kind: str, units: Mapping[str, int]) -> "StockMove":
+        return cls(**{kind: dict(units)})
+
+    @classmethod
+    def total(cls, moves: Iterable["StockMove"]) -> "StockMove":
+        """All of `moves` as one move."""
+        summed: dict[str, dict[str, int]] = {}
+        for move in moves:
+            for kind in STOCK_EFFECTS:
+                if units := getattr(move, kind):
+                    into = summed.setdefault(kind, {})
+                    for sku, n in units.items():
+                        into[sku] = into.get(sku, 0) + n
+        return cls(**summed)
+
+    def __add__(self, other: "StockMove") -> "StockMove":
+        if other is NO_STOCK_MOVE:  # most transitions move no stock: no copy for them
+            return self
+        return other if self is NO_STOCK_MOVE else StockMove.total([self, other])
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, kind) for kind in STOCK_EFFECTS)
+
+    def deltas(self) -> dict[str, tuple[int, int, int]]:
+        """The change of (available, reserved, sold) per sku, by sku."""
+        sums: dict[str, list[int]] = {}
+        for kind, effect in STOCK_EFFECTS.items():
+            for sku, n in getattr(self, kind).items():
+                delta = sums.setdefault(sku, [0, 0, 0])
+                for i, sign in enumerate(effect):
+                    delta[i] += sign * n
+        return {sku: (a, r, s) for sku, (a, r, s) in sorted(sums.items())}
+
+
+NO_STOCK_MOVE = StockMove()
+
+STOCK_RULES: Mapping[tuple[Status, Status], str] = {
+    (Status.RECEIVED, Status.RESERVED): "reserve",
+    (Status.RESERVED, Status.REJECTED): "release",
+    (Status.RESERVED, Status.EXPIRED): "release",
+    (Status.PAID, Status.CONFIRMED): "sell",
+    (Status.CONFIRMED, Status.CANCELLED): "restore",
+}
+"""The one place that says which transition moves stock, and how; others move none."""
+
+
 @dataclass
 class Order:
     """An order and its transitions since it was loaded (`changes`, drained by the service)."""
@@ -198,38 +266,39 @@ class Order:
     def is_final(self) -> bool:
         return self.status in FINAL
 
-    def reserve(self) -> None:
-        self._move(Status.RESERVED)
+    def reserve(self) -> StockMove:
+        return self._move(Status.RESERVED)
 
-    def mark_paid(self) -> None:
-        self._move(Status.PAID)
+    def mark_paid(self) -> StockMove:
+        return self._move(Status.PAID)
 
-    def confirm(self) -> None:
-        self._move(Status.CONFIRMED)
+    def confirm(self) -> StockMove:
+        return self._move(Status.CONFIRMED)
 
-    def expire(self) -> None:
-        self._move(Status.EXPIRED)
+    def expire(self) -> StockMove:
+        return self._move(Status.EXPIRED)
 
-    def reject(self, reason: Reason, detail: str | None = None) -> None:
-        self._move(Status.REJECTED, reason, detail)
+    def reject(self, reason: Reason, detail: str | None = None) -> StockMove:
+        return self._move(Status.REJECTED, reason, detail)
 
-    def cancel(self) -> None:
+    def cancel(self) -> StockMove:
         """A confirmed order is called off; its stock goes back, the refund follows."""
-        self._move(Status.CANCELLED)
+        return self._move(Status.CANCELLED)
 
-    def refund(self) -> None:
-        self._move(Status.REFUNDED)
+    def refund(self) -> StockMove:
+        return self._move(Status.REFUNDED)
 
-    def ship(self, tracking_ref: str) -> None:
+    def ship(self, tracking_ref: str) -> StockMove:
         ref = tracking_ref.strip()
         if not 1 <= len(ref) <= MAX_TRACKING_REF or not ref.isprintable():
             raise InvalidTrackingRef(
                 f"a tracking ref is 1..{MAX_TRACKING_REF} printable characters"
             )
-        self._move(Status.SHIPPED)
+        move = self._move(Status.SHIPPED)
         self.tracking_ref = ref
+        return move
 
-    def cancel_for_buyer(self, buyer_id: str, *, now: datetime, window: timedelta) -> None:
+    def cancel_for_buyer(self, buyer_id: str, *, now: datetime, window: timedelta) -> StockMove:
         """The buyer's own cancel: only theirs, only confirmed, only within `window` of it."""
         if buyer_id != self.buyer_id:
             raise NotYours(f"{self.checkout_id} is not {buyer_id}'s")
@@ -237,7 +306,7 @@ class Order:
             raise IllegalTransition(f"{self.checkout_id}: {self.status} cannot be cancelled")
         if self.changed_at is None or now - self.changed_at >= window:
             raise CancelWindowClosed(f"{self.checkout_id}: confirmed more than {window} ago")
-        self.cancel()
+        return self.cancel()
 
     @property
     def holds_stock(self) -> bool:
@@ -245,13 +314,23 @@ class Order:
         reserve, given back on cancel)."""
         return self.status in HOLDING_STOCK
 
-    def _move(self, to: Status, reason: Reason | None = None, detail: str | None = None) -> None:
+    def _move(
+        self, to: Status, reason: Reason | None = None, detail: str | None = None
+    ) -> StockMove:
+        """Enter `to`; the stock the transition moves (STOCK_RULES)."""
         if to not in TRANSITIONS.get(self.status, frozenset()):
             raise IllegalTransition(f"{self.checkout_id}: {self.status} -> {to}")
         previous, self.status = self.status, to
         self.sequence += 1
         self.reason, self.detail = reason, detail
         self.changes.append(StatusChange(to, previous, self.sequence, reason, detail))
+        kind = STOCK_RULES.get((previous, to))
+        if kind is None:
+            return NO_STOCK_MOVE
+        units: dict[str, int] = {}
+        for line in self.lines:
+            units[line.sku] = units.get(line.sku, 0) + line.quantity
+        return StockMove(**{kind: units})
 
     def pull_changes(self) -> list[StatusChange]:
         changes, self.changes = self.changes, []

@@ -12,7 +12,7 @@ from typing import Protocol, Self
 
 from contracts import Envelope
 from services.orders.deals import Deal, DealUsage
-from services.orders.domain import Order, Product
+from services.orders.domain import Order, Product, StockMove
 
 
 class DuplicateCheckout(Exception):
@@ -94,8 +94,8 @@ class UnitOfWork(Protocol):
         """Change the given details (None: keep) and bump the version."""
         ...
 
-    async def set_stock(self, sku: str, *, set_to: int | None, add: int | None) -> None:
-        """Set the available units, or add to them; bump the version."""
+    async def set_available(self, sku: str, units: int) -> None:
+        """Set the available units (a seller's count); bump the version."""
         ...
 
     async def order_view(self, order_id: str) -> OrderView | None: ...
@@ -118,16 +118,9 @@ class UnitOfWork(Protocol):
         """Units available per sku, locked until the transaction ends."""
         ...
 
-    async def change_stock(
-        self,
-        *,
-        reserve: Mapping[str, int] | None = None,
-        release: Mapping[str, int] | None = None,
-        sell: Mapping[str, int] | None = None,
-        restore: Mapping[str, int] | None = None,
-    ) -> None:
-        """Move units per sku: available→reserved, reserved→available, reserved→sold,
-        sold→available (a cancelled order's)."""
+    async def move_stock(self, move: StockMove) -> None:
+        """Apply `move` (its `deltas()`) to the products' units; bump their versions.
+        Within the `lock_stock` of the same transaction a reserve never oversells."""
         ...
 
     async def overdue_reservations(self, *, older_than: datetime, limit: int) -> list[str]: ...

@@ -21,7 +21,7 @@ from contracts import FlashDealRequested
 from contracts.events import Sku
 from services.orders import service
 from services.orders.deals import Deal, check_deal
-from services.orders.domain import InvalidProduct, NotFound, NotYours
+from services.orders.domain import InvalidProduct, NotFound, NotYours, StockMove
 from services.orders.ports import OrderView, PaymentGateway, ProductView, UnitOfWork
 from services.orders.service import UnitOfWorkFactory
 
@@ -116,7 +116,11 @@ async def change_stock(
         current = await _own_product(work, seller_id, sku)
         if add is not None and current.available + add > MAX_STOCK:
             raise InvalidProduct(f"at most {MAX_STOCK} units available")
-        await work.set_stock(sku, set_to=set_to, add=add)
+        if add is not None:
+            await work.move_stock(StockMove.of("restock", {sku: add}))
+        else:
+            assert set_to is not None  # exactly one of them, checked above
+            await work.set_available(sku, set_to)
         return await _commit_and_view(work, sku)
 
 

@@ -1,18 +1,18 @@
-"""Use cases of the marketplace: turn a checkout into an order and drive it to a final
+"""Use cases of the marketplace: turn checkouts into orders and drive them to a final
 state, then after the sale: cancel (stock back, then the refund) or ship.
 
-Every state change and the status events it causes are committed together
-(transactional outbox). A redelivered checkout resumes from the state it reached.
+One path places checkouts: `place_orders` takes a batch (a single checkout is a batch
+of one) with a fixed number of statements: receive and reserve in one transaction, the
+gateway's batch charge, settle in a second; so a thousand taps on one product cost a
+handful of statements. A redelivered checkout resumes from the state it reached.
 
-`place_orders` does the same for a batch with a fixed number of statements
-(receive and reserve in one transaction, the gateway's batch charge, settle in a
-second), so a thousand taps on one product cost a handful of statements; a
-checkout it cannot settle with the batch goes the one-at-a-time way.
+Every transition returns the stock it moves (`StockMove`, domain.STOCK_RULES); the unit
+of work applies it in the transaction that saves the change and stages its status
+events (transactional outbox).
 """
 
 import asyncio
-from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from contracts import (
@@ -25,14 +25,15 @@ from contracts import (
 )
 from services.orders.deals import admit, price_with_deals
 from services.orders.domain import (
+    NO_STOCK_MOVE,
     InvalidCheckout,
     NotFound,
     Order,
     Product,
     Reason,
     Status,
+    StockMove,
     price_lines,
-    units_by_sku,
 )
 from services.orders.ports import (
     Charge,
@@ -48,6 +49,7 @@ PRODUCER = "orders"
 MAX_CONFLICT_RETRIES = 5
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+Step = Callable[[Order], StockMove]
 
 
 async def place_order(
@@ -58,41 +60,68 @@ async def place_order(
     max_quantity: int,
     requested_at: datetime | None = None,
 ) -> Status:
-    """Receive, reserve, charge and confirm one checkout; returns the state it ended in.
-
-    Safe to call again for the same checkout: each step starts from the stored state.
-    """
-    order = await _receive_and_reserve(
-        uow=uow, checkout=checkout, max_quantity=max_quantity, requested_at=requested_at
+    """`place_orders` for one checkout; the state it ended in. Safe to call again."""
+    outcome = await place_orders(
+        uow=uow, gateway=gateway, checkouts=[(checkout, requested_at)], max_quantity=max_quantity
     )
-    if order.status is Status.RESERVED:
-        order = await _charge(uow=uow, gateway=gateway, order=order)
-    if order.status is Status.PAID:
-        order = await _advance(uow, order.checkout_id, _confirm)
-    return order.status
+    return outcome[checkout.checkout_id]
+
+
+async def place_orders(
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    checkouts: Sequence[tuple[CheckoutRequested, datetime | None]],
+    max_quantity: int,
+) -> dict[str, Status]:
+    """Receive, reserve, charge and confirm a batch of (checkout, requested_at) in arrival
+    order; the final state per checkout id. Stock goes to checkouts in arrival order, all
+    lines or none. A checkout placed before (redelivered, or twice in the batch) makes no
+    second order: it resumes from its stored state."""
+    orders = await _receive_and_reserve(uow=uow, checkouts=checkouts, max_quantity=max_quantity)
+    settled: dict[str, Order] = {}
+    for order in orders:
+        if order.status is Status.PAID:  # only a crash between payment and confirmation
+            settled[order.checkout_id] = await _advance(uow, order.checkout_id, _confirm)
+    reserved = [o for o in orders if o.status is Status.RESERVED]
+    settled |= await _charge(uow=uow, gateway=gateway, orders=reserved)
+    return {o.checkout_id: settled.get(o.checkout_id, o).status for o in orders}
 
 
 async def _receive_and_reserve(
     *,
     uow: UnitOfWorkFactory,
-    checkout: CheckoutRequested,
+    checkouts: Sequence[tuple[CheckoutRequested, datetime | None]],
     max_quantity: int,
-    requested_at: datetime | None,
-) -> Order:
-    async with uow() as work:
-        if (existing := await work.get_order(checkout.checkout_id)) is not None:
-            return existing
-        products = await work.products([item.sku for item in checkout.items])
-        order = _receive(checkout, products, max_quantity, requested_at)
-        await _admit(work, [order])
-        try:
-            await work.add_orders([order])
-        except DuplicateCheckout:
-            await work.rollback()
-            return await _reload(uow, checkout.checkout_id)
-        _stage_changes(work, order)
-        await work.commit()
-        return order
+) -> list[Order]:
+    """One order per checkout id, in arrival order: the new ones received and reserved
+    (or rejected) in one transaction, the stored ones as they are."""
+    unique: dict[str, tuple[CheckoutRequested, datetime | None]] = {}
+    for checkout, at in checkouts:
+        unique.setdefault(checkout.checkout_id, (checkout, at))
+    for _ in range(MAX_CONFLICT_RETRIES):
+        async with uow() as work:
+            stored = await work.existing_checkouts(unique)
+            resumed = [await _get(work, checkout_id) for checkout_id in stored]
+            fresh = [
+                (c, at) for checkout_id, (c, at) in unique.items() if checkout_id not in stored
+            ]
+            skus = {item.sku for c, _ in fresh for item in c.items}
+            products = await work.products(skus) if fresh else {}
+            received = [_receive(c, products, max_quantity, at) for c, at in fresh]
+            await work.move_stock(await _admit(work, received))
+            try:
+                await work.add_orders(received)
+            except DuplicateCheckout:
+                # Another consumer placed one of them meanwhile: again, resuming that one.
+                await work.rollback()
+                continue
+            for order in received:
+                stage_changes(work, order)
+            await work.commit()
+        placed = {o.checkout_id: o for o in [*received, *resumed]}
+        return [placed[checkout_id] for checkout_id in unique]
+    raise ConcurrentUpdate(f"checkouts placed meanwhile: gave up after {MAX_CONFLICT_RETRIES}")
 
 
 def _receive(
@@ -123,52 +152,15 @@ def _receive(
     return order
 
 
-async def place_orders(
-    *,
-    uow: UnitOfWorkFactory,
-    gateway: PaymentGateway,
-    checkouts: Sequence[tuple[CheckoutRequested, datetime | None]],
-    max_quantity: int,
-) -> dict[str, Status]:
-    """`place_order` for a batch (checkout, requested_at) in arrival order; the final
-    state per checkout id. Stock goes to checkouts in arrival order, all lines or none.
-
-    Raises DuplicateCheckout if another consumer created one of the orders meanwhile:
-    nothing of the batch is kept, and the caller places them one at a time.
-    """
-    fresh: list[tuple[CheckoutRequested, datetime | None]] = []
-    again: list[tuple[CheckoutRequested, datetime | None]] = []
-    async with uow() as work:
-        seen = await work.existing_checkouts({c.checkout_id for c, _ in checkouts})
-        for checkout, at in checkouts:
-            (again if checkout.checkout_id in seen else fresh).append((checkout, at))
-            seen.add(checkout.checkout_id)
-        products = await work.products({i.sku for c, _ in fresh for i in c.items})
-        orders = [_receive(c, products, max_quantity, at) for c, at in fresh]
-        await _admit(work, orders)
-        await work.add_orders(orders)
-        for order in orders:
-            _stage_changes(work, order)
-        await work.commit()
-    reserved = [o for o in orders if o.status is Status.RESERVED]
-    settled = await _charge_many(uow=uow, gateway=gateway, orders=reserved)
-    outcome = {o.checkout_id: settled.get(o.checkout_id, o.status) for o in orders}
-    for checkout, at in again:  # redeliveries (or a checkout twice in the batch): resume
-        outcome[checkout.checkout_id] = await place_order(
-            uow=uow, gateway=gateway, checkout=checkout, max_quantity=max_quantity,
-            requested_at=at,
-        )  # fmt: skip
-    return outcome
-
-
-async def _admit(work: UnitOfWork, orders: Sequence[Order]) -> None:
+async def _admit(work: UnitOfWork, orders: Sequence[Order]) -> StockMove:
     """Reserve stock for the received `orders` in arrival order, all lines or none, with
     the flash deals of their room and time: priced at the deal, refused above a deal's
-    per-buyer limit or cap. Deal units are counted after the stock rows are locked, so
-    replicas placing the same products one after another never overshoot either."""
+    per-buyer limit or cap; the stock they take. Deal units are counted after the stock
+    rows are locked, so replicas placing the same products one after another never
+    overshoot either."""
     wanting = [o for o in orders if o.status is Status.RECEIVED]
     if not wanting:
-        return
+        return NO_STOCK_MOVE
     skus = {line.sku for o in wanting for line in o.lines}
     # Deals are read before the stock rows are locked: checkouts never change them, and
     # every statement inside the lock holds up the other replicas selling the same skus.
@@ -186,57 +178,58 @@ async def _admit(work: UnitOfWork, orders: Sequence[Order]) -> None:
         deals={deal.deal_id: deal for deal in deals},
         usage=await work.deal_usage(in_use),
     )
-    for order in wanting:
-        if order.checkout_id in admission.granted:
-            order.reserve()
-        else:
-            order.reject(*admission.refused[order.checkout_id])
-    await work.change_stock(reserve=admission.taken)
+    return StockMove.total(
+        order.reserve()
+        if order.checkout_id in admission.granted
+        else order.reject(*admission.refused[order.checkout_id])
+        for order in wanting
+    )
 
 
-async def _charge_many(
+async def _charge(
     *, uow: UnitOfWorkFactory, gateway: PaymentGateway, orders: Sequence[Order]
-) -> dict[str, Status]:
-    """Charge reserved orders in one gateway call and settle them in one transaction."""
+) -> dict[str, Order]:
+    """Charge reserved orders in one gateway call and settle them in one transaction; the
+    settled orders by checkout id."""
     if not orders:
         return {}
-    results = await gateway.charge_many(
-        [Charge(o.checkout_id, o.buyer_id, o.total_minor, o.currency) for o in orders]
-    )
+    results = await gateway.charge_many([_charge_of(o) for o in orders])
     answered = [(o, r) for o in orders if (r := results.get(o.checkout_id)) is not None]
     loaded = {o.checkout_id: o.sequence for o, _ in answered}
     async with uow() as work:
-        for order, result in answered:
-            if result.captured:
-                order.mark_paid()
-                order.confirm()
-            else:
-                order.reject(Reason.PAYMENT_FAILED, result.detail)
+        moves = {o.checkout_id: _pay(o, r) for o, r in answered}
         changed = await work.save_orders([o for o, _ in answered], loaded)
-        kept = [(o, r) for o, r in answered if o.checkout_id not in changed]
-        sold, released = Counter[str](), Counter[str]()
-        for order, result in kept:
-            (sold if result.captured else released).update(units_by_sku(order.lines))
-            _stage_changes(work, order)
-        await work.change_stock(sell=sold, release=released)
+        kept = [o for o, _ in answered if o.checkout_id not in changed]
+        for order in kept:
+            stage_changes(work, order)
+        await work.move_stock(StockMove.total(moves[o.checkout_id] for o in kept))
         await work.commit()
-    outcome = {o.checkout_id: o.status for o, _ in kept}
+    settled = {o.checkout_id: o for o in kept}
     # Changed meanwhile (expired, say): settle each against what is stored now.
     for order, result in answered:
         if order.checkout_id in changed:
-            settled = await _settle(uow, gateway, order.checkout_id, result)
-            outcome[order.checkout_id] = settled.status
+            settled[order.checkout_id] = await _settle(uow, gateway, order.checkout_id, result)
     # No immediate answer from the gateway: charged alone, with its timeout.
     slow = [o for o in orders if results.get(o.checkout_id) is None]
-    for order in await asyncio.gather(*(_charge(uow=uow, gateway=gateway, order=o) for o in slow)):
-        outcome[order.checkout_id] = order.status
-    return outcome
+    for order in await asyncio.gather(*(_charge_alone(uow, gateway, o) for o in slow)):
+        settled[order.checkout_id] = order
+    return settled
 
 
-async def _charge(*, uow: UnitOfWorkFactory, gateway: PaymentGateway, order: Order) -> Order:
-    charge = Charge(order.checkout_id, order.buyer_id, order.total_minor, order.currency)
+def _charge_of(order: Order) -> Charge:
+    return Charge(order.checkout_id, order.buyer_id, order.total_minor, order.currency)
+
+
+def _pay(order: Order, result: PaymentResult) -> StockMove:
+    """The gateway's answer applied to a reserved order: confirmed, or rejected."""
+    if result.captured:
+        return order.mark_paid() + order.confirm()
+    return order.reject(Reason.PAYMENT_FAILED, result.detail)
+
+
+async def _charge_alone(uow: UnitOfWorkFactory, gateway: PaymentGateway, order: Order) -> Order:
     try:
-        result = await gateway.charge(charge)
+        result = await gateway.charge(_charge_of(order))
     except PaymentTimeout:
         result = PaymentResult(False, "timeout")
     return await _settle(uow, gateway, order.checkout_id, result)
@@ -247,15 +240,10 @@ async def _settle(
 ) -> Order:
     """Apply the gateway's answer to the stored order; refund a capture that came too late."""
 
-    async def settle(work: UnitOfWork, current: Order) -> None:
+    def settle(current: Order) -> StockMove:
         if current.status is not Status.RESERVED:
-            return  # expired or settled by another delivery meanwhile
-        if result.captured:
-            current.mark_paid()
-            await _confirm(work, current)
-        else:
-            current.reject(Reason.PAYMENT_FAILED, result.detail)
-            await work.change_stock(release=units_by_sku(current.lines))
+            return NO_STOCK_MOVE  # expired or settled by another delivery meanwhile
+        return _pay(current, result)
 
     settled = await _advance(uow, checkout_id, settle)
     if result.captured and settled.status is Status.EXPIRED:
@@ -276,10 +264,8 @@ async def expire_overdue_reservations(
     return [order for order in expired if order.status is Status.EXPIRED]
 
 
-async def _expire(work: UnitOfWork, order: Order) -> None:
-    if order.status is Status.RESERVED:
-        order.expire()
-        await work.change_stock(release=units_by_sku(order.lines))
+def _expire(order: Order) -> StockMove:
+    return order.expire() if order.status is Status.RESERVED else NO_STOCK_MOVE
 
 
 async def cancel_order(
@@ -288,7 +274,7 @@ async def cancel_order(
     """Cancel a confirmed order (IllegalTransition if it is not): stock back to available
     in the same transaction, then the refund in a second one. A crash between the two
     leaves it cancelled; `refund_cancellations` finishes it."""
-    await _advance(uow, checkout_id, _cancel)
+    await _advance(uow, checkout_id, Order.cancel)
     return await refund_cancelled(uow=uow, gateway=gateway, checkout_id=checkout_id)
 
 
@@ -302,11 +288,9 @@ async def cancel_for_buyer(
 ) -> Order:
     """The buyer's cancel: NotFound, NotYours, IllegalTransition or CancelWindowClosed
     unless the order is theirs and was confirmed less than `window` ago."""
-    await _reload(uow, checkout_id)
 
-    async def cancel(work: UnitOfWork, order: Order) -> None:
-        order.cancel_for_buyer(buyer_id, now=utc_now(), window=window)
-        await work.change_stock(restore=units_by_sku(order.lines))
+    def cancel(order: Order) -> StockMove:
+        return order.cancel_for_buyer(buyer_id, now=utc_now(), window=window)
 
     await _advance(uow, checkout_id, cancel)
     return await refund_cancelled(uow=uow, gateway=gateway, checkout_id=checkout_id)
@@ -336,62 +320,46 @@ async def refund_cancellations(
 
 async def ship_order(*, uow: UnitOfWorkFactory, checkout_id: str, tracking_ref: str) -> Order:
     """Confirmed → shipped with the carrier's reference (InvalidTrackingRef, IllegalTransition)."""
-
-    async def ship(_: UnitOfWork, order: Order) -> None:
-        order.ship(tracking_ref)
-
-    return await _advance(uow, checkout_id, ship)
+    return await _advance(uow, checkout_id, lambda order: order.ship(tracking_ref))
 
 
-async def _cancel(work: UnitOfWork, order: Order) -> None:
-    order.cancel()
-    await work.change_stock(restore=units_by_sku(order.lines))
+def _mark_refunded(order: Order) -> StockMove:
+    return order.refund() if order.status is Status.CANCELLED else NO_STOCK_MOVE
 
 
-async def _mark_refunded(_: UnitOfWork, order: Order) -> None:
-    if order.status is Status.CANCELLED:
-        order.refund()
+def _confirm(order: Order) -> StockMove:
+    return order.confirm() if order.status is Status.PAID else NO_STOCK_MOVE
 
 
-async def _confirm(work: UnitOfWork, order: Order) -> None:
-    if order.status is Status.PAID:
-        order.confirm()
-        await work.change_stock(sell=units_by_sku(order.lines))
-
-
-async def _advance(
-    uow: UnitOfWorkFactory,
-    checkout_id: str,
-    step: Callable[[UnitOfWork, Order], Awaitable[None]],
-) -> Order:
-    """Load the order, apply `step`, save with an optimistic check; retry on conflicts."""
+async def _advance(uow: UnitOfWorkFactory, checkout_id: str, step: Step) -> Order:
+    """Load the order, apply `step`, save with an optimistic check and apply the stock
+    it moved; retry on conflicts."""
     for _ in range(MAX_CONFLICT_RETRIES):
         async with uow() as work:
-            order = await work.get_order(checkout_id)
-            if order is None:
-                raise NotFound(f"no order for checkout {checkout_id}")
+            order = await _get(work, checkout_id)
             loaded = order.sequence
-            await step(work, order)
+            move = step(order)
             if order.sequence == loaded:
                 return order
             if await work.save_orders([order], {checkout_id: loaded}):
                 await work.rollback()
                 continue
-            _stage_changes(work, order)
+            await work.move_stock(move)
+            stage_changes(work, order)
             await work.commit()
             return order
     raise ConcurrentUpdate(f"checkout {checkout_id}: gave up after {MAX_CONFLICT_RETRIES} tries")
 
 
-async def _reload(uow: UnitOfWorkFactory, checkout_id: str) -> Order:
-    async with uow() as work:
-        order = await work.get_order(checkout_id)
+async def _get(work: UnitOfWork, checkout_id: str) -> Order:
+    order = await work.get_order(checkout_id)
     if order is None:
         raise NotFound(f"no order for checkout {checkout_id}")
     return order
 
 
-def _stage_changes(work: UnitOfWork, order: Order) -> None:
+def stage_changes(work: UnitOfWork, order: Order) -> None:
+    """Stage one `order.status` event per transition of `order` since it was loaded."""
     for change in order.pull_changes():
         work.stage_event(
             OrderStatusChangedEvent.new(

@@ -29,6 +29,7 @@ from services.orders.domain import (
     ProductExists,
     Reason,
     Status,
+    StockMove,
 )
 from services.orders.metrics import ORDER_TRANSITIONS
 from services.orders.ports import DuplicateCheckout, OrderView, ProductView
@@ -224,12 +225,11 @@ class SqlUnitOfWork:
             values["image_url"] = image_url
         await self.session.execute(update(PRODUCTS).where(PRODUCTS.c.sku == sku).values(values))
 
-    async def set_stock(self, sku: str, *, set_to: int | None, add: int | None) -> None:
-        available = PRODUCTS.c.available + (add or 0) if set_to is None else set_to
+    async def set_available(self, sku: str, units: int) -> None:
         await self.session.execute(
             update(PRODUCTS)
             .where(PRODUCTS.c.sku == sku)
-            .values(available=available, version=PRODUCTS.c.version + 1)
+            .values(available=units, version=PRODUCTS.c.version + 1)
         )
 
     async def order_view(self, order_id: str) -> OrderView | None:
@@ -301,32 +301,14 @@ class SqlUnitOfWork:
         )
         return {sku: int(available) for sku, available in rows}
 
-    async def change_stock(
-        self,
-        *,
-        reserve: Mapping[str, int] | None = None,
-        release: Mapping[str, int] | None = None,
-        sell: Mapping[str, int] | None = None,
-        restore: Mapping[str, int] | None = None,
-    ) -> None:
-        deltas: dict[str, list[int]] = {}  # sku -> [available, reserved, sold]
-        moves_by_kind = (
-            (reserve, (-1, 1, 0)),
-            (release, (1, -1, 0)),
-            (sell, (0, -1, 1)),
-            (restore, (1, 0, -1)),
-        )
-        for units, moves in moves_by_kind:
-            for sku, n in (units or {}).items():
-                delta = deltas.setdefault(sku, [0, 0, 0])
-                for i, sign in enumerate(moves):
-                    delta[i] += sign * n
+    async def move_stock(self, move: StockMove) -> None:
+        deltas = move.deltas()
         if deltas:
             await self.session.execute(
                 _MOVE_STOCK,
                 [
                     {"b_sku": sku, "d_available": a, "d_reserved": r, "d_sold": s}
-                    for sku, (a, r, s) in sorted(deltas.items())
+                    for sku, (a, r, s) in deltas.items()
                 ],
             )
 
