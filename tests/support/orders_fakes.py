@@ -16,9 +16,11 @@ from services.orders.ports import (
     Charge,
     DuplicateCheckout,
     OrderView,
+    PaymentGateway,
     PaymentResult,
     PaymentTimeout,
     ProductView,
+    UnitOfWork,
 )
 
 
@@ -33,7 +35,7 @@ class FakeState:
     outbox: list[Envelope] = field(default_factory=list)  # type: ignore[type-arg]
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(UnitOfWork):
     """One transaction over a copy of `store.state`; `commit()` makes the copy the state."""
 
     def __init__(self, store: "FakeStore") -> None:
@@ -250,7 +252,7 @@ class FakeStore:
 
 
 @dataclass
-class FakeGateway:
+class FakeGateway(PaymentGateway):
     """A payment gateway that captures unless told: `declined` buyers are refused,
     `slow` ones get no immediate batch answer and then time out."""
 
