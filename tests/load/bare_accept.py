@@ -1,23 +1,33 @@
-"""The ceiling of the storefront's accept path: a bare FastAPI endpoint that validates a
-small JSON body and does one XADD, served exactly as the storefront is (same uvicorn
-settings and worker count, services/common/serve.py). Not livecart code: the
-yardstick `tests/load/accept.py` divides the storefront's figures by.
+"""The ceiling of the storefront's accept path: a bare FastAPI endpoint that validates the
+tap's body with the storefront's constraints (the contract's room id and sku patterns,
+strict quantities, the item and idempotency-key limits, unknown fields refused) and XADDs
+the same wire entry (a `checkout.requested` envelope) in one XADD, served exactly as the
+storefront is (same uvicorn settings and worker count, services/common/serve.py). No
+session, room or rate-limit lookups: the buyer is the `X-Buyer` header (tests/load's
+same-work chain sets it) or a fixed one. Not livecart code: the yardstick
+`tests/load/accept.py` divides the storefront's figures by.
 
 `python -m tests.load.bare_accept` reads `BARE_ACCEPT_PORT`, `BARE_ACCEPT_WORKERS`,
 `BARE_ACCEPT_STREAM` and `REDIS_URL`.
 """
 
-import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Header, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic_settings import SettingsConfigDict
 from redis.asyncio import Redis
 
+from contracts import (
+    CheckoutItem,
+    CheckoutRequested,
+    CheckoutRequestedEvent,
+    encode_entry,
+    new_event_id,
+)
+from contracts.events import MAX_ITEMS_PER_CHECKOUT, MAX_QUANTITY_PER_ITEM, Identifier, Sku
 from services.common.serve import serve_workers
 from services.common.settings import ServiceSettings
 
@@ -32,14 +42,20 @@ class BareSettings(ServiceSettings):
 
 
 class ItemIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=99)
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    quantity: StrictInt = Field(ge=1, le=MAX_QUANTITY_PER_ITEM)
 
 
 class TapIn(BaseModel):
-    room_id: str = Field(min_length=1, max_length=64)
-    items: list[ItemIn] = Field(min_length=1, max_length=20)
-    idempotency_key: str | None = Field(default=None, max_length=128)
+    model_config = ConfigDict(extra="forbid")
+
+    room_id: Identifier
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_CHECKOUT)
+    idempotency_key: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=r"^[!-~]+$"
+    )
 
 
 def create_app(settings: BareSettings) -> FastAPI:
@@ -58,10 +74,19 @@ def create_app(settings: BareSettings) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
 
     @app.post("/api/checkouts", status_code=status.HTTP_202_ACCEPTED)
-    async def accept(tap: TapIn) -> dict[str, str]:
-        checkout_id = uuid.uuid4().hex
-        body = {"checkout_id": checkout_id, **tap.model_dump()}
-        await redis.xadd(settings.stream, {"__data__": json.dumps(body)})
+    async def accept(tap: TapIn, x_buyer: str = Header(default="bare-buyer")) -> dict[str, str]:
+        checkout_id = new_event_id()
+        checkout = CheckoutRequested(
+            checkout_id=checkout_id,
+            room_id=tap.room_id,
+            buyer_id=x_buyer,
+            items=[CheckoutItem(sku=i.sku, quantity=i.quantity) for i in tap.items],
+            idempotency_key=tap.idempotency_key,
+        )
+        event = CheckoutRequestedEvent.new(
+            correlation_id=checkout_id, producer="storefront", data=checkout
+        )
+        await redis.xadd(settings.stream, encode_entry(event))  # type: ignore[arg-type]
         return {"checkout_id": checkout_id, "status": "accepted"}
 
     @app.get("/ready")

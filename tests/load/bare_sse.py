@@ -9,6 +9,11 @@ high-water mark and SO_SNDBUF 64 KiB, as the notifier's) skips frames,
 and is aborted once paused for SEND_TIMEOUT seconds. `GET /stats` answers
 `{"open": n, "dropped": n}`.
 
+With a fourth argument, STATUS_STREAM (`order.status`), a `GET /buyers/<buyer_id>` is a
+buyer's stream: each status XADDed there for that buyer is written to the buyer's
+connections as one `status` frame (the entry id as the SSE id, the status's `data` as
+JSON), the notifier's buyer stream at its barest (tests/load/same_work_chain.py).
+
 No framework, no per-connection task, no parsing beyond the request line: what a
 connection costs here is what any Python SSE server must pay.
 """
@@ -46,6 +51,7 @@ class Writer:
         self.send_timeout = send_timeout
         self.open: set[Stream] = set()
         self.live: set[Stream] = set()
+        self.buyers: dict[bytes, set[Stream]] = {}
         self.dropped = 0
 
     def push(self, frame: bytes) -> None:
@@ -66,6 +72,7 @@ class Stream(asyncio.Protocol):
         self.writer = writer
         self.request = b""
         self.paused_since: float | None = None
+        self.buyer: bytes | None = None
         self.transport: asyncio.Transport
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -93,7 +100,10 @@ class Stream(asyncio.Protocol):
             self.transport.close()
             return
         self.writer.open.add(self)
-        if b"skus=" not in path:
+        if path.startswith(b"/buyers/"):
+            self.buyer = path.removeprefix(b"/buyers/")
+            self.writer.buyers.setdefault(self.buyer, set()).add(self)
+        elif b"skus=" not in path:
             self.writer.live.add(self)
         self.transport.write(HEAD + SNAPSHOT)
 
@@ -106,6 +116,8 @@ class Stream(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.writer.open.discard(self)
         self.writer.live.discard(self)
+        if self.buyer is not None:
+            self.writer.buyers.get(self.buyer, set()).discard(self)
 
 
 async def follow_stock(writer: Writer, redis: Redis, stream: str) -> None:
@@ -117,6 +129,26 @@ async def follow_stock(writer: Writer, redis: Redis, stream: str) -> None:
                 last = entry_id
                 products = json.loads(fields[b"__data__"])["data"]["products"]
                 writer.push(b"event: stock\r\ndata: %b\r\n\r\n" % json.dumps(products).encode())
+
+
+async def follow_statuses(writer: Writer, redis: Redis, stream: str) -> None:
+    last: bytes | str = "$"
+    while True:
+        reply = cast(list[Any], await redis.xread({stream: last}, block=1000, count=500))
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                last = entry_id
+                data = json.loads(fields[b"__data__"])["data"]
+                streams = writer.buyers.get(data["buyer_id"].encode())
+                if not streams:
+                    continue
+                frame = chunk(
+                    b"id: %b\r\nevent: status\r\ndata: %b\r\n\r\n"
+                    % (entry_id, json.dumps(data).encode())
+                )
+                for one in streams:
+                    if one.paused_since is None:
+                        one.transport.write(frame)
 
 
 async def keep_up(writer: Writer) -> None:
@@ -133,14 +165,19 @@ async def keep_up(writer: Writer) -> None:
                     stream.transport.write(PING)
 
 
-async def main(redis_url: str, stream: str, send_timeout: float) -> None:
+async def main(
+    redis_url: str, stream: str, send_timeout: float, status_stream: str | None = None
+) -> None:
     writer = Writer(send_timeout)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Stream(writer), "127.0.0.1", 0, backlog=4096)
     print(f"ready {server.sockets[0].getsockname()[1]}", flush=True)
     redis = Redis.from_url(redis_url)
-    await asyncio.gather(follow_stock(writer, redis, stream), keep_up(writer))
+    tasks = [follow_stock(writer, redis, stream), keep_up(writer)]
+    if status_stream:
+        tasks.append(follow_statuses(writer, redis, status_stream))
+    await asyncio.gather(*tasks)
 
 
 if __name__ == "__main__":
-    uvloop.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
+    uvloop.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), *sys.argv[4:5]))

@@ -35,6 +35,7 @@ from services.orders.seed import ProductStock, seed_products
 from tests.load.accept import measure_accept_path, measure_bare_accept
 from tests.load.fanout import measure_fanout
 from tests.load.same_work import FINAL, compare, observe, run_same_work, wait_for_finals
+from tests.load.same_work_chain import measure_same_work_chain
 from tests.load.sse_memory import measure_sse_memory
 from tests.load.sse_memory import summary as sse_memory_summary
 from tests.load.stack_load import measure_stack
@@ -324,6 +325,12 @@ async def steady_ramp(args: argparse.Namespace, results: dict[str, Any]) -> dict
     if knee_steps and knee_steps[-1] is steps[-1] and result["stopped_because"] == "all steps run":
         say("  the ramp never broke: the knee is at least the last step (add higher --rates)")
     bare = await bare_front_door(args, results)
+    say(f"same-work pipeline (bare front door + same-work orders + bare SSE) at {rates[0]:g}/s")
+    results["same_work_chain"] = await measure_same_work_chain(
+        redis_url=args.redis_url, dsn=args.dsn, rate=rates[0], seconds=args.step_seconds,
+        buyers=500,  # as many buyer streams as the steady part opens
+        progress=say,
+    )  # fmt: skip
     at_100 = steps[0]["tap_to_final_ms"]["p99"] if steps else None
     knee_ratio = _share(knee, bare)
     chain = results.get("same_work_chain", {}).get("tap_to_final_ms", {}).get("p99")
