@@ -12,7 +12,9 @@ and is aborted once paused for SEND_TIMEOUT seconds. `GET /stats` answers
 With a fourth argument, STATUS_STREAM (`order.status`), a `GET /buyers/<buyer_id>` is a
 buyer's stream: each status XADDed there for that buyer is written to the buyer's
 connections as one `status` frame (the entry id as the SSE id, the status's `data` as
-JSON), the notifier's buyer stream at its barest (tests/load/same_work_chain.py).
+JSON), the notifier's buyer stream at its barest (tests/load/same_work_chain.py), and each
+confirmed one to every live room connection as a `purchase` frame (the room's ticker, as
+tests/load/fanout.py measures it).
 
 No framework, no per-connection task, no parsing beyond the request line: what a
 connection costs here is what any Python SSE server must pay.
@@ -30,6 +32,7 @@ from redis.asyncio import Redis
 HEARTBEAT_SECONDS = 15.0
 SEND_BUFFER_BYTES = 65_536
 WRITE_HIGH_WATER = 16 * 1024
+COMPACT = (",", ":")  # JSON as the notifier writes it
 HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\n"
     b"transfer-encoding: chunked\r\n\r\n"
@@ -128,7 +131,10 @@ async def follow_stock(writer: Writer, redis: Redis, stream: str) -> None:
             for entry_id, fields in entries:
                 last = entry_id
                 products = json.loads(fields[b"__data__"])["data"]["products"]
-                writer.push(b"event: stock\r\ndata: %b\r\n\r\n" % json.dumps(products).encode())
+                writer.push(
+                    b"event: stock\r\ndata: %b\r\n\r\n"
+                    % json.dumps(products, separators=COMPACT).encode()
+                )
 
 
 async def follow_statuses(writer: Writer, redis: Redis, stream: str) -> None:
@@ -139,12 +145,17 @@ async def follow_statuses(writer: Writer, redis: Redis, stream: str) -> None:
             for entry_id, fields in entries:
                 last = entry_id
                 data = json.loads(fields[b"__data__"])["data"]
+                if data["status"] == "confirmed":  # the room's purchase ticker
+                    writer.push(
+                        b"event: purchase\r\ndata: %b\r\n\r\n"
+                        % json.dumps(data, separators=COMPACT).encode()
+                    )
                 streams = writer.buyers.get(data["buyer_id"].encode())
                 if not streams:
                     continue
                 frame = chunk(
                     b"id: %b\r\nevent: status\r\ndata: %b\r\n\r\n"
-                    % (entry_id, json.dumps(data).encode())
+                    % (entry_id, json.dumps(data, separators=COMPACT).encode())
                 )
                 for one in streams:
                     if one.paused_since is None:

@@ -360,6 +360,10 @@ async def fanout(args: argparse.Namespace, results: dict[str, Any]) -> dict[str,
     result = await measure_fanout(
         redis_url=args.redis_url, viewers=args.viewers, events=20, progress=say
     )
+    say(f"fan-out: the same {args.viewers} viewers and events on the bare uvloop SSE writer")
+    result["bare"] = await measure_fanout(
+        redis_url=args.redis_url, viewers=args.viewers, events=20, progress=say, server="bare"
+    )
     latency = result["latency_ms"]
     bare = result.get("bare", {}).get("latency_ms", {}).get("p99")
     ratio = _share(latency["p99"], bare)
@@ -375,7 +379,7 @@ async def fanout(args: argparse.Namespace, results: dict[str, Any]) -> dict[str,
         f"fan-out {result['connected']}/{result['viewers']} viewers, push p50 "
         f"{latency['p50']} ms p99 {latency['p99']} ms vs bare writer p99 {bare} ms: "
         + ratio_line("p99 ratio", ratio, TARGETS["fanout_p99"], at_most=True)
-        + f"; {result['pushes_missed']} missed; "
+        + f"; {result['pushes_missed']} missed (bare {result['bare']['pushes_missed']}); "
         + ratio_line("KiB per connection", kib, TARGETS["fanout_kib"], at_most=True)
     )
     return result

@@ -182,10 +182,13 @@ async def measure_fanout(
     interval: float = 0.5,
     settle: float = 3.0,
     kinds: str = "both",
+    server: str = "notifier",
 ) -> dict[str, Any]:
     """Open `viewers` SSE connections to one room of one notifier process, publish `events`
     room-visible events `interval` seconds apart, and measure push latency and memory.
-    `kinds`: "both" (purchases and stock snapshots, alternating), "purchase" or "stock"."""
+    `kinds`: "both" (purchases and stock snapshots, alternating), "purchase" or "stock".
+    `server`: "notifier", or "bare" for the bare uvloop writer (tests/load/bare_sse.py) under
+    the same clients and events, the yardstick of the push latency."""
     file_limit = raise_file_limit()
     prefix = f"fanout-{uuid.uuid4().hex[:8]}"
     streams = Streams(prefix)
@@ -196,16 +199,28 @@ async def measure_fanout(
         redis_url=redis_url, stream_prefix=prefix, workdir=workdir, NOTIFIER_PORT=str(port)
     )
     notifier = ServiceProcess("notifier", port, env, ROOT / "run" / "fanout" / "notifier.log")
+    bare: asyncio.subprocess.Process | None = None
     redis = Redis.from_url(redis_url)
-    clients = LoadClients(port, f"/events/rooms/{room_id}", viewers, client_processes)
+    clients: LoadClients | None = None
     try:
         await redis.xadd(streams.room_changed, room_announcement(room_id))
-        notifier.start()
-        notifier.wait_ready()
-        assert notifier.process is not None
-        pid = notifier.process.pid
+        if server == "notifier":
+            notifier.start()
+            notifier.wait_ready()
+            assert notifier.process is not None
+            pid = notifier.process.pid
+        else:  # the bare uvloop writer: stock frames and the room's purchases, nothing else
+            bare = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.load.bare_sse", redis_url, streams.catalog_changed,
+                "10", streams.order_status, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            assert bare.stdout is not None
+            word, bare_port = (await bare.stdout.readline()).decode().split()
+            assert word == "ready", word
+            port, pid = int(bare_port), bare.pid
+        clients = LoadClients(port, f"/events/rooms/{room_id}", viewers, client_processes)
         rss_before = rss_kib(pid)
-        progress(f"notifier pid {pid} ready, RSS {rss_before / 1024:.1f} MiB; opening {viewers}")
+        progress(f"{server} pid {pid} ready, RSS {rss_before / 1024:.1f} MiB; opening {viewers}")
         await clients.start()
         connect_seconds = await clients.wait_connected(progress)
         await asyncio.sleep(settle)  # the viewer-count pushes of the ramp die down
@@ -224,8 +239,13 @@ async def measure_fanout(
         rss_after = rss_kib(pid)
         reports = await clients.results()
     finally:
-        await clients.kill()
-        notifier.terminate()
+        if clients is not None:
+            await clients.kill()
+        if bare is None:
+            notifier.terminate()
+        elif bare.returncode is None:
+            bare.kill()
+            await bare.wait()
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
         if keys:
             await redis.delete(*keys)
