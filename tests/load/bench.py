@@ -1,18 +1,31 @@
-"""`make bench`: livecart against its ceilings, each measured in the same run.
+"""`make bench`: livecart against its same-work ceilings, each measured in the same run,
+every figure printed as a ratio with issue 14's target next to it (PASS/MISS).
 
 Parts (`--parts`, all by default, in this order):
 - order: the orders service as a real process on PostgreSQL, checkouts XADDed in the
-  storefront's wire format until every one has a final status, against a plain
-  redis-py + asyncpg batched pipeline doing the same writes (tests/load/baseline.py);
-  the ratio is the headline figure;
-- accept: the storefront's accept path over HTTP against a bare FastAPI + one XADD
-  endpoint (tests/load/accept.py);
-- flash, steady: the whole stack driven by buyers over HTTP, finals seen on SSE
-  (tests/load/stack_load.py): N taps on one hot sku, and an open-loop rate;
-- fanout: one room of one notifier with thousands of SSE viewers (tests/load/fanout.py);
+  storefront's wire format until every one has a final status, against the same-work
+  pipeline (tests/load/same_work.py: plain redis-py + asyncpg leaving exactly the same
+  rows and stream entries); after both, what each left is compared (orders per status,
+  stock per sku, statuses per checkout on both streams, payload sizes); target >= 0.9;
+- accept: the storefront's accept path over HTTP against the bare front door
+  (tests/load/bare_accept.py: the same validation and XADD, the same uvicorn settings;
+  tests/load/accept.py); target >= 0.9;
+- flash: the whole stack, N taps on one hot sku; the tap -> final rate (finals seen on
+  SSE per second) against the bare front door's accept rate; target >= 0.7;
+- steady: the whole stack, a ramp from 100 taps/s (`--rates`) until the p99 tap -> final
+  passes 3x the p99 at 100/s or a tap is lost or refused; the knee (the highest clean
+  step) against the bare front door's rate, target >= 0.35; and the p99 at 100/s against
+  the same-work pipeline's (tests/load/same_work_chain.py: bare front door + same-work
+  orders + bare SSE writer), target <= 2;
+- fanout: one room of one notifier with thousands of SSE viewers, then the same on the
+  bare uvloop SSE writer (tests/load/fanout.py); push p99 target <= 1.5x the bare
+  writer's, memory <= 4 KiB per connection;
 - memory: the notifier's memory per SSE connection under 10,000 idle and 1,000 slow
   clients against a bare uvloop SSE writer, and the slow ones dropped (tests/load/sse_memory.py).
-Prints progress and one line per part, writes a JSON result file.
+The bare front door's rate comes from the accept part, or is measured alone once when
+that part is not in the run. Prints progress and one line per part, writes a JSON result
+file. Exits 1 on a wrong result (oversold, lost, not one order per tap, the order part's
+two sides disagreeing), never on a missed ratio.
 """
 
 import argparse
