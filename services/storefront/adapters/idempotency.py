@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from contracts import Streams
+from services.storefront.adapters.pipelined import Command, PipelinedCommands
 from services.storefront.service import CheckoutUnavailable, KeyClaim
 
 logger = logging.getLogger(__name__)
@@ -23,13 +24,14 @@ PENDING, ACCEPTED = "pending", "accepted"
 
 class RedisIdempotencyLedger:
     """`IdempotencyLedger` on the broker's Redis connection (single server or Cluster:
-    every command names one key)."""
+    every command names one key). The commands of concurrent requests share one pipeline
+    per round trip, as the checkouts do: a burst of keyed taps holds one connection."""
 
     def __init__(
         self, streams: Streams, *, client: Callable[[], Awaitable[Redis]], ttl_seconds: int
     ) -> None:
         self._streams = streams
-        self._client = client
+        self._commands = PipelinedCommands(client)
         self._ttl = ttl_seconds
 
     async def claim(self, checkout_id: str, fingerprint: str) -> KeyClaim | None:
@@ -54,9 +56,9 @@ class RedisIdempotencyLedger:
         key = self._streams.idempotency(checkout_id)
         await self._run("release", lambda r: r.delete(key))
 
-    async def _run(self, what: str, command: Callable[[Redis], Awaitable[object]]) -> object:
+    async def _run(self, what: str, command: Command) -> object:
         try:
-            return await command(await self._client())
+            return await self._commands.run(command)
         except (RedisError, OSError) as exc:
             # The broker already retried with backoff; a refusal (OOM, ACL) is no better.
             logger.warning("idempotency %s failed: %s", what, exc)

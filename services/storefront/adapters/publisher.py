@@ -13,7 +13,6 @@ of the checkout's products. The broker's FastStream publisher only documents the
 channel: FastStream's Cluster producer ignores pipelines.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,85 +29,33 @@ from contracts import (
     Streams,
     encode_entry,
 )
+from services.storefront.adapters.pipelined import PipelinedCommands
 from services.storefront.service import CheckoutUnavailable, EventUnavailable, LiveEvent
 
 logger = logging.getLogger(__name__)
 
-Queued = tuple[CheckoutRequestedEvent, "asyncio.Future[None]"]
-
 
 class StreamCheckoutPublisher:
-    """XADDs each event and returns only once Redis answered with its entry id."""
+    """XADDs each checkout and returns only once Redis answered with its entry id; the
+    checkouts of concurrent requests share one pipeline per round trip."""
 
     def __init__(self, streams: Streams, *, client: Callable[[], Awaitable[Redis]]) -> None:
         self._streams = streams
-        self._client = client  # the broker's connection (its pool and retry policy)
-        self._queue: list[Queued] = []
-        self._sender: asyncio.Task[None] | None = None
+        self._commands = PipelinedCommands(client)
 
     async def publish(self, event: CheckoutRequestedEvent) -> None:
-        accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((event, accepted))
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._send_queued())
-        await accepted
-
-    async def _send_queued(self) -> None:
+        stream = self._streams.checkout_stream_for(item.sku for item in event.data.items)
+        fields: dict[Any, Any] = encode_entry(event)
         try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    await self._send(batch)
-                except BaseException as exc:
-                    # A bug or a shutdown: no request may be left waiting for its answer.
-                    failure = exc if isinstance(exc, Exception) else CheckoutUnavailable("stopping")
-                    for _event, accepted in batch:
-                        _settle(accepted, failure)
-                    if not isinstance(exc, Exception):
-                        raise
-        finally:
-            self._sender = None
-
-    async def _send(self, batch: list[Queued]) -> None:
-        queued: list[Queued] = []
-        try:
-            pipe = (await self._client()).pipeline(transaction=False)
-            for event, accepted in batch:
-                try:
-                    skus = [item.sku for item in event.data.items]
-                    pipe.xadd(self._streams.checkout_stream_for(skus), encode_entry(event))  # type: ignore[arg-type]
-                except Exception as exc:  # not encodable: this checkout's own failure
-                    _settle(accepted, exc)
-                    continue
-                queued.append((event, accepted))
-            answers = await pipe.execute(raise_on_error=False) if queued else []
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+            await self._commands.run(lambda pipe: pipe.xadd(stream, fields))
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             # The broker already retried with backoff: Redis is down or unreachable.
-            logger.warning("%d checkouts not accepted: %s", len(batch), exc)
-            for _event, accepted in batch:
-                _settle(accepted, CheckoutUnavailable(str(exc)))
-            return
+            logger.warning("checkout %s not accepted: %s", event.correlation_id, exc)
+            raise CheckoutUnavailable(str(exc)) from exc
         except RedisError as exc:
-            logger.error("%d checkouts refused by Redis: %s", len(batch), exc)
-            for _event, accepted in batch:
-                _settle(accepted, CheckoutUnavailable(str(exc)))
-            return
-        for (event, accepted), answer in zip(queued, answers, strict=True):
-            if isinstance(answer, Exception):
-                # E.g. OOM or a missing ACL grant: not the buyer's fault, and still no 500.
-                logger.error("checkout %s refused by Redis: %s", event.correlation_id, answer)
-                _settle(accepted, CheckoutUnavailable(str(answer)))
-            else:
-                _settle(accepted, None)
-
-
-def _settle(accepted: "asyncio.Future[None]", outcome: BaseException | None) -> None:
-    if accepted.done():  # the request gave up (client went away)
-        return
-    if outcome is None:
-        accepted.set_result(None)
-    else:
-        accepted.set_exception(outcome)
+            # E.g. OOM or a missing ACL grant: not the buyer's fault, and still no 500.
+            logger.error("checkout %s refused by Redis: %s", event.correlation_id, exc)
+            raise CheckoutUnavailable(str(exc)) from exc
 
 
 class StreamEventPublisher:
