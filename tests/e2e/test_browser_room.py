@@ -214,7 +214,9 @@ async def test_a_room_whose_streams_the_notifier_refused_opens_them_again_and_bu
     """An EventSource gives up for good on an HTTP error; the page opens a new one later.
     The confirmed status comes only on the buyer's stream, the ticker only on the room's."""
     page = await open_room(browser, stingy_notifier)
-    await page.locator("[data-order-updates=live]").wait_for(timeout=30_000)
+    # Both streams open before the tap: a purchase is pushed only to rooms connected then.
+    live = page.locator("[data-testid=room][data-order-updates=live][data-room-stream=live]")
+    await live.wait_for(timeout=30_000)
     await buy(page, HOODIE.sku)
     assert (await final_status_of(page))[0] == "confirmed"
     ticker = page.get_by_test_id("ticker")

@@ -399,6 +399,8 @@
     let snapshots = 0;
     roomSource = openRoomStream({
       notifierUrl, roomId, skus,
+      // `data-room-stream` on the room: live, or reconnecting (then a snapshot resyncs it).
+      onState: (state) => { roomEl.dataset.roomStream = state; },
       on: {
         snapshot: (data) => {
           applyStock(data.stock);
