@@ -14,7 +14,6 @@ from contracts import ProductSnapshot, RoomChangedEvent, RoomSalesChangedEvent
 from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.rate_limits import install_rate_limits
-from services.common.serve import metrics_app
 from services.common.streams.faststream_internals import mark_broker_running
 from services.storefront import service
 from services.storefront.adapters.catalog_start import reader_starts
@@ -146,9 +145,6 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         broker = app.state.broker
         return broker is not None and await broker_check(broker)()
 
-    # Mounted before the shared /metrics, which it shadows: with several uvicorn workers
-    # it must add up every worker's figures, not show the one that happens to answer.
-    app.mount("/metrics", metrics_app())
     add_operational_routes(app, {"redis": broker_ready, "database": database_check(engine)})
     return app
 
