@@ -96,6 +96,14 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         description="Newest `room.sales` entries read on start-up (the latest figures of each "
         "room are kept in the database, so only what came while no replica ran matters).",
     )
+    checkout_wait_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="The longest a checkout waits for Redis (its idempotency claim, then its "
+        "XADD, each) before the buyer gets 503 with Retry-After: the broker's reconnect "
+        "backoff stops here, so an outage answers in bounded time.",
+    )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600,
         ge=60,

@@ -1,11 +1,13 @@
 """The checkout publisher sends the checkouts of concurrent requests in one pipeline and
-answers each request with its own entry's outcome. Fake pipeline, no Redis."""
+answers each request with its own entry's outcome. Fake pipeline, no Redis (the last
+test: a silent socket, for the bounded wait)."""
 
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -231,3 +233,35 @@ async def test_a_live_room_event_redis_does_not_take_is_reported_unavailable() -
     )
     with pytest.raises(EventUnavailable):
         await publisher.publish(event)
+
+
+async def test_a_redis_that_never_answers_makes_the_checkout_unavailable_within_its_wait() -> None:
+    """A real socket that accepts and stays silent (a hung Redis): redis-py would wait its
+    10 s socket timeout and retry; the checkout's wait ends it in `wait_seconds`, and the
+    checkouts queued behind that round trip get the same bounded answer."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers; returns when the client hangs up
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = Redis(host="127.0.0.1", port=port, socket_timeout=10)
+
+    async def connect() -> Redis:
+        return client
+
+    publisher = StreamCheckoutPublisher(STREAMS, client=connect, wait_seconds=0.3)
+    started = asyncio.get_running_loop().time()
+    try:
+        outcomes = await asyncio.gather(
+            *(publisher.publish(event(n)) for n in range(3)), return_exceptions=True
+        )
+    finally:
+        await client.aclose()
+        server.close()
+    waited = asyncio.get_running_loop().time() - started
+
+    assert [type(o) for o in outcomes] == [CheckoutUnavailable] * 3
+    assert "within 0.3s" in str(outcomes[0])
+    assert waited < 2.0

@@ -28,10 +28,15 @@ class RedisIdempotencyLedger:
     per round trip, as the checkouts do: a burst of keyed taps holds one connection."""
 
     def __init__(
-        self, streams: Streams, *, client: Callable[[], Awaitable[Redis]], ttl_seconds: int
+        self,
+        streams: Streams,
+        *,
+        client: Callable[[], Awaitable[Redis]],
+        ttl_seconds: int,
+        wait_seconds: float | None = None,
     ) -> None:
         self._streams = streams
-        self._commands = PipelinedCommands(client)
+        self._commands = PipelinedCommands(client, wait_seconds=wait_seconds)
         self._ttl = ttl_seconds
 
     async def claim(self, checkout_id: str, fingerprint: str) -> KeyClaim | None:

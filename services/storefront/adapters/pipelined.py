@@ -12,6 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Command = Callable[[Pipeline], object]
 """Adds one command to the pipeline (e.g. `lambda p: p.xadd(stream, fields)`)."""
@@ -25,18 +26,27 @@ class PipelinedCommands:
     in it. A request that gives up meanwhile (its client went away) disturbs no other.
     """
 
-    def __init__(self, client: Callable[[], Awaitable[Redis]]) -> None:
+    def __init__(
+        self, client: Callable[[], Awaitable[Redis]], *, wait_seconds: float | None = None
+    ) -> None:
         self._client = client  # the broker's connection (its pool and retry policy)
+        self._wait = wait_seconds
         self._queue: list[tuple[Command, asyncio.Future[Any]]] = []
         self._sender: asyncio.Task[None] | None = None
 
     async def run(self, command: Command) -> Any:
-        """The answer to `command`; raises what Redis raised for it or for its round trip."""
+        """The answer to `command`; raises what Redis raised for it or for its round trip,
+        or Redis's TimeoutError once `wait_seconds` passed without an answer (the round
+        trip goes on for the others; the command may still have been applied)."""
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((command, answer))
         if self._sender is None:
             self._sender = asyncio.create_task(self._send_queued())
-        return await answer
+        try:
+            async with asyncio.timeout(self._wait):
+                return await answer
+        except TimeoutError as exc:
+            raise RedisTimeoutError(f"no answer from Redis within {self._wait}s") from exc
 
     async def _send_queued(self) -> None:
         try:

@@ -39,9 +39,15 @@ class StreamCheckoutPublisher:
     """XADDs each checkout and returns only once Redis answered with its entry id; the
     checkouts of concurrent requests share one pipeline per round trip."""
 
-    def __init__(self, streams: Streams, *, client: Callable[[], Awaitable[Redis]]) -> None:
+    def __init__(
+        self,
+        streams: Streams,
+        *,
+        client: Callable[[], Awaitable[Redis]],
+        wait_seconds: float | None = None,
+    ) -> None:
         self._streams = streams
-        self._commands = PipelinedCommands(client)
+        self._commands = PipelinedCommands(client, wait_seconds=wait_seconds)
 
     async def publish(self, event: CheckoutRequestedEvent) -> None:
         stream = self._streams.checkout_stream_for(item.sku for item in event.data.items)

@@ -97,11 +97,16 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
             settings=settings,
             rooms=rooms,
             stock=catalog,
-            publisher=StreamCheckoutPublisher(settings.streams, client=broker.connect),
+            publisher=StreamCheckoutPublisher(
+                settings.streams,
+                client=broker.connect,
+                wait_seconds=settings.checkout_wait_seconds,
+            ),
             ledger=RedisIdempotencyLedger(
                 settings.streams,
                 client=broker.connect,
                 ttl_seconds=settings.idempotency_ttl_seconds,
+                wait_seconds=settings.checkout_wait_seconds,
             ),
             tokens=RememberedTokens(settings.buyer_tokens),
             events=events,
