@@ -29,6 +29,7 @@ from contracts.events import (
     RoomSales,
     RoomSalesChangedEvent,
 )
+from contracts.references import is_order_reference, order_reference, parse_order_reference
 from contracts.streams import (
     DEFAULT_PREFIX,
     GROUP_ORDERS,
@@ -79,6 +80,9 @@ __all__ = [
     "checkout_partition",
     "decode_entry",
     "encode_entry",
+    "is_order_reference",
     "new_event_id",
+    "order_reference",
+    "parse_order_reference",
     "utc_now",
 ]
