@@ -9,7 +9,7 @@ STACK := $(VENV_PYTHON) -m infra.local.stack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down logs status test lint audit bench asyncapi clean migrate compose-up compose-down manifests
+.PHONY: help venv up down logs status test lint audit bench profile asyncapi clean migrate compose-up compose-down manifests
 
 help: ## List the commands
 	@echo "livecart: make <target>   (PYTHON=$(PYTHON), VENV=$(VENV))"
@@ -61,6 +61,9 @@ audit: $(VENV_STAMP) ## The separation audit of the stack `make up` started (rep
 
 bench: $(VENV_STAMP) ## Benchmarks (about 8 min): order path, accept path, flash, steady, fan-out, SSE memory, each vs its ceiling
 	$(VENV_PYTHON) -m tests.load.bench $(ARGS)
+
+profile: $(VENV_STAMP) ## Where the CPU goes in a benchmark (py-spy over every process), e.g. ARGS="--parts order"
+	$(VENV_PYTHON) -m tests.load.profile $(ARGS)
 
 migrate: $(VENV_STAMP) ## Bring the orders and storefront databases to the newest schema (Alembic)
 	$(VENV_PYTHON) -m services.orders migrate

@@ -5,10 +5,13 @@ import json
 import logging
 
 import pytest
+from fastapi import FastAPI
 from faststream.redis.opentelemetry import RedisTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
 
+from services.common import tracing
 from services.common.logs import configure_logging, correlated
-from services.common.tracing import ENDPOINT_VARIABLE, tracing_middlewares
+from services.common.tracing import ENDPOINT_VARIABLE, http_telemetry, tracing_middlewares
 
 
 def test_json_log_lines_carry_the_correlation_id_of_the_checkout_being_handled(
@@ -38,3 +41,22 @@ def test_tracing_is_off_without_an_endpoint_and_on_with_one(
     monkeypatch.setenv(ENDPOINT_VARIABLE, "http://127.0.0.1:4318")
     (middleware,) = tracing_middlewares("orders")
     assert isinstance(middleware, RedisTelemetryMiddleware)
+
+
+def test_http_telemetry_is_off_without_an_endpoint_and_shares_the_brokers_provider_with_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ENDPOINT_VARIABLE, raising=False)
+    off = http_telemetry("storefront")
+    assert FastAPI(telemetry=off)._native_telemetry.enabled() is False
+    monkeypatch.setenv(ENDPOINT_VARIABLE, "http://127.0.0.1:4318")
+    on = http_telemetry("storefront")
+    provider = on["tracer_provider"]
+    try:
+        assert isinstance(provider, TracerProvider)
+        assert provider.resource.attributes["service.name"] == "livecart-storefront"
+        assert http_telemetry("storefront")["tracer_provider"] is provider  # one per process
+        assert FastAPI(telemetry=on)._native_telemetry.enabled() is True
+    finally:
+        provider.shutdown()
+        tracing._tracer_provider.cache_clear()

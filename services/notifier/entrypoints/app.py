@@ -23,6 +23,7 @@ from services.common.rate_limits import (
     redis_storage,
 )
 from services.common.streams.broker import redis_client
+from services.common.tracing import http_telemetry
 from services.common.validation import invalid_request
 from services.notifier.adapters.buyer_history import RedisBuyerHistory
 from services.notifier.adapters.reader_start import reader_start
@@ -127,6 +128,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.statuses = statuses
     app.state.rooms = rooms
+        telemetry=http_telemetry(settings.service_name),
     app.state.history = history
     app.state.broker = None
     app.state.connections = connections = ConnectionSlots(settings.max_connections)

@@ -17,6 +17,7 @@ from services.common.http import add_operational_routes, broker_check, database_
 from services.common.logs import correlated
 from services.common.streams.delivery import PoisonEntry
 from services.common.tasks import Stopping, finish_tasks, stop_tasks
+from services.common.tracing import http_telemetry
 from services.orders.adapters.outbox import OutboxRelay
 from services.orders.adapters.payments import SandboxWalletGateway
 from services.orders.adapters.repository import unit_of_work_factory
@@ -249,7 +250,13 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         async with runtime.running():
             yield
 
-    app = FastAPI(title="livecart orders", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="livecart orders",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=http_telemetry(runtime.settings.service_name),
+    )
     app.state.runtime = runtime
     add_operational_routes(
         app, {"redis": broker_check(runtime.broker), "database": database_check(runtime.engine)}

@@ -15,6 +15,7 @@ from services.common.db import make_engine
 from services.common.http import add_operational_routes, broker_check, database_check
 from services.common.rate_limits import install_rate_limits
 from services.common.streams.faststream_internals import mark_broker_running
+from services.common.tracing import http_telemetry
 from services.storefront import service
 from services.storefront.adapters.catalog_start import reader_starts
 from services.storefront.adapters.idempotency import RedisIdempotencyLedger
@@ -134,6 +135,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         # and counts the bytes of a chunked one as they arrive.
         max_body_size=settings.max_body_bytes,
     )
+        telemetry=http_telemetry(settings.service_name),
     app.state.broker = None
     app.add_middleware(CheckoutMetrics)
     install_error_handlers(app)
