@@ -14,6 +14,7 @@ Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A
 
 MAX_ITEMS_PER_CHECKOUT = 20
 MAX_QUANTITY_PER_ITEM = 100
+MAX_PAYMENT_URL = 1000
 
 
 class OrderStatus(StrEnum):
@@ -108,6 +109,13 @@ class OrderStatusChanged(_Payload):
     )
     tracking_ref: str | None = Field(
         default=None, max_length=100, description="v2: the carrier's reference, once shipped."
+    )
+    payment_url: str | None = Field(
+        default=None,
+        max_length=MAX_PAYMENT_URL,
+        description="v2: on `reserved`, when the marketplace hosts the payment: its page "
+        "where the buyer approves or declines, with a short-lived ticket in it. Only on "
+        "the buyer's own stream; the storefront embeds it and never reads payment data.",
     )
 
     @property

@@ -20,6 +20,7 @@ SECRET_VARIABLES = (
     "LIVECART_ORDERS_DB_PASSWORD",
     "LIVECART_STOREFRONT_DB_PASSWORD",
     "LIVECART_TOKEN_SECRET",
+    "LIVECART_PAYMENT_TICKET_SECRET",
 )
 
 
@@ -30,6 +31,8 @@ def env_text(host: str) -> str:
     lines.append(f"NOTIFIER_PUBLIC_URL=http://{host}:8001")
     # The notifier lets pages of this origin open buyer streams with the buyer cookie.
     lines.append(f"STOREFRONT_PUBLIC_URL=http://{host}:8000")
+    # The room page frames the marketplace's payment page from here.
+    lines.append(f"ORDERS_PUBLIC_URL=http://{host}:8002")
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,7 @@ from infra.local.stack_config import (
     StackError,
     Started,
     checkout_partitions,
+    local_origins,
     missing_entry_points,
     requested_redis_url,
     resolve_ports,
@@ -79,6 +80,7 @@ def up() -> None:
             notifier_urls=urls["notifier"], storefront_urls=urls["storefront"],
         )  # fmt: skip
         local_http_cookies(env)
+        hosted_payment(env, orders_url=urls["orders"][0], storefront_urls=urls["storefront"])
         login = demo_seller_login(PATHS.seller_login, os.environ)
         for service in SERVICES:
             if service.seeds_demo:
@@ -105,6 +107,14 @@ def up() -> None:
                   operations=operations, replica_urls=urls,
                   checkout_partitions=partitions,
                   seller_login=(login.email, login.password, login.file)))  # fmt: skip
+
+
+def hosted_payment(env: dict[str, str], *, orders_url: str, storefront_urls: list[str]) -> None:
+    """`make up` runs the hosted payment page (unless ORDERS_PAYMENT_MODE says otherwise):
+    the buyer approves in the marketplace's page, which the room's pages may frame."""
+    env.setdefault("ORDERS_PAYMENT_MODE", "hosted")
+    env.setdefault("ORDERS_PUBLIC_URL", orders_url)
+    env.setdefault("ORDERS_PAYMENT_FRAME_ANCESTORS", ",".join(local_origins(storefront_urls)))
 
 
 def undo(started: Started) -> None:

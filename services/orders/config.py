@@ -1,9 +1,15 @@
 """Settings of the orders service (env prefix `ORDERS_`)."""
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
+import re
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.common.settings import ConsumerSettings, SellerAuthSettings
+
+DEVELOPMENT_PAYMENT_TICKET_SECRET = "livecart-development-payment-ticket-secret"
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
 
 
 class OrdersSettings(ConsumerSettings, SellerAuthSettings):
@@ -55,6 +61,30 @@ class OrdersSettings(ConsumerSettings, SellerAuthSettings):
         default=120.0, gt=0, description="A reservation not paid within this time expires."
     )
     expiry_scan_seconds: float = Field(default=1.0, gt=0)
+    # The hosted payment page (README "Paying in the room"); hold_seconds is its deadline.
+    payment_mode: Literal["hosted", "wallet"] = Field(
+        default="hosted",
+        description="`hosted`: an order waits at `reserved` until the buyer approves or "
+        "declines on the marketplace's payment page (or hold_seconds run out); `wallet`: "
+        "the buyer's sandbox wallet is charged at once (tests, benchmarks).",
+    )
+    public_url: str = Field(
+        default="http://localhost:8002",
+        pattern=r"^https?://[^/?#\s]+/?$",
+        validation_alias=AliasChoices("ORDERS_PUBLIC_URL", "public_url"),
+        description="Base URL of the marketplace as the buyer's browser reaches it (the "
+        "payment page's address in the `reserved` status).",
+    )
+    payment_frame_ancestors: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"],
+        description="Origins of the storefront pages that may embed the payment page "
+        "(comma-separated; its Content-Security-Policy frame-ancestors).",
+    )
+    payment_ticket_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PAYMENT_TICKET_SECRET),
+        description="Signs the payment page's tickets (checkout and buyer, short-lived).",
+    )
+
     buyer_cancel_window_seconds: int = Field(
         default=600,
         ge=0,
@@ -66,8 +96,24 @@ class OrdersSettings(ConsumerSettings, SellerAuthSettings):
         default=0.5, gt=0, description="How often the relay looks for rows nobody woke it for."
     )
 
+    @field_validator("payment_frame_ancestors", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [origin.strip() for origin in value.split(",") if origin.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+                    raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return value
+
     def development_defaults_in_use(self) -> list[str]:
         problems = super().development_defaults_in_use()
         if self.database_url.startswith("sqlite"):
             problems.append("ORDERS_DATABASE_URL is SQLite (use PostgreSQL in production)")
+        secret = self.payment_ticket_secret.get_secret_value()
+        if self.payment_mode == "hosted" and (
+            secret == DEVELOPMENT_PAYMENT_TICKET_SECRET or len(secret) < 32
+        ):
+            problems.append("ORDERS_PAYMENT_TICKET_SECRET is the development default or too short")
         return problems

@@ -79,6 +79,24 @@ class CancelWindowClosed(OrderError):
     reason = "cancel_window_closed"
 
 
+class PaymentClosed(OrderError):
+    """The order waits no longer for the buyer's payment decision (declined, expired,
+    rejected): the hosted payment page answers 409."""
+
+    reason = "payment_closed"
+
+
+class PaymentExpired(PaymentClosed):
+    """The buyer answered after the payment deadline; the hold is released, no charge."""
+
+    reason = "payment_expired"
+
+
+DECLINED_BY_BUYER = "declined_by_buyer"
+"""The detail of a `payment_failed` rejection the buyer chose on the payment page (a
+reason of its own would be a breaking contract change: see README, hosted payment)."""
+
+
 class DealRefused(OrderError):
     """A flash deal the marketplace will never accept as asked (dead-lettered, not retried)."""
 
@@ -307,6 +325,40 @@ class Order:
         if self.changed_at is None or now - self.changed_at >= window:
             raise CancelWindowClosed(f"{self.checkout_id}: confirmed more than {window} ago")
         return self.cancel()
+
+    def payment_due_at(self, hold: timedelta) -> datetime | None:
+        """When a reservation waiting for the buyer's payment expires (None: not waiting)."""
+        if self.status is not Status.RESERVED or self.changed_at is None:
+            return None
+        return self.changed_at + hold
+
+    def awaits_payment_from(self, buyer_id: str, *, now: datetime, hold: timedelta) -> bool:
+        """The buyer's answer on the payment page: True while the order waits for it,
+        False when it was paid already (an approval repeated); NotYours, PaymentExpired
+        (past the deadline: expire it) or PaymentClosed otherwise."""
+        if buyer_id != self.buyer_id:
+            raise NotYours(f"{self.checkout_id} is not {buyer_id}'s")
+        if self.status in (Status.PAID, Status.CONFIRMED):
+            return False
+        if self.status is Status.EXPIRED:
+            raise PaymentExpired(f"{self.checkout_id}: the time to pay ran out")
+        if self.status is not Status.RESERVED:
+            raise PaymentClosed(f"{self.checkout_id} is {self.status}, not waiting for payment")
+        due = self.payment_due_at(hold)
+        if due is not None and now >= due:
+            raise PaymentExpired(f"{self.checkout_id}: the time to pay ran out")
+        return True
+
+    def decline_payment(self, buyer_id: str, *, now: datetime, hold: timedelta) -> StockMove:
+        """The buyer declined on the payment page: rejected, the held stock released. A
+        decline repeated changes nothing; after the deadline, PaymentExpired."""
+        if self.reason is Reason.PAYMENT_FAILED and self.detail == DECLINED_BY_BUYER:
+            if buyer_id != self.buyer_id:
+                raise NotYours(f"{self.checkout_id} is not {buyer_id}'s")
+            return NO_STOCK_MOVE
+        if not self.awaits_payment_from(buyer_id, now=now, hold=hold):
+            raise PaymentClosed(f"{self.checkout_id} is paid already")
+        return self.reject(Reason.PAYMENT_FAILED, DECLINED_BY_BUYER)
 
     @property
     def holds_stock(self) -> bool:

@@ -25,10 +25,13 @@ from contracts import (
 )
 from services.orders.deals import admit, price_with_deals
 from services.orders.domain import (
+    DECLINED_BY_BUYER,
     NO_STOCK_MOVE,
     InvalidCheckout,
     NotFound,
     Order,
+    PaymentClosed,
+    PaymentExpired,
     Product,
     Reason,
     Status,
@@ -50,6 +53,9 @@ MAX_CONFLICT_RETRIES = 5
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 Step = Callable[[Order], StockMove]
+PaymentLink = Callable[[Order], str]
+"""The hosted payment page's URL for an order (with its ticket); given, orders stop at
+`reserved` and wait for the buyer (approve_payment, decline_payment)."""
 
 
 async def place_order(
@@ -59,10 +65,15 @@ async def place_order(
     checkout: CheckoutRequested,
     max_quantity: int,
     requested_at: datetime | None = None,
+    payment_link: PaymentLink | None = None,
 ) -> Status:
     """`place_orders` for one checkout; the state it ended in. Safe to call again."""
     outcome = await place_orders(
-        uow=uow, gateway=gateway, checkouts=[(checkout, requested_at)], max_quantity=max_quantity
+        uow=uow,
+        gateway=gateway,
+        checkouts=[(checkout, requested_at)],
+        max_quantity=max_quantity,
+        payment_link=payment_link,
     )
     return outcome[checkout.checkout_id]
 
@@ -73,17 +84,21 @@ async def place_orders(
     gateway: PaymentGateway,
     checkouts: Sequence[tuple[CheckoutRequested, datetime | None]],
     max_quantity: int,
+    payment_link: PaymentLink | None = None,
 ) -> dict[str, Status]:
     """Receive, reserve, charge and confirm a batch of (checkout, requested_at) in arrival
     order; the final state per checkout id. Stock goes to checkouts in arrival order, all
     lines or none. A checkout placed before (redelivered, or twice in the batch) makes no
-    second order: it resumes from its stored state."""
-    orders = await _receive_and_reserve(uow=uow, checkouts=checkouts, max_quantity=max_quantity)
+    second order: it resumes from its stored state. With a `payment_link` (hosted payment)
+    nothing is charged: reserved orders wait for the buyer's answer on that page."""
+    orders = await _receive_and_reserve(
+        uow=uow, checkouts=checkouts, max_quantity=max_quantity, payment_link=payment_link
+    )
     settled: dict[str, Order] = {}
     for order in orders:
         if order.status is Status.PAID:  # only a crash between payment and confirmation
             settled[order.checkout_id] = await _advance(uow, order.checkout_id, _confirm)
-    reserved = [o for o in orders if o.status is Status.RESERVED]
+    reserved = [o for o in orders if o.status is Status.RESERVED and payment_link is None]
     settled |= await _charge(uow=uow, gateway=gateway, orders=reserved)
     return {o.checkout_id: settled.get(o.checkout_id, o).status for o in orders}
 
@@ -93,6 +108,7 @@ async def _receive_and_reserve(
     uow: UnitOfWorkFactory,
     checkouts: Sequence[tuple[CheckoutRequested, datetime | None]],
     max_quantity: int,
+    payment_link: PaymentLink | None = None,
 ) -> list[Order]:
     """One order per checkout id, in arrival order: the new ones received and reserved
     (or rejected) in one transaction, the stored ones as they are."""
@@ -117,7 +133,7 @@ async def _receive_and_reserve(
                 await work.rollback()
                 continue
             for order in received:
-                stage_changes(work, order)
+                stage_changes(work, order, payment_link=payment_link)
             await work.commit()
         placed = {o.checkout_id: o for o in [*received, *resumed]}
         return [placed[checkout_id] for checkout_id in unique]
@@ -323,6 +339,63 @@ async def ship_order(*, uow: UnitOfWorkFactory, checkout_id: str, tracking_ref: 
     return await _advance(uow, checkout_id, lambda order: order.ship(tracking_ref))
 
 
+async def approve_payment(
+    *,
+    uow: UnitOfWorkFactory,
+    gateway: PaymentGateway,
+    checkout_id: str,
+    buyer_id: str,
+    hold: timedelta,
+) -> Order:
+    """The buyer approved on the hosted payment page: the gateway's charge (once per
+    checkout), then confirmed or rejected. Approving again answers the stored order; after
+    the deadline the order is expired and PaymentExpired raised (NotFound, NotYours,
+    PaymentClosed as Order.awaits_payment_from says)."""
+    async with uow() as work:
+        order = await _get(work, checkout_id)
+    try:
+        if not order.awaits_payment_from(buyer_id, now=utc_now(), hold=hold):
+            return order
+    except PaymentExpired:
+        await _advance(uow, checkout_id, _expire)
+        raise
+    try:
+        result = await gateway.charge(_charge_of(order))
+    except PaymentTimeout:
+        result = PaymentResult(False, "timeout")
+    settled = await _settle(uow, gateway, checkout_id, result)
+    if result.captured and settled.status not in (Status.PAID, Status.CONFIRMED, Status.EXPIRED):
+        # Declined in another tab while the gateway was answering: the money goes back.
+        await gateway.refund(checkout_id)
+    if settled.status is Status.EXPIRED:
+        raise PaymentExpired(f"{checkout_id}: the time to pay ran out")
+    if settled.reason is Reason.PAYMENT_FAILED and settled.detail == DECLINED_BY_BUYER:
+        raise PaymentClosed(f"{checkout_id} was declined")
+    return settled
+
+
+async def decline_payment(
+    *, uow: UnitOfWorkFactory, checkout_id: str, buyer_id: str, hold: timedelta
+) -> Order:
+    """The buyer declined on the hosted payment page: rejected (`payment_failed`, detail
+    `declined_by_buyer`), the held stock released. After the deadline the order is expired
+    and PaymentExpired raised; a paid one raises PaymentClosed."""
+    expired = False
+
+    def decline(order: Order) -> StockMove:
+        nonlocal expired
+        try:
+            return order.decline_payment(buyer_id, now=utc_now(), hold=hold)
+        except PaymentExpired:
+            expired = True
+            return _expire(order)
+
+    order = await _advance(uow, checkout_id, decline)
+    if expired:
+        raise PaymentExpired(f"{checkout_id}: the time to pay ran out")
+    return order
+
+
 def _mark_refunded(order: Order) -> StockMove:
     return order.refund() if order.status is Status.CANCELLED else NO_STOCK_MOVE
 
@@ -358,9 +431,13 @@ async def _get(work: UnitOfWork, checkout_id: str) -> Order:
     return order
 
 
-def stage_changes(work: UnitOfWork, order: Order) -> None:
-    """Stage one `order.status` event per transition of `order` since it was loaded."""
+def stage_changes(
+    work: UnitOfWork, order: Order, *, payment_link: PaymentLink | None = None
+) -> None:
+    """Stage one `order.status` event per transition of `order` since it was loaded; its
+    `reserved` carries the payment page's URL when there is a `payment_link`."""
     for change in order.pull_changes():
+        hosted = payment_link is not None and change.status is Status.RESERVED
         work.stage_event(
             OrderStatusChangedEvent.new(
                 correlation_id=order.checkout_id,
@@ -381,6 +458,7 @@ def stage_changes(work: UnitOfWork, order: Order) -> None:
                     requested_at=order.requested_at,
                     seller_id=order.seller_id,
                     tracking_ref=order.tracking_ref,
+                    payment_url=payment_link(order) if hosted and payment_link else None,
                 ),
             )
         )

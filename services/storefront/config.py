@@ -65,6 +65,14 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         "separated): each buyer is sent to one of them, always the same. Any replica can "
         "resume any buyer (the history is in Redis). Empty: `notifier_public_url` only.",
     )
+    marketplace_public_url: str = Field(
+        default="http://localhost:8002",
+        validation_alias=AliasChoices(
+            "ORDERS_PUBLIC_URL", "STOREFRONT_MARKETPLACE_PUBLIC_URL", "marketplace_public_url"
+        ),
+        description="Base URL of the marketplace as browsers reach it: the room may frame "
+        "its payment page (Content-Security-Policy frame-src), nothing else of it.",
+    )
     max_body_bytes: int = Field(
         default=16 * 1024, ge=1024, description="Larger request bodies are refused with 413."
     )
@@ -159,6 +167,11 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         return f"{self.notifier_for(buyer_id)}/events/checkouts/{quote(checkout_id)}"
 
     def buyer_events_url(self, *, buyer_id: str) -> str:
+    @property
+    def marketplace_origin(self) -> str:
+        """`scheme://host[:port]` of the marketplace (its payment page is framed)."""
+        return _origin(self.marketplace_public_url)
+
         """The notifier's SSE URL of every status of the buyer (authenticated as above)."""
         return f"{self.notifier_for(buyer_id)}/events/buyers/me"
 

@@ -43,6 +43,7 @@ def orders_settings(
         "claim_idle_ms": 500,
         "upkeep_seconds": 0.2,
         "expiry_scan_seconds": 0.1,
+        "payment_mode": "wallet",  # charged at once; hosted payment's tests say hosted
     }
     values.update(overrides)
     return OrdersSettings(**values)

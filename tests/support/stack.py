@@ -105,6 +105,8 @@ def service_env(
         LIVECART_BUYER_COOKIE_SECURE="false",
     )
     env.update(RATE_LIMITS_OFF)
+        # Charged at once, as before hosted payment; a test of the payment page says hosted.
+        ORDERS_PAYMENT_MODE="wallet",
     env.update(extra)
     return env
 
@@ -171,6 +173,9 @@ def running_stack(
     shared.setdefault("NOTIFIER_CORS_ORIGINS", ",".join(local_origins([storefront])))
     seed_demo(shared)
     if stock:
+    # The room frames the marketplace's payment page; only the storefront's pages may.
+    shared["ORDERS_PUBLIC_URL"] = f"http://127.0.0.1:{ports['orders']}"
+    shared.setdefault("ORDERS_PAYMENT_FRAME_ANCESTORS", ",".join(local_origins([storefront])))
         seed_stock(shared, stock)
     services = {
         name: ServiceProcess(name, port, shared, workdir / f"{name}.log")

@@ -48,6 +48,7 @@ SECRET_PLACEHOLDERS = {
     "redis-url": "redis://{service}:placeholder-password-0123456789@redis.example:6379/0",
     "database-url": "postgresql+asyncpg://{service}:placeholder@db.example:5432/{service}",
     "secret": "placeholder-token-secret-" + "x" * 40,
+    "payment-ticket-secret": "placeholder-payment-ticket-secret-" + "x" * 40,
 }
 
 

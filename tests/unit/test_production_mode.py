@@ -19,6 +19,8 @@ SHOP = "https://shop.example"
         (OrdersSettings, {"redis_url": "redis://localhost:6379/0",
                           "database_url": "postgresql+asyncpg://db/x"}, "has no password"),
         (OrdersSettings, {"redis_url": SAFE_REDIS}, "SQLite"),
+        (OrdersSettings, {"redis_url": SAFE_REDIS, "database_url": "postgresql+asyncpg://db/x"},
+         "ORDERS_PAYMENT_TICKET_SECRET"),
         (NotifierSettings, {"redis_url": SAFE_REDIS, "cors_origins": SHOP,
                             "token_secret": DEVELOPMENT_TOKEN_SECRET}, "LIVECART_TOKEN_SECRET"),
         (NotifierSettings, {"redis_url": SAFE_REDIS, "token_secret": SECRET},
@@ -42,6 +44,7 @@ def test_production_mode_starts_with_real_settings() -> None:
     settings = OrdersSettings(
         environment="production", redis_url=SAFE_REDIS,
         database_url="postgresql+asyncpg://orders@db.internal/livecart",
+        payment_ticket_secret=SECRET,
     )  # fmt: skip
     assert settings.is_production
     notifier = NotifierSettings(

@@ -37,6 +37,7 @@ from services.orders.entrypoints.messaging import (
     register_live_requests,
 )
 from services.orders.migrations import ORDERS_MIGRATIONS
+from services.orders.payment_page import PaymentLinks, PaymentTickets
 from services.orders.seller_service import record_flash_deal
 from services.orders.service import (
     cancel_for_buyer,
@@ -70,6 +71,7 @@ class OrdersRuntime:
 
     def __post_init__(self) -> None:
         self.uow = unit_of_work_factory(self.engine, streams=self.settings.streams)
+        self.payment_link = payment_link_of(self.settings)
         self.groups = checkout_consumers(self.settings)
         self.broker = build_orders_broker(
             self.settings, self.groups, self.on_checkout, self.on_checkouts
@@ -88,6 +90,7 @@ class OrdersRuntime:
                 checkout=event.data,
                 max_quantity=self.settings.max_quantity_per_item,
                 requested_at=event.occurred_at,
+                payment_link=self.payment_link,
             )
         self.note_change(event.data.room_id, [item.sku for item in event.data.items])
         self.wake_relay()
@@ -98,6 +101,7 @@ class OrdersRuntime:
             gateway=self.gateway,
             checkouts=[(event.data, event.occurred_at) for event in events],
             max_quantity=self.settings.max_quantity_per_item,
+            payment_link=self.payment_link,
         )
         for event in events:
             self.note_change(event.data.room_id, [item.sku for item in event.data.items])
@@ -225,6 +229,17 @@ class OrdersRuntime:
             await self.engine.dispose()
 
 
+def payment_link_of(settings: OrdersSettings) -> PaymentLinks | None:
+    """The hosted payment page's links (None in `wallet` mode: charged at once)."""
+    if settings.payment_mode != "hosted":
+        return None
+    tickets = PaymentTickets(
+        settings.payment_ticket_secret.get_secret_value(),
+        timedelta(seconds=settings.hold_seconds),
+    )
+    return PaymentLinks(settings.public_url, tickets)
+
+
 def build_runtime(settings: OrdersSettings) -> OrdersRuntime:
     engine = make_engine(
         settings.database_url,
@@ -262,6 +277,8 @@ def create_app(settings: OrdersSettings | None = None) -> FastAPI:
         app, {"redis": broker_check(runtime.broker), "database": database_check(runtime.engine)}
     )
     from services.orders.entrypoints.console import install_console  # it imports this module
+    from services.orders.entrypoints.payment import install_payment_page  # this one too
 
     install_console(app, runtime)
+    install_payment_page(app, runtime)
     return app

@@ -83,18 +83,22 @@ def page_headers(deps: StorefrontDeps) -> dict[str, str]:
     """Every page's headers: its Content-Security-Policy, and never from a shared cache
     (per visitor, and live)."""
     return {
-        "Content-Security-Policy": _content_security_policy(deps.settings.notifier_origin),
+        "Content-Security-Policy": _content_security_policy(
+            deps.settings.notifier_origin, deps.settings.marketplace_origin
+        ),
         "Cache-Control": "private, no-store",
     }
 
 
-def _content_security_policy(notifier_origin: str) -> str:
+def _content_security_policy(notifier_origin: str, marketplace_origin: str) -> str:
     # Only our own scripts run; the one other origin the page talks to is the notifier
     # (SSE). Product images may be any https:// address (the marketplace's image URLs),
     # and so may the seller's stream (a video or an embedded player).
     return (
         "default-src 'self'; "
         f"connect-src 'self' {notifier_origin}; "
-        "img-src 'self' data: https:; media-src 'self' https:; frame-src https:; "
+        "img-src 'self' data: https:; media-src 'self' https:; "
+        # The marketplace's payment page, in the room's payment dialog (payment.js).
+        f"frame-src https: {marketplace_origin}; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
