@@ -68,11 +68,24 @@ def library_of(path: str) -> str:
 BENCH = "bench (load + same-work ceilings)"
 
 
+def main_module(frames: list[tuple[str, str]]) -> str:
+    """The module a process runs (its stack's first `<module>` frame); empty for a
+    thread's stack, which does not start there."""
+    if not frames or frames[0][0] != "_run_module_as_main":
+        return ""
+    for function, path in frames[:3]:  # after runpy's _run_module_as_main and _run_code
+        if function == "<module>" and path.endswith(".py") and not path.startswith("<"):
+            module = path.removesuffix(".py").removesuffix("/__main__").replace("/", ".")
+            return BENCH if module == "tests.load.bench" else module
+    return ""
+
+
 def process_name(command: str) -> str:
-    """`python -m services.orders` → `services.orders`; the bench itself → `bench`."""
+    """`python -m services.orders` → `services.orders`; the bench itself → `bench`;
+    empty when py-spy could not read it."""
     parts = command.split()
-    if not parts:  # py-spy could not read it: the process it started, the bench
-        return BENCH
+    if not parts:
+        return ""
     if "-m" in parts and parts.index("-m") + 1 < len(parts):
         module = parts[parts.index("-m") + 1]
         return BENCH if module == "tests.load.bench" else module
@@ -100,7 +113,7 @@ def summarize(lines: Iterable[str]) -> dict[str, ProcessProfile]:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        owner, frames = BENCH, []
+        owner, frames = "", []
         for frame in stack.split(";"):
             process = _PROCESS.match(frame)
             if process:
@@ -108,6 +121,9 @@ def summarize(lines: Iterable[str]) -> dict[str, ProcessProfile]:
                 continue
             match = _FRAME.match(frame)
             frames.append((match["function"], match["file"]) if match else (frame, frame))
+        # The module a process runs names it best: py-spy can read a child's command line
+        # between fork and exec, when it is still the bench's.
+        owner = main_module(frames) or owner or BENCH
         if not frames:
             continue
         profile = profiles[owner]
