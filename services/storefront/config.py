@@ -161,17 +161,17 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         origins = dict.fromkeys(_origin(url) for url in self._every_notifier)
         return " ".join(origin for origin in origins if origin)
 
+    @property
+    def marketplace_origin(self) -> str:
+        """`scheme://host[:port]` of the marketplace (its payment page is framed)."""
+        return _origin(self.marketplace_public_url)
+
     def events_url(self, checkout_id: str, *, buyer_id: str) -> str:
         """The notifier's SSE URL for one checkout. No token in it (URLs end up in logs): a
         browser sends the buyer cookie, other clients `Authorization: Bearer`."""
         return f"{self.notifier_for(buyer_id)}/events/checkouts/{quote(checkout_id)}"
 
     def buyer_events_url(self, *, buyer_id: str) -> str:
-    @property
-    def marketplace_origin(self) -> str:
-        """`scheme://host[:port]` of the marketplace (its payment page is framed)."""
-        return _origin(self.marketplace_public_url)
-
         """The notifier's SSE URL of every status of the buyer (authenticated as above)."""
         return f"{self.notifier_for(buyer_id)}/events/buyers/me"
 
