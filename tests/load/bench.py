@@ -121,6 +121,7 @@ async def livecart_order_path(
         LIVECART_STREAM_PREFIX=prefix,
         ORDERS_DATABASE_URL=url,
         ORDERS_DATABASE_SCHEMA=schema,
+        ORDERS_PAYMENT_MODE="wallet",  # charged at once, as the same-work ceiling does
         PYTHONUNBUFFERED="1",
     )
     replicas = [
