@@ -103,10 +103,10 @@ def service_env(
         PYTHONUNBUFFERED="1",
         # Plain http on 127.0.0.1: a Secure buyer cookie would not come back.
         LIVECART_BUYER_COOKIE_SECURE="false",
-    )
-    env.update(RATE_LIMITS_OFF)
         # Charged at once, as before hosted payment; a test of the payment page says hosted.
         ORDERS_PAYMENT_MODE="wallet",
+    )
+    env.update(RATE_LIMITS_OFF)
     env.update(extra)
     return env
 
@@ -171,11 +171,11 @@ def running_stack(
     # The room page's buyer stream carries the buyer cookie: the notifier names its origin.
     storefront = f"http://127.0.0.1:{ports['storefront']}"
     shared.setdefault("NOTIFIER_CORS_ORIGINS", ",".join(local_origins([storefront])))
-    seed_demo(shared)
-    if stock:
     # The room frames the marketplace's payment page; only the storefront's pages may.
     shared["ORDERS_PUBLIC_URL"] = f"http://127.0.0.1:{ports['orders']}"
     shared.setdefault("ORDERS_PAYMENT_FRAME_ANCESTORS", ",".join(local_origins([storefront])))
+    seed_demo(shared)
+    if stock:
         seed_stock(shared, stock)
     services = {
         name: ServiceProcess(name, port, shared, workdir / f"{name}.log")

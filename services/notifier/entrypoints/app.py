@@ -124,11 +124,11 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         title="livecart notifier",
         summary="Order statuses, stock and sales pushed to live rooms over Server-Sent Events.",
         lifespan=lifespan,
+        telemetry=http_telemetry(settings.service_name),
     )
     app.state.settings = settings
     app.state.statuses = statuses
     app.state.rooms = rooms
-        telemetry=http_telemetry(settings.service_name),
     app.state.history = history
     app.state.broker = None
     app.state.connections = connections = ConnectionSlots(settings.max_connections)

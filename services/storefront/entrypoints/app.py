@@ -134,8 +134,8 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
         # Starlette refuses a larger body from its Content-Length, before reading it,
         # and counts the bytes of a chunked one as they arrive.
         max_body_size=settings.max_body_bytes,
-    )
         telemetry=http_telemetry(settings.service_name),
+    )
     app.state.broker = None
     app.add_middleware(CheckoutMetrics)
     install_error_handlers(app)
