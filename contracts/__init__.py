@@ -5,6 +5,16 @@ and constants, so a service written in another language can follow the same
 contract from `contracts/WIRE.md` and the committed AsyncAPI document.
 """
 
+from contracts.chat import (
+    ChatEvent,
+    ChatModerated,
+    ChatModeratedEvent,
+    ChatPosted,
+    ChatPostedEvent,
+    ReactionKind,
+    RoomReacted,
+    RoomReactedEvent,
+)
 from contracts.envelope import Envelope, new_event_id, utc_now
 from contracts.events import (
     AFTER_SALE_STATUSES,
@@ -57,6 +67,11 @@ __all__ = [
     "CancellationRequestedEvent",
     "CatalogChanged",
     "CatalogChangedEvent",
+    "ChatEvent",
+    "ChatModerated",
+    "ChatModeratedEvent",
+    "ChatPosted",
+    "ChatPostedEvent",
     "CheckoutItem",
     "CheckoutRequested",
     "CheckoutRequestedEvent",
@@ -70,9 +85,12 @@ __all__ = [
     "OrderStatusChanged",
     "OrderStatusChangedEvent",
     "ProductSnapshot",
+    "ReactionKind",
     "RejectionReason",
     "RoomChanged",
     "RoomChangedEvent",
+    "RoomReacted",
+    "RoomReactedEvent",
     "RoomSales",
     "RoomSalesChangedEvent",
     "Streams",

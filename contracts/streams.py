@@ -152,6 +152,31 @@ class Streams:
         """A glob (ACL key pattern, SCAN match) of every rate-limit counter."""
         return f"{self.rate_limits}:*"
 
+    @property
+    def chat(self) -> str:
+        """Live rooms' chat: messages and the seller's moderation (storefront → notifier,
+        fan-out; capped)."""
+        return self._key("chat")
+
+    @property
+    def reactions(self) -> str:
+        """Live rooms' reactions (storefront → notifier, fan-out; capped)."""
+        return self._key("room.reactions")
+
+    def chat_author(self, message_id: str) -> str:
+        """Who wrote a chat message (`<room_id> <buyer_id>`, a string with a TTL), for the
+        seller's moderation; the public stream never carries the buyer."""
+        return f"{self.prefix}:chat:author:{message_id}"
+
+    def chat_mute(self, room_id: str, buyer_id: str) -> str:
+        """A buyer muted in a room until the key expires (a string with a TTL)."""
+        return f"{self.prefix}:chat:mute:{room_id}:{buyer_id}"
+
+    @property
+    def chat_key_pattern(self) -> str:
+        """A glob (ACL key pattern, SCAN match) of every `chat_author` and `chat_mute` key."""
+        return f"{self.prefix}:chat:*"
+
     @staticmethod
     def dead_letters(stream: str) -> str:
         """The dead-letter stream beside `stream` (same hash tag, so the same slot)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
+import contracts.chat
 import contracts.events
 import contracts.streams
 from contracts import Envelope, Streams
@@ -57,10 +58,11 @@ def current_surface() -> Surface:
 
 
 def event_contracts() -> dict[str, EventContract]:
-    """Every envelope class in `contracts.events`, by type, with one schema per version its
-    readers accept (the envelope's schema with `version` fixed to that version)."""
+    """Every envelope class in `contracts.events` and `contracts.chat`, by type, with one
+    schema per version its readers accept (the envelope's schema with `version` fixed to
+    that version)."""
     found: dict[str, EventContract] = {}
-    for value in vars(contracts.events).values():
+    for value in [*vars(contracts.events).values(), *vars(contracts.chat).values()]:
         if not (isinstance(value, type) and issubclass(value, Envelope) and "TYPE" in vars(value)):
             continue
         accepted = get_args(value.model_fields["version"].annotation) or (value.VERSION,)

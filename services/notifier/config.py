@@ -40,6 +40,18 @@ class NotifierSettings(TokenSettings):
         description="Newest `catalog.changed` and `room.sales` entries a starting replica "
         "reads to know current stock and sales.",
     )
+    recent_chat: int = Field(
+        default=1000,
+        ge=0,
+        description="Newest `chat` entries a starting replica reads, so that a room's "
+        "newcomers see its recent messages (the chat stream of every room, capped).",
+    )
+    chat_history: int = Field(
+        default=50,
+        ge=0,
+        le=500,
+        description="Last chat messages kept per room and sent in a new connection's snapshot.",
+    )
     max_checkouts: int = Field(
         default=100_000, ge=1, description="Bound on the checkouts whose buyer is remembered."
     )

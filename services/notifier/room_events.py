@@ -1,5 +1,6 @@
 """What a live room's SSE stream carries: `snapshot`, `stock`, `purchase`, `sales`, `viewers`
-and `room` (the storefront changed the room's pins or live state: reload it).
+and `room` (the storefront changed the room's pins or live state: reload it), and its chat:
+`chat`, `chat_deleted` and `reaction` (see chat.py).
 
 Each event is encoded once, as JSON and as its SSE frame, however many connections
 send it: a room of 10,000 viewers costs one encoding per event, not 10,000.
@@ -12,8 +13,11 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contracts import CheckoutItem, OrderStatusChanged, ProductSnapshot, RoomChanged, RoomSales
+from services.notifier.chat_lines import ChatLine
 
-RoomEventName = Literal["snapshot", "stock", "purchase", "sales", "viewers", "room"]
+RoomEventName = Literal[
+    "snapshot", "stock", "purchase", "sales", "viewers", "room", "chat", "chat_deleted", "reaction"
+]
 _PRODUCTS = TypeAdapter(list[ProductSnapshot])
 
 
@@ -45,6 +49,9 @@ class RoomSnapshot(_Payload):
     stock: list[ProductSnapshot] = Field(description="Current stock of the room's products.")
     sales: RoomSales | None = Field(description="The latest sales snapshot, if any.")
     viewers: int = Field(description="Open connections to the room on this replica.")
+    chat: list[ChatLine] = Field(
+        default_factory=list, description="The room's last chat messages, oldest first."
+    )
 
 
 @dataclass(frozen=True, slots=True)

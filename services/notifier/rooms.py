@@ -2,7 +2,7 @@
 sales per room, and the open room connections waiting for pushes.
 
 Fed by the fan-out readers of `catalog.changed`, `room.sales`, `room.changed` and
-`order.status`.
+`order.status`; the rooms' chat by those of `chat` and `room.reactions` (`RoomHub.chat`).
 Rooms are the storefront's concept; a connection names the skus it shows.
 
 Cost per event: one encoding, then a reference handed to each connection of the room.
@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 
 from contracts import OrderStatusChanged, ProductSnapshot, RoomChanged, RoomSales
+from services.notifier.chat import RoomChat
 from services.notifier.room_events import Purchase, RoomEvent, RoomSnapshot, StockFrames
 from services.notifier.room_watch import Audience, RoomWatch
 
@@ -33,6 +34,7 @@ class RoomHub:
         max_rooms: int = 10_000,
         viewer_pushes_per_second: float = 4000.0,
         clock: Callable[[], float] = time.monotonic,
+        chat_history: int = 50,
     ) -> None:
         self._interval = interval
         self._max_pending = max_pending
@@ -45,6 +47,9 @@ class RoomHub:
         self._rooms: dict[str, Audience] = {}
         self._by_sku: dict[str, set[RoomWatch]] = {}
         self._every_sku: set[RoomWatch] = set()
+        self.chat = RoomChat(
+            push=self.push, interval=interval, history=chat_history, max_rooms=max_rooms
+        )
 
     def update_stock(self, products: Iterable[ProductSnapshot]) -> int:
         """Keep each product if newer than what is known (by `version`); how many were."""
@@ -90,6 +95,13 @@ class RoomHub:
             for watch in list(audience.watches):
                 watch.offer_purchase(event)
 
+    def push(self, room_id: str, event: RoomEvent) -> None:
+        """Queue `event` to every open connection of the room (a chat message, ...)."""
+        audience = self._rooms.get(room_id)
+        if audience is not None:
+            for watch in list(audience.watches):  # a copy: see `purchase`
+                watch.offer_event(event)
+
     def stock(self, skus: frozenset[str] | None = None) -> list[ProductSnapshot]:
         """Known products, by sku; only `skus` when given."""
         wanted = sorted(self._stock) if skus is None else sorted(skus & self._stock.keys())
@@ -125,8 +137,9 @@ class RoomHub:
             self._viewers_changed(audience)
         watch.viewers_sent(audience.count)  # the snapshot carries it
         snapshot = RoomSnapshot(
-            stock=self.stock(skus), sales=self.sales(room_id), viewers=audience.count
-        )
+            stock=self.stock(skus), sales=self.sales(room_id), viewers=audience.count,
+            chat=self.chat.recent(room_id),
+        )  # fmt: skip
         try:
             yield watch, snapshot
         finally:
@@ -154,6 +167,7 @@ class RoomHub:
 
     def close(self) -> None:
         """End every room connection (shutdown)."""
+        self.chat.close()
         for audience in self._rooms.values():
             if audience.timer is not None:
                 audience.timer.cancel()

@@ -18,6 +18,10 @@ The checkout rules name every partition at once with `Streams.checkout_pattern`
 says, and changing it needs no new ACL. The probes do depend on it: they try every
 partition. The prefix stays outside the hash tags, so `<prefix>:*` still covers every key.
 
+The rooms' chat and reactions are the storefront's to append and the notifier's to read;
+the storefront also sets and reads its chat keys (who wrote a message, who is muted) under
+`Streams.chat_key_pattern`, through a selector like the idempotency keys'.
+
 The storefront and the notifier also count their rate limits (services/common/rate_limits.py)
 under `Streams.rate_limit_pattern`, through a selector granting `RATE_LIMIT_COMMANDS` on
 those keys only.
@@ -68,6 +72,8 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
             # Buyers' idempotency keys: SET NX GET / SET XX / DEL on those keys only (a
             # selector: the grants above stay off them, and these stay off the streams).
             f"(~{streams.idempotency_pattern} +set +del)",
+            f"%W~{streams.chat}", f"%W~{streams.reactions}",
+            f"(~{streams.chat_key_pattern} +set +get)",
             rate_limits,
         ],
         "orders": [
@@ -80,6 +86,7 @@ def acl_rules(streams: Streams, *, cluster: bool = False) -> dict[str, list[str]
         "notifier": [
             *connection, "+xread", "+xrange", "+xrevrange", "+xinfo|stream",
             f"%R~{status}", f"%R~{history}", f"%R~{catalog}", f"%R~{sales}", f"%R~{room}",
+            f"%R~{streams.chat}", f"%R~{streams.reactions}",
             rate_limits,
         ],
         "ops": [
@@ -146,6 +153,7 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
     sales, room, requests = streams.room_sales, streams.room_changed, streams.live_requests
     deals = streams.flash_deals
     idempotency = streams.idempotency("audit-checkout")
+    chat_streams, chat_key = (streams.chat, streams.reactions), streams.chat_mute("audit", "b")
     limited = rate_limit_probes(streams, others=(status, catalog, history))
     fields = ("__data__", "{}")  # never sent for real: see Probe
     return {
@@ -170,6 +178,12 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("DEL", idempotency), True),
             Probe(("GET", idempotency), False),
             Probe(("XADD", idempotency, "*", *fields), False),
+            *(Probe(("XADD", key, "*", *fields), True) for key in chat_streams),
+            Probe(("XRANGE", streams.chat, "-", "+", "COUNT", "1"), False),
+            Probe(("SET", chat_key, "r b", "EX", "60"), True),
+            Probe(("GET", chat_key), True),
+            Probe(("DEL", chat_key), False),
+            Probe(("SET", status, "x"), False),
             Probe(("SET", room, "x"), False),
             Probe(("DEL", checkout), False),
             *limited,
@@ -189,6 +203,9 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XRANGE", status, "-", "+", "COUNT", "1"), False),
             Probe(("XRANGE", room, "-", "+", "COUNT", "1"), False),
             Probe(("XADD", room, "*", *fields), False),
+            # The marketplace never reads the rooms' chat (nor who wrote or is muted).
+            *(Probe(("XRANGE", key, "-", "+", "COUNT", "1"), False) for key in chat_streams),
+            Probe(("GET", chat_key), False),
             Probe(("CONFIG", "GET", "maxmemory"), False),
             Probe(("FLUSHALL",), False),
         ],
@@ -197,6 +214,9 @@ def role_probes(streams: Streams) -> dict[str, list[Probe]]:
             Probe(("XRANGE", catalog, "-", "+", "COUNT", "1"), True),
             Probe(("XRANGE", sales, "-", "+", "COUNT", "1"), True),
             Probe(("XRANGE", room, "-", "+", "COUNT", "1"), True),
+            *(Probe(("XRANGE", key, "-", "+", "COUNT", "1"), True) for key in chat_streams),
+            *(Probe(("XADD", key, "*", *fields), False) for key in chat_streams),
+            Probe(("GET", chat_key), False),
             Probe(("XADD", status, "*", *fields), False),
             Probe(("XADD", checkout, "*", *fields), False),
             Probe(("XADD", room, "*", *fields), False),

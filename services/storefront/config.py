@@ -137,6 +137,12 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
     rate_limit_cancellations_per_buyer: RateLimitSetting = Field(
         default="10/minute", description="Cancel requests one buyer may send (or `off`)."
     )
+    rate_limit_chat_per_buyer: RateLimitSetting = Field(
+        default="5/10 seconds", description="Chat messages one buyer may send (or `off`)."
+    )
+    rate_limit_reactions_per_buyer: RateLimitSetting = Field(
+        default="20/10 seconds", description="Reactions one buyer may send (or `off`)."
+    )
 
     @property
     def worker_processes(self) -> int:

@@ -18,13 +18,15 @@ def document() -> dict[str, Any]:
     return result
 
 
-def test_the_specification_documents_four_fan_out_readers_without_groups() -> None:
+def test_the_specification_documents_six_fan_out_readers_without_groups() -> None:
     channels = document()["channels"].values()
     assert {c["address"] for c in channels} == {
         "livecart:{order.status}",
         "livecart:{catalog.changed}",
         "livecart:{room.sales}",
         "livecart:{room.changed}",
+        "livecart:{chat}",
+        "livecart:{room.reactions}",
     }
     assert {c["bindings"]["redis"]["method"] for c in channels} == {"xread"}
     assert all("no group" in c["description"] for c in channels)
@@ -34,6 +36,9 @@ def test_the_specification_documents_four_fan_out_readers_without_groups() -> No
         "CatalogChangedEvent",
         "RoomSalesChangedEvent",
         "RoomChangedEvent",
+        "ChatPostedEvent",
+        "ChatModeratedEvent",
+        "RoomReactedEvent",
     } <= set(schemas)
 
 

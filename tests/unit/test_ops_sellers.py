@@ -60,6 +60,8 @@ def test_the_payment_data_check_samples_every_stream_the_storefront_writes() -> 
         "flash_deal.requested",
         "order.cancellation_requested",
         "room.changed",
+        "chat",
+        "room.reactions",
         "catalog.changed",
     ]
     assert sampled["room.changed"] == "lc:{room.changed}"

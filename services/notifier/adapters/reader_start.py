@@ -2,8 +2,10 @@
 
 XREVRANGE with a COUNT costs N entries however long the stream is; the reader then
 XREADs after the id found, so it sees those N entries and everything newer. The
-`room.changed` reader starts after the newest entry: a room change only tells open pages
-to reload the room, so one from before the start is news to nobody.
+`room.changed` and `room.reactions` readers start after the newest entry: a room change
+only tells open pages to reload the room, and a reaction floats by, so one from before the
+start is news to nobody. The `chat` reader starts at the newest `recent_chat` entries:
+they are the rooms' recent messages a newcomer sees.
 """
 
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ class ReaderStart:
     catalog_changed: str = BEGINNING
     room_sales: str = BEGINNING
     room_changed: str = BEGINNING
+    chat: str = BEGINNING
+    reactions: str = BEGINNING
     newest_status: str = BEGINNING
     """Statuses up to this one are recent memory (whose checkout is whose), not news:
     they ring no doorbell and reach no purchase ticker."""
@@ -49,6 +53,8 @@ async def reader_start(redis: Redis, settings: NotifierSettings) -> ReaderStart:
             redis, streams.room_sales, entries=settings.recent_snapshots
         ),
         room_changed=await newest_entries_start(redis, streams.room_changed, entries=0),
+        chat=await newest_entries_start(redis, streams.chat, entries=settings.recent_chat),
+        reactions=await newest_entries_start(redis, streams.reactions, entries=0),
         newest_status=newest_status,
     )
 

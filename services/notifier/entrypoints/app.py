@@ -80,7 +80,11 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     """The notifier app; Redis is first touched when the lifespan starts, not before."""
     settings = settings or NotifierSettings()
     statuses = StatusHub(max_checkouts=settings.max_checkouts)
-    rooms = RoomHub(interval=settings.room_push_seconds, max_pending=settings.max_pending_purchases)
+    rooms = RoomHub(
+        interval=settings.room_push_seconds,
+        max_pending=settings.max_pending_purchases,
+        chat_history=settings.chat_history,
+    )
     redis = _history_client(settings)
     history = RedisBuyerHistory(redis, settings.streams)
     known = KnownRooms()

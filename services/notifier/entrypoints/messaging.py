@@ -1,5 +1,5 @@
-"""The notifier's FastStream readers: `order.status`, `catalog.changed`, `room.sales` and
-`room.changed`.
+"""The notifier's FastStream readers: `order.status`, `catalog.changed`, `room.sales`,
+`room.changed`, and the rooms' `chat` and `room.reactions`.
 
 Plain XREAD, no consumer group: every replica must see every entry, and nothing is
 acknowledged because nothing durable is done with it. Each starts at the newest few
@@ -12,10 +12,13 @@ from faststream.redis import RedisBroker, StreamSub
 
 from contracts import (
     CatalogChangedEvent,
+    ChatEvent,
+    ChatPostedEvent,
     EntryId,
     OrderStatus,
     OrderStatusChangedEvent,
     RoomChangedEvent,
+    RoomReactedEvent,
     RoomSalesChangedEvent,
     utc_now,
 )
@@ -59,11 +62,25 @@ ROOM_CHANGED_DESCRIPTION = (
     "room. " + _SKIPPED
 )
 
+CHAT_DESCRIPTION = (
+    "The live rooms' chat (`chat.posted`, `chat.moderated`), read by each notifier replica "
+    "(XREAD, no group) from its newest `recent_chat` entries at start: the last messages of "
+    "each room are kept for newcomers' snapshots, and each message (`chat`) or deletion "
+    "(`chat_deleted`) is pushed to the room's streams without the buyer. " + _SKIPPED
+)
+REACTIONS_DESCRIPTION = (
+    "The live rooms' reactions (`room.reacted`), read by each notifier replica (XREAD, no "
+    "group) from the newest entry at start; counted per room and pushed as one `reaction` "
+    "event per room push interval. " + _SKIPPED
+)
+
 DESCRIPTIONS = {
     "order.status": ORDER_STATUS_DESCRIPTION,
     "catalog.changed": CATALOG_DESCRIPTION,
     "room.sales": ROOM_SALES_DESCRIPTION,
     "room.changed": ROOM_CHANGED_DESCRIPTION,
+    "chat": CHAT_DESCRIPTION,
+    "room.reactions": REACTIONS_DESCRIPTION,
 }
 
 
@@ -112,11 +129,25 @@ def build_broker(
         if known.changed(event.data):
             rooms.room_changed(event.data)
 
+    async def on_chat(event: ChatEvent) -> None:
+        """Keep a room's new message, or forget a deleted one; either goes to the room."""
+        envelope = event.root
+        if isinstance(envelope, ChatPostedEvent):
+            rooms.chat.posted(envelope.data, at=envelope.occurred_at)
+        elif envelope.data.action == "deleted":
+            rooms.chat.deleted(envelope.data.room_id, envelope.data.message_id)
+
+    async def on_reaction(event: RoomReactedEvent) -> None:
+        """Count the reaction; the room hears the counts at its next push."""
+        rooms.chat.reacted(event.data.room_id, event.data.kind)
+
     readers = (
         ("order.status", streams.order_status, start.order_status, on_order_status),
         ("catalog.changed", streams.catalog_changed, start.catalog_changed, on_catalog_changed),
         ("room.sales", streams.room_sales, start.room_sales, on_room_sales),
         ("room.changed", streams.room_changed, start.room_changed, on_room_changed),
+        ("chat", streams.chat, start.chat, on_chat),
+        ("room.reactions", streams.reactions, start.reactions, on_reaction),
     )
     for name, stream, last_id, handler in readers:
         subscriber = broker.subscriber(

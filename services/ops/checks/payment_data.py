@@ -1,7 +1,7 @@
 """Check 4: payment data never reaches the storefront side: no field named like a payment,
 card, wallet, balance or amount in recent entries of the streams the storefront writes
 (every checkout.requested partition, flash_deal.requested, order.cancellation_requested,
-room.changed) or reads (catalog.changed), nor in the storefront's tables.
+room.changed, the rooms' chat and room.reactions) or reads (catalog.changed), nor in the storefront's tables.
 
 `room.sales`, which the storefront reads too, is left out: its maps are keyed by sku
 (`units_sold`, `revenue_minor_by_sku`), and a sku such as `GIFT-CARD` would read as a
@@ -25,6 +25,7 @@ TITLE = "No payment data on the storefront side"
 def storefront_side_streams(streams: Streams) -> dict[str, str]:
     """Short name → key of every stream the storefront writes or reads."""
     written = (*streams.checkout_streams, *streams.live_requests, streams.room_changed)
+    written += (streams.chat, streams.reactions)
     keys = (*written, streams.catalog_changed)
     return {streams.short_name(key): key for key in keys}
 

@@ -1,5 +1,6 @@
 """The storefront's broker: publishers to `checkout.requested`, `room.changed`,
-`flash_deal.requested` and `order.cancellation_requested`, and fan-out readers of
+`flash_deal.requested`, `order.cancellation_requested`, the rooms' `chat` and
+`room.reactions`, and fan-out readers of
 `catalog.changed`, `room.sales` and `room.changed` (plain XREAD, no consumer group:
 every replica keeps its own copy)."""
 
@@ -11,11 +12,13 @@ from faststream.redis import RedisBroker, StreamSub
 from contracts import (
     CancellationRequestedEvent,
     CatalogChangedEvent,
+    ChatEvent,
     CheckoutRequestedEvent,
     Envelope,
     FlashDealRequestedEvent,
     ProductSnapshot,
     RoomChangedEvent,
+    RoomReactedEvent,
     RoomSalesChangedEvent,
 )
 from services.common.streams.broker import build_broker as build_common_broker
@@ -64,6 +67,17 @@ CANCELLATION_DESCRIPTION = (
     "from their token). The marketplace (group `orders`) grants it within its cancel "
     "window; the correlation id is the checkout id."
 )
+CHAT_DESCRIPTION = (
+    "A live room's chat: a buyer's message (`chat.posted`, the buyer from their token, the "
+    "text checked) or the room's seller's moderation (`chat.moderated`: a message deleted, "
+    "its author muted). Capped (MAXLEN ~10,000); read by the notifier only, which pushes it "
+    "to the room's stream without the buyer. The marketplace never reads it; the "
+    "correlation id is the room id."
+)
+REACTIONS_DESCRIPTION = (
+    "A viewer's reaction in a live room (a heart, fire, clap or laugh; nobody's id). Capped "
+    "(MAXLEN ~1,000); the notifier counts them per room; the correlation id is the room id."
+)
 ROOM_SALES_DESCRIPTION = (
     "The marketplace's figures per live room (v1 and v2), read by each storefront replica "
     "on its own (XREAD, no group) from the newest few hundred entries; the latest per room "
@@ -104,6 +118,8 @@ def build_broker(
         (streams.room_changed, ROOM_CHANGED_DESCRIPTION, RoomChangedEvent),
         (streams.flash_deals, FLASH_DEAL_DESCRIPTION, FlashDealRequestedEvent),
         (streams.cancellations, CANCELLATION_DESCRIPTION, CancellationRequestedEvent),
+        (streams.chat, CHAT_DESCRIPTION, ChatEvent),  # type: ignore[list-item]
+        (streams.reactions, REACTIONS_DESCRIPTION, RoomReactedEvent),
     ]
     for stream, description, schema in published:
         broker.publisher(

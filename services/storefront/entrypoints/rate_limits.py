@@ -20,6 +20,8 @@ from services.storefront.sessions import BuyerSession
 CHECKOUTS_PER_BUYER = "checkouts_per_buyer"
 CHECKOUTS_PER_ADDRESS = "checkouts_per_address"
 CANCELLATIONS_PER_BUYER = "cancellations_per_buyer"
+CHAT_PER_BUYER = "chat_per_buyer"
+REACTIONS_PER_BUYER = "reactions_per_buyer"
 
 
 def storefront_rate_limits(settings: StorefrontSettings) -> SharedRateLimits:
@@ -35,6 +37,10 @@ def storefront_rate_limits(settings: StorefrontSettings) -> SharedRateLimits:
                          settings.rate_limit_checkouts_per_address),
             RateLimit.of(CANCELLATIONS_PER_BUYER, "cancel requests by one buyer",
                          settings.rate_limit_cancellations_per_buyer),
+            RateLimit.of(CHAT_PER_BUYER, "chat messages by one buyer",
+                         settings.rate_limit_chat_per_buyer),
+            RateLimit.of(REACTIONS_PER_BUYER, "reactions by one buyer",
+                         settings.rate_limit_reactions_per_buyer),
         ],
     )  # fmt: skip
 
