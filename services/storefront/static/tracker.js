@@ -37,6 +37,7 @@
   const PAYMENT_FAILURES = {
     declined: ["Payment declined", `Payment declined by your wallet, so the order was cancelled. ${NOT_CHARGED}`],
     insufficient_funds: ["Payment declined", `Payment declined: not enough funds in your wallet. The order was cancelled. ${NOT_CHARGED}`],
+    declined_by_buyer: ["Payment declined", `You declined the payment, so the order was cancelled. ${NOT_CHARGED}`],
     timeout: ["Payment timed out", `The payment provider did not answer in time, so the order was cancelled. ${NOT_CHARGED}`],
   };
   const DEAL_GONE = ["Deal sold out", `Flash deal sold out: its units went to other buyers before yours could be reserved. ${NOT_CHARGED}`];
@@ -89,6 +90,8 @@
         previous: change.previous_status, reason: change.reason || null, detail: change.detail || null,
         trackingRef: change.tracking_ref || null,
       });
+      // The marketplace's payment dialog (payment.js) follows the same newer-only statuses.
+      if (window.livecart.payment) window.livecart.payment.status(change);
       if (typeof change.room_id === "string") order.roomId = change.room_id;
       if (change.status === "confirmed") order.confirmedAt = recordedAt(eventId) || this.clock.now();
       if (Array.isArray(change.items) && change.items.length) order.items = change.items;
