@@ -4,8 +4,10 @@ Writing needs the `X-CSRF-Token` header; another seller's product or order is a 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AfterValidator
 
-from contracts import OrderStatus
+from contracts import OrderStatus, parse_order_reference
+from contracts.references import MAX_REFERENCE_INPUT
 from services.orders import seller_service
 from services.orders.entrypoints.console_auth import ApiSeller, ConsoleDep
 from services.orders.entrypoints.console_schemas import (
@@ -22,6 +24,34 @@ SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 SkuPath = Annotated[str, Path(min_length=1, max_length=64, pattern=SKU_PATTERN)]
 OrderIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+REFERENCE_SEARCH_DEPTH = 1000
+"""A short reference is a hash of the checkout id, stored nowhere: a lookup by it searches
+the seller's newest orders, this many."""
+OrderReferenceQuery = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_REFERENCE_INPUT,
+        description="Only the order(s) with this short reference, as the buyer's page shows it "
+        "(`LC-7K3M-9QX2`; any case, dashes and the `LC` optional), among the seller's newest "
+        f"{REFERENCE_SEARCH_DEPTH:,} orders.",
+    ),
+    AfterValidator(lambda text: None if text is None else parse_order_reference(text)),
+]
+
+
+async def seller_orders(
+    console: ConsoleDep, seller_id: str, *, status: OrderStatus | None, reference: str | None
+) -> list[OrderOut]:
+    """The seller's orders, newest first, of one status and one short reference if given."""
+    orders = await seller_service.list_orders(
+        uow=console.runtime.uow,
+        seller_id=seller_id,
+        status=None if status is None else status.value,
+        limit=REFERENCE_SEARCH_DEPTH if reference else 200,
+    )
+    found = [OrderOut.of(o) for o in orders]
+    return [o for o in found if o.reference == reference] if reference else found
+
 
 Responses = dict[int | str, dict[str, Any]]
 _SESSION: Responses = {401: {"model": Problem, "description": "Not signed in"}}
@@ -98,13 +128,9 @@ async def list_orders(
     seller: ApiSeller,
     console: ConsoleDep,
     status: Annotated[OrderStatus | None, Query(description="Only orders in this state")] = None,
+    ref: OrderReferenceQuery = None,
 ) -> list[OrderOut]:
-    orders = await seller_service.list_orders(
-        uow=console.runtime.uow,
-        seller_id=seller.seller_id,
-        status=None if status is None else status.value,
-    )
-    return [OrderOut.of(o) for o in orders]
+    return await seller_orders(console, seller.seller_id, status=status, reference=ref)
 
 
 @router.get("/orders/{order_id}", tags=["seller orders"], summary="One order", responses=_ONE)

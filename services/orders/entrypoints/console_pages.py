@@ -9,11 +9,15 @@ from fastapi.responses import HTMLResponse
 
 from contracts import OrderStatus
 from services.orders import seller_service
-from services.orders.entrypoints.console_api import OrderIdPath, SkuPath
+from services.orders.entrypoints.console_api import (
+    OrderIdPath,
+    OrderReferenceQuery,
+    SkuPath,
+    seller_orders,
+)
 from services.orders.entrypoints.console_auth import ConsoleDep, PageSeller
 from services.orders.entrypoints.console_forms import read_form, read_stock_form
 from services.orders.entrypoints.console_schemas import (
-    OrderOut,
     ProductCreate,
     ProductOut,
     ProductUpdate,
@@ -90,17 +94,15 @@ async def orders_page(
     seller: PageSeller,
     console: ConsoleDep,
     status: Annotated[OrderStatus | None, Query()] = None,
+    ref: OrderReferenceQuery = None,
 ) -> Response:
-    orders = await seller_service.list_orders(
-        uow=console.runtime.uow,
-        seller_id=seller.seller_id,
-        status=None if status is None else status.value,
-    )
+    orders = await seller_orders(console, seller.seller_id, status=status, reference=ref)
     context = {
         "section": "orders",
-        "orders": [OrderOut.of(o) for o in orders],
+        "orders": orders,
         "status": status,
         "tabs": ORDER_TABS,
+        "ref": ref,
     }
     return render(request, "orders.html", context, seller=seller)
 

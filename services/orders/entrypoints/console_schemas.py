@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from contracts import OrderStatus
+from contracts import OrderStatus, order_reference
 from contracts.events import Identifier, Sku
 from services.orders.ports import OrderView, ProductView
 
@@ -176,12 +176,17 @@ class OrderOut(BaseModel):
     tracking_ref: str | None
     created_at: datetime
     updated_at: datetime
+    reference: str = Field(
+        description="The short reference the buyer's pages show (`LC-7K3M-9QX2`), from the "
+        "checkout id (contracts.order_reference)."
+    )
 
     @classmethod
     def of(cls, order: OrderView) -> "OrderOut":
-        fields = {name: getattr(order, name) for name in cls.model_fields if name != "items"}
+        computed = {"items", "reference"}
+        fields = {name: getattr(order, name) for name in cls.model_fields if name not in computed}
         items = [OrderLineOut(sku=s, quantity=q, unit_price_minor=p) for s, q, p in order.items]
-        return cls(**fields, items=items)
+        return cls(**fields, items=items, reference=order_reference(order.checkout_id))
 
     @property
     def can_change(self) -> bool:

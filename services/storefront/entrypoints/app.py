@@ -32,6 +32,7 @@ from services.storefront.adapters.sellers import SqlLiveControl, SqlSellerAccoun
 from services.storefront.adapters.tokens import RememberedTokens
 from services.storefront.config import StorefrontSettings
 from services.storefront.entrypoints import (
+    buyer_orders,
     chat_routes,
     pages,
     routes,
@@ -148,6 +149,7 @@ def create_app(settings: StorefrontSettings | None = None) -> FastAPI:
     app.include_router(seller_pages.router)
     chat_routes.install(app)
     app.include_router(pages.router)
+    app.include_router(buyer_orders.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
 
     async def broker_ready() -> bool:

@@ -387,6 +387,16 @@
     while (ticker.children.length > TICKER_SIZE) ticker.lastElementChild.remove();
   }
 
+  // While either stream is down: a "Reconnecting…" banner; the stock greyed as stale
+  // (data-stock="stale") until the room stream's reconnect snapshot redraws it. Buying stays
+  // open meanwhile: the checkout goes to the storefront, not the notifier, and the
+  // marketplace checks stock when it reserves; a buyer in a flash sale would rather try
+  // than be held back by a hiccup of the live updates (the drawer says the stock may be old).
+  const connection = new window.livecart.ConnectionBanner({
+    root: roomEl, region: document.querySelector("[data-testid=connection]"),
+    text: "Stock and your orders may be out of date for a moment; they catch up by themselves.",
+  });
+
   // The stream names the skus it carries: a new pin needs a new stream.
   let roomSource = null;
   let streamSkus = null;
@@ -400,11 +410,18 @@
     roomSource = openRoomStream({
       notifierUrl, roomId, skus,
       // `data-room-stream` on the room: live, or reconnecting (then a snapshot resyncs it).
-      onState: (state) => { roomEl.dataset.roomStream = state; },
+      onState: (state) => {
+        roomEl.dataset.roomStream = state;
+        if (state !== "reconnecting") return;
+        roomEl.dataset.stock = "stale";
+        connection.set("room", state);
+      },
       on: {
         snapshot: (data) => {
           applyStock(data.stock);
           showViewers(data.viewers);
+          delete roomEl.dataset.stock;
+          connection.set("room", "live");
           // A reconnect's snapshot: a room change may have gone by while it was away.
           snapshots += 1;
           if (snapshots > 1) reloadRoom(null);
@@ -463,25 +480,17 @@
   });
   const note = $("order-note");
 
-  function parsed(handler) {
-    return (message) => {
-      let data;
-      try { data = JSON.parse(message.data); } catch (_) { return; }
-      handler(data, message.lastEventId);
-    };
-  }
-
   // One stream per buyer; reopened (without Last-Event-ID: the whole retained history,
   // which the tracker never steps back on) when the notifier refused it outright.
   let buyerStream = null;
   function openBuyerStream() {
     if (buyerStream) buyerStream.close();
-    buyerStream = keepOpen(() => {
-      const source = new EventSource(`${notifierUrl}/events/buyers/me`, { withCredentials: true });
-      source.addEventListener("status", parsed((change, eventId) => tracker.status(change, eventId)));
-      source.addEventListener("reset", () => tracker.reset());
-      return source;
-    }, showUpdates);
+    buyerStream = window.livecart.followBuyer({
+      notifierUrl,
+      onStatus: (change, eventId) => tracker.status(change, eventId),
+      onReset: () => tracker.reset(),
+      onState: (state) => { showUpdates(state); connection.set("orders", state); },
+    });
   }
 
   // ---- checkout drawer ----------------------------------------------------------------

@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { money } = window.livecart;
+  const { money, keepOpen, orderReference } = window.livecart;
   const STEPS = ["received", "reserved", "paid", "confirmed"];
   // After the sale an order goes on one of two ways; the steps grow to show it.
   const AFTER_SALE = { cancelled: ["cancelled", "refunded"], refunded: ["cancelled", "refunded"], shipped: ["shipped"] };
@@ -53,6 +53,49 @@
     return match ? Number(match[1]) : null;
   }
 
+  // [badge, sentence] for an order's status; `dealLimitOf(sku)` is the per-buyer limit of a
+  // deal the page shows (or null), for a refusal whose detail does not say it.
+  function orderOutcome(order, dealLimitOf) {
+    if (order.status === "shipped") {
+      return ["Shipped", order.trackingRef ? `Shipped — tracking ${order.trackingRef}` : "Shipped: your order is on its way."];
+    }
+    if (order.status !== "rejected") return OUTCOMES[order.status] || [order.status, `Order status: ${order.status}.`];
+    if (order.reason === "payment_failed" && PAYMENT_FAILURES[order.detail]) return PAYMENT_FAILURES[order.detail];
+    if (order.reason === "out_of_stock" && order.detail === DEAL_SOLD_OUT) return DEAL_GONE;
+    if (order.reason === "limit_exceeded") return ["Limit reached", limitSentence(order, dealLimitOf)];
+    return REJECTIONS[order.reason] || ["Not accepted", `The shop could not accept this order. ${NOT_CHARGED}`];
+  }
+
+  // The limit from the marketplace's detail ("flash deal limit is 1 per buyer"), else
+  // from the deal the page shows.
+  function limitSentence(order, dealLimitOf) {
+    const said = /(\d+) per buyer/.exec(order.detail || "");
+    const shown = order.items.map((i) => dealLimitOf && dealLimitOf(i.sku)).find(Number.isInteger);
+    const limit = said ? Number(said[1]) : shown;
+    return limit
+      ? `Limit reached: this flash deal allows ${limit} per buyer. ${NOT_CHARGED}`
+      : `Limit reached: you asked for more than this flash deal allows per buyer. ${NOT_CHARGED}`;
+  }
+
+  // The buyer's own status stream on the notifier (the HttpOnly cookie goes with it), kept
+  // open by keepOpen: a reconnect sends Last-Event-ID and gets what it missed; a new
+  // EventSource after a refusal starts from the whole retained history (statuses carry a
+  // sequence, so a reader never steps back). `onStatus(change, eventId)`, `onReset()`,
+  // `onState("live" | "reconnecting")`.
+  function followBuyer({ notifierUrl, onStatus, onReset, onState }) {
+    const parsed = (handler) => (message) => {
+      let data;
+      try { data = JSON.parse(message.data); } catch (_) { return; }
+      handler(data, message.lastEventId);
+    };
+    return keepOpen(() => {
+      const source = new EventSource(`${notifierUrl}/events/buyers/me`, { withCredentials: true });
+      source.addEventListener("status", parsed(onStatus));
+      source.addEventListener("reset", () => onReset());
+      return source;
+    }, onState);
+  }
+
   class Tracker {
     // `titleOf(sku)` names a product and `dealLimitOf(sku)` gives its deal's per-buyer limit
     // (or null); `requestCancellation(checkoutId)` asks the shop, resolving to null when
@@ -64,6 +107,7 @@
       this.steps = section.querySelector(".steps");
       this.statusText = section.querySelector("[data-testid=order-status]");
       this.checkoutIdText = section.querySelector("[data-testid=checkout-id]");
+      this.referenceText = section.querySelector("[data-testid=order-reference]");
       this.list = section.querySelector("[data-testid=orders]");
       this.orders = new Map();
       this.latestId = null;
@@ -123,7 +167,8 @@
         el.className = "order";
         el.dataset.testid = "order";
         el.dataset.checkoutId = checkoutId;
-        el.innerHTML = '<span class="order-what"></span><span class="order-total"></span>' +
+        el.innerHTML = '<span class="order-ref" data-testid="order-ref"></span>' +
+          '<span class="order-what"></span><span class="order-total"></span>' +
           '<span class="badge"></span><span class="order-why"></span>' +
           '<span class="order-actions" aria-live="polite"></span>';
         this.list.prepend(el);
@@ -143,33 +188,14 @@
       this.render(this.orders.get(checkoutId));
     }
 
-    outcome(order) {
-      if (order.status === "shipped") {
-        return ["Shipped", order.trackingRef ? `Shipped — tracking ${order.trackingRef}` : "Shipped: your order is on its way."];
-      }
-      if (order.status !== "rejected") return OUTCOMES[order.status] || [order.status, `Order status: ${order.status}.`];
-      if (order.reason === "payment_failed" && PAYMENT_FAILURES[order.detail]) return PAYMENT_FAILURES[order.detail];
-      if (order.reason === "out_of_stock" && order.detail === DEAL_SOLD_OUT) return DEAL_GONE;
-      if (order.reason === "limit_exceeded") return ["Limit reached", this.limitSentence(order)];
-      return REJECTIONS[order.reason] || ["Not accepted", `The shop could not accept this order. ${NOT_CHARGED}`];
-    }
-
-    // The limit from the marketplace's detail ("flash deal limit is 1 per buyer"), else
-    // from the deal the page shows.
-    limitSentence(order) {
-      const said = /(\d+) per buyer/.exec(order.detail || "");
-      const shown = order.items.map((i) => this.dealLimitOf && this.dealLimitOf(i.sku)).find(Number.isInteger);
-      const limit = said ? Number(said[1]) : shown;
-      return limit
-        ? `Limit reached: this flash deal allows ${limit} per buyer. ${NOT_CHARGED}`
-        : `Limit reached: you asked for more than this flash deal allows per buyer. ${NOT_CHARGED}`;
-    }
+    outcome(order) { return orderOutcome(order, this.dealLimitOf); }
 
     render(order) {
       const [badge, sentence] = this.outcome(order);
       const el = order.el;
       el.dataset.status = order.status;
       el.dataset.reason = order.reason || "";
+      el.querySelector(".order-ref").textContent = orderReference(order.checkoutId);
       el.querySelector(".order-what").textContent =
         order.items.map((i) => `${i.quantity} × ${this.titleOf(i.sku)}`).join(", ") || "Your order";
       el.querySelector(".order-total").textContent = order.total;
@@ -268,6 +294,7 @@
       this.statusText.dataset.reason = order.reason || "";
       this.statusText.textContent = sentence;
       this.checkoutIdText.textContent = order.checkoutId;
+      this.referenceText.textContent = orderReference(order.checkoutId);
       this.latestBox.dataset.status = order.status;
       const path = [...STEPS, ...(AFTER_SALE[order.status] || [])];
       this.showSteps(path);
@@ -297,5 +324,7 @@
     }
   }
 
-  window.livecart.Tracker = Tracker;
+  Object.assign(window.livecart, {
+    Tracker, followBuyer, orderOutcome, recordedAt, ORDER_STEPS: STEPS, AFTER_SALE_STEPS: AFTER_SALE, STEP_NAMES,
+  });
 })();
