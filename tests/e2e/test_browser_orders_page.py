@@ -71,6 +71,8 @@ async def test_a_buyer_sees_every_order_with_its_reference_and_a_new_status_arri
     # No session yet: no orders to show, an invitation to the live instead.
     await page.goto(f"{storefront}/orders")
     await expect(page.get_by_test_id("no-session")).to_be_visible()
+    malformed = await page.request.get(f"{storefront}/orders", params={"from": "<script>"})
+    assert malformed.status == 422
     await expect(page.get_by_test_id("open-room")).to_have_attribute(
         "href", f"/rooms/{DEMO_ROOM_ID}"
     )
@@ -133,6 +135,9 @@ async def test_a_buyer_sees_every_order_with_its_reference_and_a_new_status_arri
     assert order_reference(mug_id) not in console_page.text
     refused = await console.client.get("/api/seller/orders", params={"ref": "LC-NOPE"})
     assert refused.status_code == 422, refused.text
+    assert "LC-7K3M-9QX2" in refused.text  # says what a reference looks like
+    sent_back = await console.client.get("/seller/orders", params={"ref": "x" * 33})
+    assert sent_back.status_code in (302, 303), sent_back.status_code  # with "Check the form"
 
     # The seller ships the hoodie while the buyer's page is open: it shows at once.
     order_id = by_checkout[hoodie_id]["order_id"]
