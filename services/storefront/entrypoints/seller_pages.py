@@ -106,6 +106,7 @@ async def create_room(request: Request, seller: ChangingSeller, deps: Deps) -> R
 async def room_control(request: Request, room_id: str, seller: Seller, deps: Deps) -> HTMLResponse:
     view = await live_control.seller_room(deps.control, seller=seller, room_id=room_id)
     context = {"seller": seller, "view": view, "room": view.room}
+    context["notifier_url"] = deps.settings.notifier_for(seller.seller_id)  # the chat panel's
     return _page(request, deps, "seller_room.html", context)
 
 
