@@ -42,13 +42,17 @@ async def test_the_dashboard_counts_the_sales_made_in_the_room_live(
     stack: dict[str, ServiceProcess], browser: Browser
 ) -> None:
     base = stack["storefront"].base_url
-    seller = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+    seller = await (
+        await browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    ).new_page()
     await sign_in_seller(seller, base, DEMO_SELLER_EMAIL, demo_seller_password(stack))
     await seller.goto(f"{base}/rooms/demo/dashboard")
     await seller.locator("[data-testid=connection][data-state=live]").wait_for()
     await figure(seller, "checkouts", "0")
 
-    buyer = await (await browser.new_context(viewport={"width": 390, "height": 844})).new_page()
+    buyer = await (
+        await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    ).new_page()
     await buyer.goto(f"{base}/rooms/demo")
     await buyer.locator(f'[data-testid=cart-button][data-sku="{HOODIE.sku}"]').click()
     await buyer.get_by_test_id("quantity").fill("2")
@@ -56,8 +60,8 @@ async def test_the_dashboard_counts_the_sales_made_in_the_room_live(
     order_two_caps_over_the_api(stack["storefront"])  # one unit left: rejected
 
     await figure(seller, "units-sold", "2", sku=HOODIE.sku)
-    await figure(seller, "revenue", "99.80 EUR")
-    await figure(seller, "product-revenue", "99.80 EUR", sku=HOODIE.sku)
+    await figure(seller, "revenue", "€99.80")
+    await figure(seller, "product-revenue", "€99.80", sku=HOODIE.sku)
     await figure(seller, "remaining", f"{HOODIE.stock - 2} left", sku=HOODIE.sku)
     await figure(seller, "rejections", "1", reason="out_of_stock")
     await figure(seller, "checkouts", "2")

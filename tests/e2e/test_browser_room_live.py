@@ -86,7 +86,7 @@ async def seller(live_stack: tuple[dict[str, ServiceProcess], str]) -> AsyncIter
 async def open_room(
     browser: Browser, stack: dict[str, ServiceProcess], viewport: ViewportSize = PHONE
 ) -> Page:
-    context = await browser.new_context(viewport=viewport, reduced_motion="reduce")
+    context = await browser.new_context(viewport=viewport, reduced_motion="reduce", locale="en-US")
     page = await context.new_page()
     await page.goto(f"{stack['storefront'].base_url}/rooms/{DEMO_ROOM_ID}")
     # Set once: gone if the page ever reloads.
@@ -118,18 +118,18 @@ async def test_a_flash_deal_counts_down_on_its_card_then_runs_and_the_marketplac
     # The marketplace took the deal and announced it: the card counts down, every second.
     countdown = hoodie.get_by_test_id("deal-countdown")
     await expect(hoodie).to_have_attribute("data-deal-state", "countdown", timeout=15_000)
-    await expect(countdown).to_contain_text("39.90 EUR (was 49.90 EUR), limit 1 per buyer")
+    await expect(countdown).to_contain_text("€39.90 (was €49.90), limit 1 per buyer")
     clock = countdown.locator(".deal-clock")
     first = await clock.inner_text()
     assert re.fullmatch(r"0:0\d", first), first
     await expect(clock).not_to_have_text(first, timeout=2_500)
-    assert await hoodie.get_by_test_id("price").inner_text() == "49.90 EUR"
+    assert await hoodie.get_by_test_id("price").inner_text() == "€49.90"
     await page.screenshot(path=artifact("room-deal-countdown.png"), full_page=True)
 
     # Then it runs: the deal price, the list price struck through, what is left, the limit.
     await expect(hoodie).to_have_attribute("data-deal-state", "running", timeout=12_000)
-    await expect(hoodie.get_by_test_id("price")).to_have_text("39.90 EUR")
-    await expect(hoodie.get_by_test_id("was-price")).to_contain_text("49.90 EUR")
+    await expect(hoodie.get_by_test_id("price")).to_have_text("€39.90")
+    await expect(hoodie.get_by_test_id("was-price")).to_contain_text("€49.90")
     await expect(hoodie.get_by_test_id("deal-left")).to_have_text("3 left at this price")
     await expect(hoodie.get_by_test_id("deal-limit")).to_have_text("limit 1 per buyer")
 
@@ -138,7 +138,7 @@ async def test_a_flash_deal_counts_down_on_its_card_then_runs_and_the_marketplac
     await page.locator("#quantity-up").click()
     await expect(page.get_by_test_id("quantity")).to_have_value("2")
     await expect(page.get_by_test_id("drawer-deal")).to_contain_text("limit 1 per buyer")
-    await expect(page.get_by_test_id("total")).to_have_text("79.80 EUR")
+    await expect(page.get_by_test_id("total")).to_have_text("€79.80")
     await page.screenshot(path=artifact("room-deal-drawer.png"))
     await page.get_by_test_id("buy-button").click()
     # ...and the marketplace refuses it.
@@ -152,7 +152,7 @@ async def test_a_flash_deal_counts_down_on_its_card_then_runs_and_the_marketplac
     await buy(page, HOODIE.sku, 1)
     await expect(status).to_have_attribute("data-status", "confirmed", timeout=20_000)
     latest = page.locator("[data-testid=order][aria-current=true]")
-    await expect(latest.locator(".order-total")).to_have_text("39.90 EUR")
+    await expect(latest.locator(".order-total")).to_have_text("€39.90")
     await expect(hoodie.get_by_test_id("deal-left")).to_have_text("2 left at this price")
     assert await page.evaluate("window.sameDocument") is True
     await page.screenshot(path=artifact("room-deal-running.png"), full_page=True)

@@ -11,6 +11,7 @@ from contracts import utc_now
 from services.storefront import service, sessions
 from services.storefront.domain import RoomNotFound, format_price
 from services.storefront.entrypoints.deps import Deps, StorefrontDeps
+from services.storefront.entrypoints.money_format import buyer_locale, format_money
 from services.storefront.entrypoints.sessions import BUYER_COOKIE, set_buyer_cookie
 from services.storefront.service import LiveRoom
 
@@ -18,6 +19,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 STATIC_DIR = PACKAGE_DIR / "static"
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 templates.env.globals["format_price"] = format_price
+templates.env.globals["format_money"] = format_money
+
+
+def _buyer_locale(request: Request) -> dict[str, str]:
+    # Every page's prices in the buyer's locale (the `money` macro of _macros.html).
+    return {"locale": buyer_locale(request.headers.get("accept-language"))}
+
+
+templates.context_processors.append(_buyer_locale)
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,10 +20,25 @@
     return digitsCache.get(currency);
   }
 
-  // 4990, "EUR" -> "49.90 EUR": the same wording the server renders.
+  // The buyer's languages, as the Accept-Language the server formats the first paint by.
+  const moneyLocales = navigator.languages && navigator.languages.length
+    ? [...navigator.languages] : [navigator.language || document.documentElement.lang || "en"];
+  const moneyFormats = new Map();
+
+  // 4990, "EUR" -> "€49.90" (en-US), "49,90 €" (de-DE): the buyer's locale, the product's
+  // currency, the same wording the server renders (the `money` macro, with Babel).
   function money(minor, currency) {
     const digits = currencyDigits(currency);
-    return `${(minor / 10 ** digits).toFixed(digits)} ${currency}`;
+    if (!moneyFormats.has(currency)) {
+      let format = null;
+      try {
+        format = new Intl.NumberFormat(moneyLocales, { style: "currency", currency });
+      } catch (_) { /* not a currency code: plain digits */ }
+      moneyFormats.set(currency, format);
+    }
+    const format = moneyFormats.get(currency);
+    const amount = minor / 10 ** digits;
+    return format ? format.format(amount) : `${amount.toFixed(digits)} ${currency}`;
   }
 
   function stockText(available) {
