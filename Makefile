@@ -9,7 +9,7 @@ STACK := $(VENV_PYTHON) -m infra.local.stack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down logs status test lint audit bench profile asyncapi clean migrate compose-up compose-down manifests
+.PHONY: help venv up down logs status test lint audit bench profile screenshots asyncapi clean migrate compose-up compose-down manifests
 
 help: ## List the commands
 	@echo "livecart: make <target>   (PYTHON=$(PYTHON), VENV=$(VENV))"
@@ -64,6 +64,10 @@ bench: $(VENV_STAMP) ## Benchmarks (about 8 min): order path, accept path, flash
 
 profile: $(VENV_STAMP) ## Where the CPU goes in a benchmark (py-spy over every process), e.g. ARGS="--parts order"
 	$(VENV_PYTHON) -m tests.load.profile $(ARGS)
+
+screenshots: $(VENV_STAMP) ## The room (phone, desktop) and the live control as PNGs in docs/screenshots/ (demo stack, headless Chromium)
+	bash infra/ci/browser.sh
+	$(VENV_PYTHON) -m tests.e2e.screenshots
 
 migrate: $(VENV_STAMP) ## Bring the orders and storefront databases to the newest schema (Alembic)
 	$(VENV_PYTHON) -m services.orders migrate

@@ -27,13 +27,18 @@ DEMO_SELLER_NAME = "Mia's Merch (demo seller)"
 DEMO_SELLER_EMAIL = "mia@demo.livecart.test"
 """The demo seller's console login. Its password is made afresh by `make up`
 (run/seller-login.txt) and handed to the seed as `LIVECART_DEMO_SELLER_PASSWORD`."""
+_IMAGES = "/static/demo-images"
 DEMO_PRODUCTS = (
-    ProductStock("LC-HOODIE-YEL", "Yellow Cart Hoodie", 4990, "EUR", 50, DEMO_SELLER_ID),
-    ProductStock("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR", 100, DEMO_SELLER_ID),
-    ProductStock("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR", 30, DEMO_SELLER_ID),
-)
+    ProductStock("LC-HOODIE-YEL", "Yellow Cart Hoodie", 4990, "EUR", 50, DEMO_SELLER_ID,
+                 image_url=f"{_IMAGES}/hoodie.svg"),
+    ProductStock("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR", 100, DEMO_SELLER_ID,
+                 image_url=f"{_IMAGES}/mug.svg"),
+    ProductStock("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR", 30, DEMO_SELLER_ID,
+                 image_url=f"{_IMAGES}/cap.svg"),
+)  # fmt: skip
 """The demo seller's products and stock of record, which `make up` seeds (`seed-demo`).
-The storefront seeds its own copy of them (services/storefront/seed.py)."""
+Their images are the storefront's (/static/ is its static files). The storefront seeds its
+own copy of them (services/storefront/seed.py)."""
 
 
 async def seed_products(

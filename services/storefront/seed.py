@@ -46,6 +46,7 @@ class PinnedProduct:
     price_minor: int
     currency: str
     max_per_checkout: int = 5
+    image_url: str | None = None
 
 
 DEMO_SELLER_ID = "demo-seller"
@@ -55,11 +56,15 @@ DEMO_SELLER_EMAIL = "mia@demo.livecart.test"
 (run/seller-login.txt) and handed to the seed as `LIVECART_DEMO_SELLER_PASSWORD`."""
 DEMO_ROOM_ID = "demo"
 DEMO_ROOM_TITLE = "Friday Night Drop"
+DEMO_STREAM_URL = "/static/demo-stream/index.m3u8"
+"""The demo room's video: a few seconds of HLS, looped (infra/local/make_demo_stream.py)."""
+_IMAGES = "/static/demo-images"
 DEMO_PRODUCTS = (
-    PinnedProduct("LC-HOODIE-YEL", "Yellow Cart Hoodie", 4990, "EUR"),
-    PinnedProduct("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR"),
-    PinnedProduct("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR"),
-)
+    PinnedProduct("LC-HOODIE-YEL", "Yellow Cart Hoodie", 4990, "EUR",
+                  image_url=f"{_IMAGES}/hoodie.svg"),
+    PinnedProduct("LC-MUG-LIVE", "On-Air Mug", 1490, "EUR", image_url=f"{_IMAGES}/mug.svg"),
+    PinnedProduct("LC-CAP-STREAM", "Streamer Cap", 2490, "EUR", image_url=f"{_IMAGES}/cap.svg"),
+)  # fmt: skip
 """The demo room's pinned products: the storefront's copy of the marketplace's demo
 products (services/orders/seed.py), which own the stock."""
 
@@ -73,10 +78,12 @@ async def seed_showcase(
     room_title: str,
     products: Iterable[ShowcaseProduct],
     state: LiveState = LiveState.LIVE,
+    stream_url: str | None = None,
 ) -> None:
-    """Create or update the seller and room (live unless `state` says otherwise), pin
-    exactly `products` in it, in order, and put them in the seller's catalog (version 0:
-    the marketplace's first snapshot of each replaces it).
+    """Create or update the seller and room (live unless `state` says otherwise, playing
+    `stream_url` if given), pin exactly `products` in it, in order, with their image if they
+    have one, and put them in the seller's catalog (version 0: the marketplace's first
+    snapshot of each replaces it).
 
     Idempotent: running it twice leaves the same rows. Creates the tables if needed.
     """
@@ -85,7 +92,13 @@ async def seed_showcase(
     async with AsyncSession(engine) as session:
         await session.merge(SellerRow(seller_id=seller_id, name=seller_name))
         await session.merge(
-            RoomRow(room_id=room_id, seller_id=seller_id, title=room_title, live_state=state.value)
+            RoomRow(
+                room_id=room_id,
+                seller_id=seller_id,
+                title=room_title,
+                live_state=state.value,
+                stream_url=stream_url,
+            )
         )
         await session.exec(
             delete(PinnedProductRow)
@@ -108,6 +121,7 @@ def _row(room_id: str, position: int, product: ShowcaseProduct) -> PinnedProduct
         currency=product.currency,
         max_per_checkout=product.max_per_checkout,
         position=position,
+        image_url=getattr(product, "image_url", None),
     )
 
 
@@ -115,6 +129,7 @@ def _catalog_row(seller_id: str, product: ShowcaseProduct) -> CatalogProductRow:
     return CatalogProductRow(
         sku=product.sku, seller_id=seller_id, title=product.title,
         price_minor=product.price_minor, currency=product.currency, version=0,
+        image_url=getattr(product, "image_url", None),
     )  # fmt: skip
 
 
@@ -133,6 +148,7 @@ async def seed_demo(
             room_id=DEMO_ROOM_ID,
             room_title=DEMO_ROOM_TITLE,
             products=DEMO_PRODUCTS,
+            stream_url=DEMO_STREAM_URL,
         )
         if seller_password:
             await SqlSellerAccounts(engine).ensure(

@@ -101,13 +101,14 @@ def page_headers(deps: StorefrontDeps) -> dict[str, str]:
 
 
 def _content_security_policy(notifier_origin: str, marketplace_origin: str) -> str:
-    # Only our own scripts run; the one other origin the page talks to is the notifier
-    # (SSE). Product images may be any https:// address (the marketplace's image URLs),
-    # and so may the seller's stream (a video or an embedded player).
+    # Only our own scripts run; the other origins the page talks to are the notifier
+    # (SSE) and the seller's stream: any https:// address, fetched by the HLS player
+    # (static/player.js) and played through a blob: MediaSource. Product images may be
+    # any https:// address too (the marketplace's image URLs).
     return (
         "default-src 'self'; "
-        f"connect-src 'self' {notifier_origin}; "
-        "img-src 'self' data: https:; media-src 'self' https:; "
+        f"connect-src 'self' {notifier_origin} https:; "
+        "img-src 'self' data: https:; media-src 'self' blob: https:; "
         # The marketplace's payment page, in the room's payment dialog (payment.js).
         f"frame-src https: {marketplace_origin}; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
