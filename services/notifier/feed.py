@@ -7,12 +7,15 @@ for its buyer, never the length of `order.status`.
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 
 from contracts import EntryId
+from services.common.backoff import Backoff
 from services.notifier.hub import Bell
+from services.notifier.metrics import HISTORY_UNAVAILABLE
 from services.notifier.records import HistoryReset, RecentIds, StatusRecord
 
 log = logging.getLogger(__name__)
@@ -22,6 +25,15 @@ RETRY_DELAYS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 """Re-reads when the doorbell rang for a status not yet in the buyer's stream."""
 REMEMBERED_EVENTS = 512
 """Event ids one connection deduplicates on: more than a buyer stream holds (~200)."""
+UNAVAILABLE_BASE_SECONDS, UNAVAILABLE_CAP_SECONDS = 0.05, 2.0
+"""Pauses between reads of a history that did not answer (doubling, jittered)."""
+
+T = TypeVar("T")
+
+
+class HistoryUnavailable(Exception):
+    """The buyer's stream could not be read just now (Redis away, every connection busy).
+    The feed waits and reads again: the client keeps its stream and misses nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +81,9 @@ async def follow_statuses(
     """
     buyer_id = bell.buyer_id
     cursor = _Cursor(after)
-    if after is not None and await history_expired(history, buyer_id, after=after):
+    if after is not None and await _patiently(
+        partial(history_expired, history, buyer_id, after=after), buyer_id
+    ):
         yield HistoryReset()
     misses = 0
     while True:
@@ -111,7 +125,8 @@ async def already_finished(
         return False
     until, inclusive = after, True
     while True:
-        page = await history.read_back(buyer_id, until, inclusive=inclusive, count=PAGE_SIZE)
+        read = partial(history.read_back, buyer_id, until, inclusive=inclusive, count=PAGE_SIZE)
+        page = await _patiently(read, buyer_id)
         for record in page.records:
             if record.status.checkout_id == checkout_id:
                 return record.ends_checkout
@@ -124,11 +139,27 @@ async def _read_new(
     history: BuyerHistory, buyer_id: str, cursor: "_Cursor"
 ) -> AsyncGenerator[StatusRecord, None]:
     while True:
-        page = await history.read_after(buyer_id, cursor.last, count=PAGE_SIZE)
+        read = partial(history.read_after, buyer_id, cursor.last, count=PAGE_SIZE)
+        page = await _patiently(read, buyer_id)
         for record in cursor.fresh(page):
             yield record
         if page.size < PAGE_SIZE:
             return
+
+
+async def _patiently(read: Callable[[], Awaitable[T]], buyer_id: str) -> T:
+    """`read()`, again after a pause each time the history is unavailable. Under a flash
+    sale the history client's connections can all be busy for longer than a read may
+    wait; ending the stream there made the browser reconnect into the same crowd."""
+    backoff = Backoff(UNAVAILABLE_BASE_SECONDS, UNAVAILABLE_CAP_SECONDS, jitter=0.5)
+    while True:
+        try:
+            return await read()
+        except HistoryUnavailable as exc:
+            HISTORY_UNAVAILABLE.inc()
+            if backoff.failures == 0:
+                log.warning("buyer history of %s unavailable, reading again: %s", buyer_id, exc)
+            await asyncio.sleep(backoff.failed())
 
 
 class _Cursor:

@@ -12,6 +12,11 @@ SSE_DROPPED = Counter(
     "longer than the send timeout).",
     ["kind", "reason"],
 )
+HISTORY_UNAVAILABLE = Counter(
+    "livecart_notifier_history_unavailable_total",
+    "Reads of a buyer's status stream that Redis did not answer (no free connection in "
+    "time, or Redis away); each is read again after a pause, the client's stream stays open.",
+)
 SSE_REFUSED = Counter(
     "livecart_sse_refused_total",
     "SSE requests refused before any stream started, by reason (too_many_connections).",

@@ -5,8 +5,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from contracts import EntryId, OrderStatus, OrderStatusChanged
-from services.notifier.feed import Page, already_finished, follow_statuses
+from services.notifier.feed import HistoryUnavailable, Page, already_finished, follow_statuses
 from services.notifier.hub import Bell, StatusHub
+from services.notifier.metrics import HISTORY_UNAVAILABLE
 from services.notifier.records import HistoryReset, StatusRecord
 
 FLOW = (OrderStatus.RECEIVED, OrderStatus.RESERVED, OrderStatus.PAID, OrderStatus.CONFIRMED)
@@ -247,3 +248,48 @@ async def test_a_client_whose_last_entry_is_after_a_cancellation_is_told_it_is_f
     assert await already_finished(stream, BUYER, "c1", after=later)
     assert await already_finished(stream, BUYER, "c1", after=flow[-1])
     assert not await already_finished(stream, BUYER, "c1", after=flow[-2])
+
+
+@dataclass
+class FlakyBuyerStream(FakeBuyerStream):
+    """Unavailable for its first `failures` reads, as a pool with no free connection."""
+
+    failures: int = 0
+
+    async def read_after(self, buyer_id: str, after: EntryId | None, *, count: int) -> Page:
+        if self.failures:
+            self.failures -= 1
+            raise HistoryUnavailable("No connection available.")
+        return await super().read_after(buyer_id, after, count=count)
+
+    async def first_id(self, buyer_id: str) -> EntryId | None:
+        if self.failures:
+            self.failures -= 1
+            raise HistoryUnavailable("No connection available.")
+        return await super().first_id(buyer_id)
+
+
+async def test_a_history_that_does_not_answer_is_read_again_and_the_stream_stays_open() -> None:
+    stream, hub = FlakyBuyerStream(failures=3), StatusHub()
+    first = stream.append("c1", OrderStatus.RECEIVED)
+    unavailable = HISTORY_UNAVAILABLE._value.get()
+    with hub.listen(BUYER) as bell:
+        feed = follow_statuses(history=stream, bell=bell, after=None)
+        assert ids(await take(feed, 1)) == [first]
+        stream.failures = 2  # the next live read meets a busy pool too
+        second = stream.append("c1", OrderStatus.RESERVED)
+        hub.publish(event_id=f"e{second.ms}", status=status("c1", OrderStatus.RESERVED))
+        assert ids(await take(feed, 1)) == [second]
+        await feed.aclose()
+    assert HISTORY_UNAVAILABLE._value.get() - unavailable == 5
+
+
+async def test_a_resume_whose_first_read_does_not_answer_still_gets_what_it_missed() -> None:
+    stream, hub = FlakyBuyerStream(), StatusHub()
+    seen = stream.append("c1", OrderStatus.RECEIVED)
+    missed = stream.append("c1", OrderStatus.RESERVED)
+    stream.failures = 1  # first_id: is the resume point still in the stream?
+    with hub.listen(BUYER) as bell:
+        feed = follow_statuses(history=stream, bell=bell, after=seen)
+        assert ids(await take(feed, 1)) == [missed]
+        await feed.aclose()

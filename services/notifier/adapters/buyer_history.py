@@ -1,13 +1,16 @@
 """A buyer's capped status stream in Redis, read with XRANGE / XREVRANGE only (read-only ACL)."""
 
 import logging
-from typing import cast
+from collections.abc import Awaitable
+from typing import Any, cast
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contracts import EntryId, OrderStatusChangedEvent, Streams, WireError, decode_entry
-from services.notifier.feed import Page
+from services.notifier.feed import HistoryUnavailable, Page
 from services.notifier.records import StatusRecord
 
 log = logging.getLogger(__name__)
@@ -30,15 +33,18 @@ class RedisBuyerHistory:
 
     async def first_id(self, buyer_id: str) -> EntryId | None:
         entries = cast(
-            list[RawEntry], await self._redis.xrange(self._streams.buyer_status(buyer_id), count=1)
+            list[RawEntry],
+            await _answer(self._redis.xrange(self._streams.buyer_status(buyer_id), count=1)),
         )
         self._count(entries)
         return EntryId.parse(entries[0][0]) if entries else None
 
     async def read_after(self, buyer_id: str, after: EntryId | None, *, count: int) -> Page:
         start = "-" if after is None else f"({after}"
-        entries = await self._redis.xrange(
-            self._streams.buyer_status(buyer_id), min=start, max="+", count=count
+        entries = await _answer(
+            self._redis.xrange(
+                self._streams.buyer_status(buyer_id), min=start, max="+", count=count
+            )
         )
         return self._page(buyer_id, cast(list[RawEntry], entries))
 
@@ -46,8 +52,10 @@ class RedisBuyerHistory:
         self, buyer_id: str, until: EntryId, *, inclusive: bool, count: int
     ) -> Page:
         end = str(until) if inclusive else f"({until}"
-        entries = await self._redis.xrevrange(
-            self._streams.buyer_status(buyer_id), max=end, min="-", count=count
+        entries = await _answer(
+            self._redis.xrevrange(
+                self._streams.buyer_status(buyer_id), max=end, min="-", count=count
+            )
         )
         return self._page(buyer_id, cast(list[RawEntry], entries))
 
@@ -60,6 +68,14 @@ class RedisBuyerHistory:
         records = [r for entry in entries if (r := _record(buyer_id, entry)) is not None]
         last_id = EntryId.parse(entries[-1][0]) if entries else None
         return Page(records=records, last_id=last_id, size=len(entries))
+
+
+async def _answer(command: Awaitable[Any]) -> Any:
+    """Redis's answer; HistoryUnavailable when it gave none (the feed reads again)."""
+    try:
+        return await command
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise HistoryUnavailable(str(exc)) from exc
 
 
 def _record(buyer_id: str, entry: RawEntry) -> StatusRecord | None:
