@@ -206,3 +206,22 @@ async def test_bad_tickets_and_bad_forms_are_refused_with_a_4xx(
         "huge form": 413, "bad utf-8": 422,
     }  # fmt: skip
     assert (await order_of(orders, checkout_id)).status == "reserved"
+
+
+async def test_without_the_pages_script_a_form_post_returns_to_the_page_which_tells_the_outcome(
+    orders: OrdersRuntime, redis_client: Redis
+) -> None:
+    checkout_id, page = await reserved(orders, redis_client)
+    form = {"ticket": ticket_of(page), "method": "sandbox_wallet"}
+
+    async with page_client(orders) as web:
+        posted = await web.post(f"/pay/{checkout_id}/approve", data=form)
+        shown = await web.get(posted.headers["location"])
+        again = await web.post(f"/pay/{checkout_id}/decline", data=form)
+
+    assert posted.status_code == 303
+    assert shown.status_code == 200
+    assert 'data-state="confirmed"' in shown.text
+    assert again.status_code == 409
+    assert "Payment closed" in again.text
+    assert "frame-ancestors" in again.headers["content-security-policy"]

@@ -20,7 +20,7 @@
   const OUTCOMES = {
     accepted: ["Sent", "Order sent to the shop. Waiting for it to be received…"],
     received: ["Received", "The shop received your order and is reserving your items…"],
-    reserved: ["Reserved", "Your items are reserved. Taking payment…"],
+    reserved: ["Reserved", "Your items are reserved. Waiting for the payment…"],
     paid: ["Paid", "Payment received. Confirming your order…"],
     confirmed: ["Confirmed", "Confirmed! Your order is placed."],
     expired: ["Expired", `Expired: the payment was not completed in time, so your reserved items were released. ${NOT_CHARGED}`],
