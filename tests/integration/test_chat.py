@@ -4,15 +4,32 @@ room's seller deletes and mutes; refusals are clear 4xx; the chat limit answers 
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from httpx_sse import ServerSentEvent, aconnect_sse
+from redis.asyncio import Redis
+from redis.exceptions import NoPermissionError
 
-from contracts import ChatEvent, ChatPostedEvent, RoomReactedEvent, decode_entry
+from contracts import (
+    ChatEvent,
+    ChatPosted,
+    ChatPostedEvent,
+    ReactionKind,
+    RoomReacted,
+    RoomReactedEvent,
+    Streams,
+    decode_entry,
+    utc_now,
+)
 from services.notifier.config import NotifierSettings
+from services.ops.acl import USERS
+from services.storefront.chat import Author
+from services.storefront.chat_store import RedisChatStore
 from tests.conftest import Database
 from tests.integration.notifier.support import (
     Notifiers,
@@ -21,6 +38,8 @@ from tests.integration.notifier.support import (
     notifier_settings,
     take,
 )
+from tests.integration.test_ops_support import acl_redis
+from tests.integration.test_storefront_api import stream_entries
 from tests.integration.test_storefront_seller_auth import (
     SellerStorefront,
     running_seller_storefront,
@@ -93,11 +112,11 @@ async def test_a_message_reaches_a_connected_room_without_the_buyer_and_stays_fo
         ).status_code == 202
         assert await next_event(events, "reaction") == {"counts": {"heart": 1}}
 
-    [(_, fields)] = await redis_client.xrange(sellers.settings.streams.chat)
+    [fields] = await stream_entries(redis_client, sellers.settings.streams.chat)
     entry = ChatEvent.model_validate_json(fields[b"__data__"]).root
     assert isinstance(entry, ChatPostedEvent)
     assert (entry.data.buyer_id, entry.correlation_id) == (buyer_id, DEMO_ROOM_ID)
-    [(_, fields)] = await redis_client.xrange(sellers.settings.streams.reactions)
+    [fields] = await stream_entries(redis_client, sellers.settings.streams.reactions)
     assert decode_entry(fields, RoomReactedEvent).data.kind == "heart"
 
     async with aconnect_sse(notifier, "GET", f"/events/rooms/{DEMO_ROOM_ID}") as source:
@@ -221,3 +240,51 @@ async def test_past_the_chat_limit_a_buyer_gets_429_with_retry_after(
         assert (await say(sellers, other, "another buyer")).status_code == 201
         metrics = (await sellers.client.get("/metrics")).text
         assert 'livecart_rate_limited_total{limit="chat_per_buyer"}' in metrics
+
+
+async def test_under_the_acl_the_storefront_writes_chat_the_notifier_reads_it_orders_cannot(
+    tmp_path: Path,
+) -> None:
+    """The chat store's real commands as the `storefront` user; the notifier's reads as
+    `notifier`; the marketplace's user refused both the streams and the keys."""
+    prefix = "lc-chat-acl"
+    streams = Streams(prefix)
+    with acl_redis(tmp_path / "redis", prefix) as server:
+        clients = {user: Redis.from_url(server.url_as(user)) for user in USERS}
+        try:
+            store = RedisChatStore(streams, client=lambda: _ready(clients["storefront"]))
+            posted = ChatPosted(
+                message_id="m1", room_id="r1", buyer_id="b1", display_name="Calm Owl 07", text="hi"
+            )
+            await store.post(
+                ChatPostedEvent.new(correlation_id="r1", producer="storefront", data=posted)
+            )
+            await store.react(
+                RoomReactedEvent.new(
+                    correlation_id="r1", producer="storefront",
+                    data=RoomReacted(room_id="r1", kind=ReactionKind.CLAP),
+                )
+            )  # fmt: skip
+            assert await store.author("m1") == Author("r1", "b1")
+            until = utc_now() + timedelta(minutes=1)
+            await store.mute("r1", "b1", until=until)
+            assert await store.muted_until("r1", "b1") == until
+            notifier = clients["notifier"]
+            assert len(await stream_entries(notifier, streams.chat)) == 1
+            assert len(await stream_entries(notifier, streams.reactions)) == 1
+            for key, command in (
+                (streams.chat, ("XRANGE", streams.chat, "-", "+")),
+                (streams.reactions, ("XRANGE", streams.reactions, "-", "+")),
+                (streams.chat_mute("r1", "b1"), ("GET", streams.chat_mute("r1", "b1"))),
+            ):
+                with pytest.raises(NoPermissionError):
+                    await clients["orders"].execute_command(*command)  # type: ignore[no-untyped-call]
+                with pytest.raises(NoPermissionError):
+                    await notifier.execute_command("XADD", key, "*", "__data__", "{}")  # type: ignore[no-untyped-call]
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
+
+async def _ready(client: Redis) -> Redis:
+    return client

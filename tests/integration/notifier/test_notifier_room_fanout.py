@@ -105,7 +105,11 @@ async def test_a_room_stream_sends_heartbeats_and_its_end_is_noticed(
                 if line.startswith(": ping"):
                     break
         assert rooms.viewers("r1") == 1
-    assert lines[:3] == ["id: 1", "event: snapshot", 'data: {"stock":[],"sales":null,"viewers":1}']
+    assert lines[:3] == [
+        "id: 1",
+        "event: snapshot",
+        'data: {"stock":[],"sales":null,"viewers":1,"chat":[]}',
+    ]
     await wait_until(lambda: rooms.viewers("r1") == 0, "the closed stream was noticed")
 
 
