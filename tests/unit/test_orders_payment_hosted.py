@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 
 from contracts import OrderStatus, RejectionReason, utc_now
+from infra.local.stack import hosted_payment
+from services.orders.config import OrdersSettings
 from services.orders.domain import (
     DECLINED_BY_BUYER,
     Line,
@@ -282,3 +284,21 @@ def test_a_ticket_runs_out() -> None:
 
     with pytest.raises(InvalidTicket, match="expired"):
         tickets.buyer_of(ticket, checkout_id="co-1")
+
+
+# ---- make up ---------------------------------------------------------------------------------
+
+
+def test_make_up_runs_hosted_payment_framed_by_its_storefronts_unless_told_otherwise() -> None:
+    env: dict[str, str] = {}
+    hosted_payment(
+        env, orders_url="http://localhost:8002", storefront_urls=["http://localhost:8000"]
+    )
+    told = {"ORDERS_PAYMENT_MODE": "wallet"}
+    hosted_payment(told, orders_url="http://localhost:8002", storefront_urls=[])
+
+    settings = OrdersSettings(**{k.removeprefix("ORDERS_").lower(): v for k, v in env.items()})
+    assert settings.payment_mode == "hosted"
+    assert settings.public_url == "http://localhost:8002"
+    assert settings.payment_frame_ancestors == ["http://localhost:8000", "http://127.0.0.1:8000"]
+    assert told["ORDERS_PAYMENT_MODE"] == "wallet"
