@@ -1,7 +1,8 @@
 """Check 4: payment data never reaches the storefront side: no field named like a payment,
 card, wallet, balance or amount in recent entries of the streams the storefront writes
 (every checkout.requested partition, flash_deal.requested, order.cancellation_requested,
-room.changed, the rooms' chat and room.reactions) or reads (catalog.changed), nor in the storefront's tables.
+room.changed, the rooms' chat and room.reactions) or reads (catalog.changed), nor in the
+storefront's tables.
 
 `room.sales`, which the storefront reads too, is left out: its maps are keyed by sku
 (`units_sold`, `revenue_minor_by_sku`), and a sku such as `GIFT-CARD` would read as a
