@@ -125,6 +125,8 @@ async def test_a_desktop_puts_the_products_beside_the_video_and_a_phone_over_its
     assert (video["right"], video["bottom"]) == (PHONE["width"], PHONE["height"])  # full screen
     assert video["bottom"] - 200 < product["top"] < product["bottom"] <= video["bottom"]
     assert 0 <= product["left"] < product["right"] <= PHONE["width"]
+    # The row of cards scrolls by itself: the page never scrolls sideways.
+    assert await page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]
     # The card is on top: a tap on it reaches the cart button, not the video.
     cart = await box(
         page, f'[data-testid=product][data-sku="{HOODIE.sku}"] [data-testid=cart-button]'
