@@ -133,3 +133,45 @@ async def _refusals(stack: dict[str, ServiceProcess], message_id: str) -> None:
         mute = await other.post(f"{url}/mute", json={"minutes": 5}, headers={"X-CSRF-Token": csrf})
         assert mute.status_code == 403
         assert (await other.delete(url)).status_code == 403  # no CSRF token either
+
+
+async def test_the_chat_opens_when_the_room_goes_live_and_closes_when_it_ends(
+    stack: dict[str, ServiceProcess], browser: Browser
+) -> None:
+    store = stack["storefront"].base_url
+    async with httpx.AsyncClient(base_url=store) as seller:
+        answer = await seller.post(
+            "/api/seller/session",
+            json={"email": DEMO_SELLER_EMAIL, "password": demo_seller_password(stack)},
+        )
+        assert answer.status_code == 200, answer.text
+        csrf = {"X-CSRF-Token": answer.json()["csrf_token"]}
+        room = await seller.post("/api/seller/rooms", json={"title": "Chat later"}, headers=csrf)
+        assert room.status_code == 201, room.text
+        room_id = room.json()["room_id"]
+
+        context = await browser.new_context(viewport=PHONE)
+        page = await context.new_page()
+        await page.goto(f"{store}/rooms/{room_id}")
+        await expect(page.locator("main[data-room-stream=live]")).to_have_count(1, timeout=LIVE)
+        await expect(page.get_by_test_id("chat-form")).to_be_hidden()
+        await expect(page.get_by_test_id("reaction")).to_have_count(4)
+        await expect(page.get_by_test_id("reaction").first).to_be_hidden()
+
+        live = await seller.post(f"/api/seller/rooms/{room_id}/go-live", headers=csrf)
+        assert live.status_code == 200, live.text
+        await expect(page.get_by_test_id("chat-form")).to_be_visible(timeout=LIVE)
+        await send(page, "First!")
+        await expect(messages(page, "First!")).to_have_count(1, timeout=LIVE)
+
+        ended = await seller.post(f"/api/seller/rooms/{room_id}/end", headers=csrf)
+        assert ended.status_code == 200, ended.text
+        await expect(page.get_by_test_id("chat-form")).to_be_hidden(timeout=LIVE)
+        await expect(messages(page, "First!")).to_have_count(1)  # the last words stay
+        closed = await page.evaluate(
+            """async (roomId) => (await fetch(`/api/rooms/${roomId}/chat`, {
+                 method: "POST", headers: {"Content-Type": "application/json"},
+                 body: JSON.stringify({text: "too late"})})).json()""",
+            room_id,
+        )
+        assert (closed["reason"], closed["state"]) == ("room_not_live", "ended")
