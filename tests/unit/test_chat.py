@@ -269,14 +269,45 @@ def test_reactions_are_pushed_as_counts() -> None:
     ]
 
 
-async def test_reactions_within_an_interval_become_one_push() -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_burst_goes_out_as_one_push_per_interval_in_order_with_reactions_added_up() -> None:
     pushes: list[tuple[str, RoomEvent]] = []
-    rooms = RoomChat(push=lambda room, event: pushes.append((room, event)), interval=60)
+    clock = Clock()
+    rooms = RoomChat(push=lambda room, e: pushes.append((room, e)), interval=60, clock=clock)
+    rooms.posted(posted("m1"), at=NOW)  # after a quiet spell: at once
+    assert [json.loads(e.data)["id"] for _, e in pushes] == ["m1"]
+    rooms.posted(posted("m2"), at=NOW)
+    rooms.deleted("r1", "m2")
     for kind in ("heart", "heart", "fire"):
         rooms.reacted("r1", ReactionKind(kind))
-    assert pushes == []
-    rooms._flush("r1")  # what the timer does after the interval
-    assert [json.loads(e.data) for _, e in pushes] == [{"counts": {"heart": 2, "fire": 1}}]
+    rooms.posted(posted("m3"), at=NOW)
+    assert len(pushes) == 1  # the rest waits for the interval
+    clock.now += 60
+    rooms._flush("r1")  # what the timer does at the end of the interval
+    assert [(e.name, json.loads(e.data)) for _, e in pushes[1:]] == [
+        ("chat", json.loads(pushes[0][1].data) | {"id": "m2"}),
+        ("chat_deleted", {"id": "m2"}),
+        ("chat", json.loads(pushes[0][1].data) | {"id": "m3"}),
+        ("reaction", {"counts": {"heart": 2, "fire": 1}}),
+    ]
+    assert [line.id for line in rooms.recent("r1")] == ["m1", "m3"]
+    rooms.close()
+
+
+async def test_what_waits_for_a_push_is_bounded_by_the_history() -> None:
+    pushes: list[tuple[str, RoomEvent]] = []
+    rooms = RoomChat(push=lambda room, e: pushes.append((room, e)), interval=60, history=3)
+    for n in range(10):
+        rooms.posted(posted(f"m{n}"), at=NOW)
+    rooms._flush("r1")
+    assert [json.loads(e.data)["id"] for _, e in pushes] == ["m0", "m7", "m8", "m9"]
     rooms.close()
 
 
