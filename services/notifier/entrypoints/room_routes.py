@@ -35,7 +35,7 @@ def build_room_router(*, rooms: RoomHub, known: KnownRooms | None = None) -> API
 
     @router.get(
         "/events/rooms/{room_id}",
-        summary="A live room's stock, purchases, sales, viewers and changes over SSE",
+        summary="A live room's stock, purchases, sales, viewers, changes and chat over SSE",
         response_class=EventSourceResponse,
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "The room stream."},
@@ -44,13 +44,16 @@ def build_room_router(*, rooms: RoomHub, known: KnownRooms | None = None) -> API
     )
     async def room_events(room_id: RoomId, skus: Skus = None) -> Response:
         """First `event: snapshot` (`{"stock": [ProductSnapshot], "sales": RoomSales|null,
-        "viewers": n}`), then `stock` (ProductSnapshot list, latest per sku, at most one
+        "viewers": n, "chat": [{"id", "name", "text", "at"}]}`, the chat's last messages),
+        then `stock` (ProductSnapshot list, latest per sku, at most one
         push per `room_push_seconds`), `purchase` (`{"items": [{"sku", "quantity"}],
         "total_minor", "currency"}`), `sales` (RoomSales), `viewers` (`{"count": n}`) and
         `room` (RoomChanged: `{"room_id", "state", "skus"}`; the seller changed the pins or
         the live state: reload the room from the storefront, and reopen this stream with
-        the new skus). A ProductSnapshot carries everything `catalog.changed` v2 gave it:
-        `seller_id`, `image_url` and the flash `deal`, when set.
+        the new skus), and the room's chat: `chat` (`{"id", "name", "text", "at"}`: plain
+        text, never the buyer), `chat_deleted` (`{"id"}`: the seller deleted it) and
+        `reaction` (`{"counts": {"heart": n, ...}}`). A ProductSnapshot carries everything
+        `catalog.changed` v2 gave it: `seller_id`, `image_url` and the flash `deal`, when set.
 
         `viewers` counts open connections to the room on this notifier replica only.
         Event ids count up per connection; there is no resume: a reconnect gets a fresh
