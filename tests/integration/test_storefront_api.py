@@ -13,6 +13,7 @@ from infra.local.redis_server import free_port
 from services.storefront.config import StorefrontSettings
 from services.storefront.domain import derive_checkout_id
 from services.storefront.entrypoints.sessions import BUYER_COOKIE
+from services.storefront.seed import DEMO_STREAM_URL
 from tests.conftest import Database, random_id
 from tests.support import demo
 from tests.support.storefront import Storefront, running_storefront
@@ -204,7 +205,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
         "title": demo.DEMO_ROOM_TITLE,
         "seller": {"seller_id": demo.DEMO_SELLER_ID, "name": demo.DEMO_SELLER_NAME},
         "state": "live",
-        "stream_url": None,
+        "stream_url": DEMO_STREAM_URL,  # the demo's own HLS loop
         "scheduled_at": None,
         "products": [
             {
@@ -214,7 +215,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "currency": "EUR",
                 "max_per_checkout": 5,
                 "available": None,
-                "image_url": None,
+                "image_url": "/static/demo-images/hoodie.svg",
                 "deal": None,
             },
             {
@@ -224,7 +225,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "currency": "EUR",
                 "max_per_checkout": 5,
                 "available": None,
-                "image_url": None,
+                "image_url": "/static/demo-images/mug.svg",
                 "deal": None,
             },
             {
@@ -234,7 +235,7 @@ async def test_the_room_api_lists_the_pinned_products_with_price_strings(
                 "currency": "EUR",
                 "max_per_checkout": 5,
                 "available": None,
-                "image_url": None,
+                "image_url": "/static/demo-images/cap.svg",
                 "deal": None,
             },
         ],
@@ -255,7 +256,7 @@ async def test_an_unknown_room_gives_404_json_and_a_404_page(storefront: Storefr
 async def test_the_room_page_shows_the_products_and_a_buy_button(storefront: Storefront) -> None:
     home = await storefront.client.get("/")
     page = await storefront.client.get("/rooms/demo")
-    script = await storefront.client.get("/static/room.js")
+    script = await storefront.client.get("/static/live.js")  # opens the room's streams
 
     assert home.status_code == 307
     assert home.headers["location"] == "/rooms/demo"
