@@ -55,6 +55,7 @@ async def test_production_orders_refuse_to_start_on_a_database_not_at_head(
 ) -> None:
     settings = OrdersSettings(
         **PRODUCTION,
+        payment_ticket_secret="a-production-secret-of-at-least-32-characters!",
         database_url=postgres_database.url,
         database_schema=postgres_database.schema,
     )
