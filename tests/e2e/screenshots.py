@@ -26,9 +26,13 @@ DESKTOP: ViewportSize = {"width": 1440, "height": 900}
 TIMEOUT_MS = 20_000
 
 PLAYING = "() => { const v = document.querySelector('video'); return !v || v.readyState >= 2 }"
-IMAGES_LOADED = (
-    "() => [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
-)
+# Every image on screen (a lazy one further along a row of cards may never load).
+IMAGES_LOADED = """() => [...document.querySelectorAll("img")].every((img) => {
+  const r = img.getBoundingClientRect();
+  const onScreen = r.width > 0 && r.right > 0 && r.bottom > 0
+    && r.left < innerWidth && r.top < innerHeight;
+  return !onScreen || (img.complete && img.naturalWidth > 0);
+})"""
 
 
 async def settle_room(page: Page) -> None:
