@@ -6,6 +6,7 @@ buyer id, so the notifier needs no session store.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import jwt
 
@@ -26,33 +27,46 @@ class InvalidToken(Exception):
         self.reason = reason
 
 
+def signed(claims: dict[str, Any], secret: str, *, audience: str, ttl: timedelta) -> str:
+    """A JWT (HS256) of `claims` for `audience`, expiring after `ttl`."""
+    now = utc_now()
+    claims = {**claims, "aud": audience, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verified(
+    token: str | None, secret: str, *, audience: str, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The claims of a valid token for `audience` (a non-empty `sub`, an `exp`, and every
+    claim in `required`); InvalidToken (`missing`, `expired`, `invalid`) otherwise."""
+    if not token:
+        raise InvalidToken("missing")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], audience=audience,
+            options={"require": ["sub", "exp", "aud", *required]},
+        )  # fmt: skip
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken("invalid") from exc
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("invalid")
+    return claims
+
+
 @dataclass(frozen=True)
 class BuyerTokens:
     secret: str
     ttl: timedelta = timedelta(hours=12)
 
     def issue(self, buyer_id: str) -> str:
-        now = utc_now()
-        claims = {"sub": buyer_id, "aud": AUDIENCE, "iat": now, "exp": now + self.ttl}
-        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+        return signed({"sub": buyer_id}, self.secret, audience=AUDIENCE, ttl=self.ttl)
 
     def buyer_of(self, token: str | None) -> str:
         """The buyer id in a valid token; InvalidToken otherwise."""
-        if not token:
-            raise InvalidToken("missing")
-        try:
-            claims = jwt.decode(
-                token, self.secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                options={"require": ["sub", "exp", "aud"]},
-            )  # fmt: skip
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidToken("expired") from exc
-        except jwt.InvalidTokenError as exc:
-            raise InvalidToken("invalid") from exc
-        buyer = claims.get("sub")
-        if not isinstance(buyer, str) or not buyer:
-            raise InvalidToken("invalid")
-        return buyer
+        return str(verified(token, self.secret, audience=AUDIENCE)["sub"])
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -8,13 +8,10 @@ from datetime import timedelta
 from typing import Literal
 from urllib.parse import quote, urlencode
 
-import jwt
-
-from contracts import utc_now
+from services.common.tokens import InvalidToken, signed, verified
 from services.orders.domain import Order
 
 AUDIENCE = "livecart-payment"
-ALGORITHM = "HS256"
 MAX_TICKET_LENGTH = 600
 
 PAGE_GRACE = timedelta(minutes=2)
@@ -26,12 +23,8 @@ PAYMENT_METHODS: dict[str, str] = {"sandbox_wallet": "Sandbox wallet"}
 """What the buyer may pick: what the PaymentGateway can charge (the sandbox wallet only)."""
 
 
-class InvalidTicket(Exception):
+class InvalidTicket(InvalidToken):
     """`reason`: `missing`, `expired` or `invalid` (forged, malformed, another checkout)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -42,35 +35,20 @@ class PaymentTickets:
     ttl: timedelta
 
     def issue(self, *, checkout_id: str, buyer_id: str) -> str:
-        now = utc_now()
-        claims = {
-            "sub": buyer_id,
-            "cid": checkout_id,
-            "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + self.ttl + PAGE_GRACE,
-        }
-        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+        claims = {"sub": buyer_id, "cid": checkout_id}
+        return signed(claims, self.secret, audience=AUDIENCE, ttl=self.ttl + PAGE_GRACE)
 
     def buyer_of(self, ticket: str | None, *, checkout_id: str) -> str:
         """The buyer a valid ticket for `checkout_id` was issued to; InvalidTicket if not."""
-        if not ticket:
-            raise InvalidTicket("missing")
-        if len(ticket) > MAX_TICKET_LENGTH:
+        if ticket and len(ticket) > MAX_TICKET_LENGTH:
             raise InvalidTicket("invalid")
         try:
-            claims = jwt.decode(
-                ticket, self.secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                options={"require": ["sub", "cid", "exp", "aud"]},
-            )  # fmt: skip
-        except jwt.ExpiredSignatureError as exc:
-            raise InvalidTicket("expired") from exc
-        except jwt.InvalidTokenError as exc:
-            raise InvalidTicket("invalid") from exc
-        buyer = claims.get("sub")
-        if claims.get("cid") != checkout_id or not isinstance(buyer, str) or not buyer:
+            claims = verified(ticket, self.secret, audience=AUDIENCE, required=("cid",))
+        except InvalidToken as exc:
+            raise InvalidTicket(exc.reason) from exc
+        if claims.get("cid") != checkout_id:
             raise InvalidTicket("invalid")
-        return buyer
+        return str(claims["sub"])
 
 
 @dataclass(frozen=True)

@@ -190,8 +190,16 @@
     }, onState);
   }
 
+  // A new element with its class and text (textContent: never markup).
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
   window.livecart = {
-    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, keepOpen,
+    element, money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, keepOpen,
     dealState, roomDeal, clockText, ServerClock,
   };
 })();

@@ -7,7 +7,7 @@
 
 (() => {
   const {
-    money, orderReference, orderOutcome, recordedAt, followBuyer, ConnectionBanner, STEP_NAMES,
+    element, money, orderReference, orderOutcome, recordedAt, followBuyer, ConnectionBanner, STEP_NAMES,
   } = window.livecart;
   const root = document.querySelector("[data-testid=my-orders]");
   if (!root || !root.dataset.notifierUrl) return;
@@ -24,13 +24,6 @@
 
   const orders = new Map(); // checkout id -> order
   const rooms = new Map(); // room id -> { title, titles: Map(sku -> title) } once read
-
-  function element(tag, className, text) {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text !== undefined) el.textContent = text;
-    return el;
-  }
 
   function when(ms) {
     const at = new Date(ms);

@@ -6,7 +6,7 @@
 
 (() => {
   const {
-    money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, keepOpen, Tracker,
+    element, money, minorOf, stockText, StockBoard, intOrNull, openRoomStream, keepOpen, Tracker,
     dealState, roomDeal, clockText, ServerClock,
   } = window.livecart;
   const TICKER_SIZE = 3;
@@ -31,13 +31,6 @@
   // The product in the checkout drawer, and the cart button that opened it.
   let drawerProduct = null;
   let opener = null;
-
-  function element(tag, className, text) {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text !== undefined) el.textContent = text;
-    return el;
-  }
 
   function safeImage(url) {
     if (typeof url !== "string") return "";
