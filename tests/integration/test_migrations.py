@@ -16,7 +16,7 @@ from tests.conftest import Database
 VERSION_TABLE = "alembic_version"
 ORDERS_TABLES = {
     "products", "orders", "order_lines", "payments", "sandbox_wallets", "outbox",
-    "flash_deals", "seller_accounts", "seller_sessions",
+    "flash_deals", "seller_accounts", "seller_sessions", "product_images",
 }  # fmt: skip
 STOREFRONT_TABLES = {
     "sellers", "rooms", "pinned_products", "seller_accounts", "seller_sessions",

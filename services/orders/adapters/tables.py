@@ -3,7 +3,7 @@ turns rows into domain objects, and the outbox holds contract events as JSON tex
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Integer, Text
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -163,3 +163,18 @@ class SellerSessionRow(OrdersTable, table=True):
     seller_id: str = Field(foreign_key="seller_accounts.seller_id", index=True, max_length=64)
     csrf_token: str = Field(max_length=64)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ProductImageRow(OrdersTable, table=True):
+    """An image a seller uploaded, stored once by the SHA-256 of its bytes (the same image
+    twice is one row) and served by every replica at /media/products/<sha256>.<ext>."""
+
+    __tablename__ = "product_images"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    content_type: str = Field(max_length=32)
+    size: int = Field(ge=0)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
