@@ -75,6 +75,13 @@ class OrdersSettings(ConsumerSettings, SellerAuthSettings):
         description="Base URL of the marketplace as the buyer's browser reaches it (the "
         "payment page's address in the `reserved` status).",
     )
+    max_image_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        le=20 * 1024 * 1024,
+        description="Largest product image a seller may upload in the console (bytes); "
+        "larger ones are refused with 413.",
+    )
     payment_frame_ancestors: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"],
         description="Origins of the storefront pages that may embed the payment page "

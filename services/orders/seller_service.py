@@ -22,6 +22,7 @@ from contracts.events import Sku
 from services.orders import service
 from services.orders.deals import Deal, check_deal
 from services.orders.domain import InvalidProduct, NotFound, NotYours, StockMove
+from services.orders.media import own_media
 from services.orders.ports import OrderView, PaymentGateway, ProductView, UnitOfWork
 from services.orders.service import UnitOfWorkFactory
 
@@ -34,6 +35,7 @@ __all__ = [
     "get_order",
     "list_orders",
     "list_products",
+    "own_product",
     "record_flash_deal",
     "ship_order",
     "update_product",
@@ -63,11 +65,12 @@ async def create_product(
     currency: str,
     image_url: str | None,
     stock: int,
+    media: str | None = None,
 ) -> ProductView:
     """A new product of the seller's with `stock` units available (ProductExists if the
-    sku is anyone's already)."""
+    sku is anyone's already); `media` as in update_product."""
     _check_sku(sku)
-    _check_details(title, price_minor, image_url)
+    _check_details(title, price_minor, image_url, media)
     if not _CURRENCY.fullmatch(currency):
         raise InvalidProduct("currency is 3 upper-case letters (ISO 4217)")
     _check_units("stock", stock, low=0)
@@ -88,9 +91,12 @@ async def update_product(
     title: str | None = None,
     price_minor: int | None = None,
     image_url: str | None = None,
+    media: str | None = None,
 ) -> ProductView:
-    """Change the title, price or image of the seller's product (None keeps it)."""
-    _check_details(title, price_minor, image_url)
+    """Change the title, price or image of the seller's product (None keeps it). An
+    image address under `media` (the marketplace's own, media.media_prefix) is accepted
+    besides https:// and /static/ ones."""
+    _check_details(title, price_minor, image_url, media)
     async with uow() as work:
         await _own_product(work, seller_id, sku)
         await work.update_product(sku, title=title, price_minor=price_minor, image_url=image_url)
@@ -122,6 +128,12 @@ async def change_stock(
             assert set_to is not None  # exactly one of them, checked above
             await work.set_available(sku, set_to)
         return await _commit_and_view(work, sku)
+
+
+async def own_product(*, uow: UnitOfWorkFactory, seller_id: str, sku: str) -> ProductView:
+    """The seller's product `sku` (NotFound, or NotYours when it is another seller's)."""
+    async with uow() as work:
+        return await _own_product(work, seller_id, sku)
 
 
 async def list_orders(
@@ -208,15 +220,21 @@ def _check_sku(sku: str) -> None:
         raise InvalidProduct(f"sku {sku!r} is 1..64 letters, digits, '.', '_' or '-'") from exc
 
 
-def _check_details(title: str | None, price_minor: int | None, image_url: str | None) -> None:
+def _check_details(
+    title: str | None, price_minor: int | None, image_url: str | None, media: str | None = None
+) -> None:
     if title is not None and (not title.strip() or len(title) > MAX_TITLE):
         raise InvalidProduct(f"a title is 1..{MAX_TITLE} characters")
     if price_minor is not None and not 0 <= price_minor <= MAX_PRICE_MINOR:
         raise InvalidProduct(f"price_minor is 0..{MAX_PRICE_MINOR}")
     if image_url is not None and (
-        len(image_url) > MAX_IMAGE_URL or not image_url.startswith(("https://", "/static/"))
+        len(image_url) > MAX_IMAGE_URL
+        or not (image_url.startswith(("https://", "/static/")) or own_media(image_url, media))
     ):
-        raise InvalidProduct(f"image_url starts with https:// or /static/, {MAX_IMAGE_URL} at most")
+        raise InvalidProduct(
+            f"image_url starts with https:// or /static/ (or is an uploaded image's address), "
+            f"{MAX_IMAGE_URL} at most"
+        )
 
 
 def _check_units(name: str, units: int, *, low: int) -> None:

@@ -5,13 +5,14 @@ under /api/seller and the server-rendered pages under /seller (docs/sellers.md).
     console_session  sign-in and sign-out, as pages and as JSON
     console_api      products, stock and orders as JSON
     console_pages    the same as HTML pages and form posts
+    console_images   product image uploads, and /media/products/ serving them
     console_errors   every failure mapped to a 4xx answer, once
 """
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.orders.entrypoints import console_api, console_pages, console_session
+from services.orders.entrypoints import console_api, console_images, console_pages, console_session
 from services.orders.entrypoints.app import OrdersRuntime
 from services.orders.entrypoints.console_auth import Console
 from services.orders.entrypoints.console_errors import install_error_handlers
@@ -27,4 +28,5 @@ def install_console(app: FastAPI, runtime: OrdersRuntime) -> None:
     app.include_router(console_session.api)
     app.include_router(console_api.router)
     app.include_router(console_pages.router)
+    app.include_router(console_images.media)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -3,12 +3,13 @@ Writing needs the `X-CSRF-Token` header; another seller's product or order is a 
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import AfterValidator
 
 from contracts import OrderStatus, parse_order_reference
 from contracts.references import MAX_REFERENCE_INPUT
 from services.orders import seller_service
+from services.orders.entrypoints import console_images
 from services.orders.entrypoints.console_auth import ApiSeller, ConsoleDep
 from services.orders.entrypoints.console_schemas import (
     OrderOut,
@@ -79,7 +80,10 @@ async def list_products(seller: ApiSeller, console: ConsoleDep) -> list[ProductO
 )
 async def create_product(body: ProductCreate, seller: ApiSeller, console: ConsoleDep) -> ProductOut:
     product = await seller_service.create_product(
-        uow=console.runtime.uow, seller_id=seller.seller_id, **body.model_dump()
+        uow=console.runtime.uow,
+        seller_id=seller.seller_id,
+        **body.model_dump(),
+        media=console.media,
     )
     console.runtime.changed(skus=[product.sku])
     return ProductOut.of(product)
@@ -95,9 +99,46 @@ async def update_product(
     sku: SkuPath, body: ProductUpdate, seller: ApiSeller, console: ConsoleDep
 ) -> ProductOut:
     product = await seller_service.update_product(
-        uow=console.runtime.uow, seller_id=seller.seller_id, sku=sku, **body.changes()
+        uow=console.runtime.uow,
+        seller_id=seller.seller_id,
+        sku=sku,
+        **body.changes(),
+        media=console.media,
     )
     console.runtime.changed(skus=[sku])
+    return ProductOut.of(product)
+
+
+@router.post(
+    "/products/{sku}/image",
+    tags=["seller products"],
+    summary="Upload a product's image (multipart field `file`: PNG, JPEG, WebP or GIF)",
+    responses={
+        **_ONE,
+        413: {"model": Problem, "description": "Larger than ORDERS_MAX_IMAGE_BYTES"},
+        415: {"model": Problem, "description": "Not a PNG, JPEG, WebP or GIF"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_image(
+    request: Request, sku: SkuPath, seller: ApiSeller, console: ConsoleDep
+) -> ProductOut:
+    product = await console_images.upload_image(
+        request, console, seller_id=seller.seller_id, sku=sku
+    )
     return ProductOut.of(product)
 
 

@@ -16,8 +16,10 @@ from services.common.seller_auth import (
     SellerSession,
     csrf_matches,
 )
+from services.orders.adapters.images import ProductImages
 from services.orders.adapters.sellers import SellerAccounts
 from services.orders.entrypoints.app import OrdersRuntime
+from services.orders.media import media_prefix
 
 SESSION_COOKIE = "livecart_marketplace_seller"
 LOGIN_COOKIE = "livecart_marketplace_login"
@@ -34,6 +36,7 @@ class Console:
     accounts: SellerAccounts
     session_cookie: CookiePolicy
     login_cookie: CookiePolicy
+    images: ProductImages
 
     @classmethod
     def of(cls, runtime: OrdersRuntime) -> "Console":
@@ -44,7 +47,13 @@ class Console:
             accounts=SellerAccounts(runtime.engine),
             session_cookie=CookiePolicy(SESSION_COOKIE, secure, int(hours * 3600)),
             login_cookie=CookiePolicy(LOGIN_COOKIE, secure, LOGIN_COOKIE_SECONDS),
+            images=ProductImages(runtime.engine),
         )
+
+    @property
+    def media(self) -> str:
+        """Where the marketplace's uploaded images are (`<public URL>/media/products/`)."""
+        return media_prefix(self.runtime.settings.public_url)
 
     @property
     def session_ttl(self) -> timedelta:

@@ -24,8 +24,11 @@ from services.orders.entrypoints.console_auth import (
     page_of,
 )
 from services.orders.entrypoints.console_web import back_to, redirect, render
+from services.orders.media import ImageTooLarge, ImageTypeRefused
 
 DOMAIN_STATUS: tuple[tuple[type[OrderError], int], ...] = (
+    (ImageTooLarge, 413),
+    (ImageTypeRefused, 415),
     (NotFound, 404),
     (NotYours, 403),
     (ProductExists, 409),

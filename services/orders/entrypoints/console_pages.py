@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from contracts import OrderStatus
 from services.orders import seller_service
+from services.orders.entrypoints import console_images
 from services.orders.entrypoints.console_api import (
     OrderIdPath,
     OrderReferenceQuery,
@@ -53,7 +54,10 @@ async def products_page(request: Request, seller: PageSeller, console: ConsoleDe
 async def create_product(request: Request, seller: PageSeller, console: ConsoleDep) -> Response:
     body = await read_form(request, ProductCreate)
     product = await seller_service.create_product(
-        uow=console.runtime.uow, seller_id=seller.seller_id, **body.model_dump()
+        uow=console.runtime.uow,
+        seller_id=seller.seller_id,
+        **body.model_dump(),
+        media=console.media,
     )
     console.runtime.changed(skus=[product.sku])
     return redirect(request, "/seller", f"Added {product.sku}: {product.title}")
@@ -65,10 +69,24 @@ async def update_product(
 ) -> Response:
     body = await read_form(request, ProductUpdate)
     product = await seller_service.update_product(
-        uow=console.runtime.uow, seller_id=seller.seller_id, sku=sku, **body.changes()
+        uow=console.runtime.uow,
+        seller_id=seller.seller_id,
+        sku=sku,
+        **body.changes(),
+        media=console.media,
     )
     console.runtime.changed(skus=[sku])
     return redirect(request, back_to(request, "/seller"), f"Saved {product.sku}")
+
+
+@router.post("/seller/products/{sku}/image")
+async def upload_image(
+    request: Request, sku: SkuPath, seller: PageSeller, console: ConsoleDep
+) -> Response:
+    product = await console_images.upload_image(
+        request, console, seller_id=seller.seller_id, sku=sku
+    )
+    return redirect(request, back_to(request, "/seller"), f"New image for {product.sku}")
 
 
 @router.post("/seller/products/{sku}/stock")

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from contracts import OrderStatus, order_reference
 from contracts.events import Identifier, Sku
+from services.orders.media import MEDIA_URL
 from services.orders.ports import OrderView, ProductView
 
 MAX_UNITS = 1_000_000
@@ -39,6 +40,8 @@ def _image_url(value: str) -> str:
     if value.startswith("/static/") and ".." not in value and not parts.netloc:
         return value
     if parts.scheme == "https" and parts.hostname:
+        return value
+    if MEDIA_URL.fullmatch(value):  # an uploaded image's; seller_service checks it is ours
         return value
     raise ValueError("must be an https:// address or a /static/ path")
 
