@@ -172,6 +172,13 @@ class StorefrontSettings(TokenSettings, SellerAuthSettings):
         """`scheme://host[:port]` of the marketplace (its payment page is framed)."""
         return _origin(self.marketplace_public_url)
 
+    @property
+    def marketplace_media(self) -> str:
+        """Where the marketplace serves the product images sellers upload
+        (`<origin>/media/products/`): the room shows images from there, nothing else of it."""
+        origin = self.marketplace_origin
+        return f"{origin}/media/products/" if origin else ""
+
     def events_url(self, checkout_id: str, *, buyer_id: str) -> str:
         """The notifier's SSE URL for one checkout. No token in it (URLs end up in logs): a
         browser sends the buyer cookie, other clients `Authorization: Bearer`."""

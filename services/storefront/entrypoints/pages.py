@@ -1,6 +1,7 @@
 """The server-rendered buyer pages (Jinja2 + small scripts, no build step): the live room a
 buyer watches and buys in. The seller's pages (dashboard included) are in seller_pages.py."""
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -20,6 +21,20 @@ STATIC_DIR = PACKAGE_DIR / "static"
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 templates.env.globals["format_price"] = format_price
 templates.env.globals["format_money"] = format_money
+MARKETPLACE_IMAGE = re.compile(r"[0-9a-f]{64}\.(?:png|jpg|webp|gif)")
+
+
+def marketplace_image(url: str, prefix: str) -> bool:
+    """Whether `url` is an image a seller uploaded to the marketplace (`prefix` is its
+    `/media/products/` address, StorefrontSettings.marketplace_media; room.js checks the same)."""
+    return (
+        bool(prefix)
+        and url.startswith(prefix)
+        and bool(MARKETPLACE_IMAGE.fullmatch(url[len(prefix) :]))
+    )
+
+
+templates.env.globals["marketplace_image"] = marketplace_image
 
 
 def _buyer_locale(request: Request) -> dict[str, str]:
@@ -85,6 +100,8 @@ async def render_room(
         # The server's clock decides whether a deal counts down or runs when the page is
         # drawn; the page's script goes on from it (a phone's clock may be off).
         "now": utc_now(),
+        # The marketplace's uploaded images are shown (safe_image, room.js) from here only.
+        "marketplace_media": deps.settings.marketplace_media,
     }
     return templates.TemplateResponse(request, template, context, headers=page_headers(deps))
 
@@ -94,21 +111,27 @@ def page_headers(deps: StorefrontDeps) -> dict[str, str]:
     (per visitor, and live)."""
     return {
         "Content-Security-Policy": _content_security_policy(
-            deps.settings.notifier_origin, deps.settings.marketplace_origin
+            deps.settings.notifier_origin,
+            deps.settings.marketplace_origin,
+            deps.settings.marketplace_media,
         ),
         "Cache-Control": "private, no-store",
     }
 
 
-def _content_security_policy(notifier_origin: str, marketplace_origin: str) -> str:
+def _content_security_policy(
+    notifier_origin: str, marketplace_origin: str, marketplace_media: str = ""
+) -> str:
     # Only our own scripts run; the other origins the page talks to are the notifier
     # (SSE) and the seller's stream: any https:// address, fetched by the HLS player
     # (static/player.js) and played through a blob: MediaSource. Product images may be
-    # any https:// address too (the marketplace's image URLs).
+    # any https:// address too (the marketplace's image URLs), and the images sellers
+    # upload to the marketplace, from its /media/products/ path only (http in development).
+    images = " ".join(filter(None, ["'self' data: https:", marketplace_media]))
     return (
         "default-src 'self'; "
         f"connect-src 'self' {notifier_origin} https:; "
-        "img-src 'self' data: https:; media-src 'self' blob: https:; "
+        f"img-src {images}; media-src 'self' blob: https:; "
         # The marketplace's payment page, in the room's payment dialog (payment.js).
         f"frame-src https: {marketplace_origin}; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

@@ -32,9 +32,16 @@
   let drawerProduct = null;
   let opener = null;
 
+  // An https:// or same-origin image, or one a seller uploaded to the marketplace (its
+  // /media/products/ address, data-marketplace-media; _macros.html's safe_image checks the same).
+  const marketplaceMedia = roomEl.dataset.marketplaceMedia || "";
+  const MEDIA_NAME = /^[0-9a-f]{64}\.(?:png|jpg|webp|gif)$/;
   function safeImage(url) {
     if (typeof url !== "string") return "";
-    return url.startsWith("https://") || (url.startsWith("/") && !url.startsWith("//")) ? url : "";
+    if (url.startsWith("https://") || (url.startsWith("/") && !url.startsWith("//"))) return url;
+    const uploaded = marketplaceMedia && url.startsWith(marketplaceMedia)
+      && MEDIA_NAME.test(url.slice(marketplaceMedia.length));
+    return uploaded ? url : "";
   }
 
   // ---- products: what each card shows, from the page, the room API and the stream -------
