@@ -129,6 +129,12 @@ async def test_the_console_page_uploads_with_its_form_and_comes_back(bench: Benc
     sha256 = hashlib.sha256(image).hexdigest()
     shown = await seller.client.get("/seller")
     assert f'src="{PUBLIC_URL}/media/products/{sha256}.png"' in shown.text
+    # The console may be reached at another origin than ORDERS_PUBLIC_URL's: its CSP
+    # lets the uploaded images in from there (the media path only, besides https:).
+    assert (
+        f"img-src 'self' https: data: {PUBLIC_URL}/media/products/;"
+        in (shown.headers["content-security-policy"])
+    )
     assert "New image for" in shown.text
 
     stale = await seller.client.post(

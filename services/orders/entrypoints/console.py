@@ -23,7 +23,7 @@ def install_console(app: FastAPI, runtime: OrdersRuntime) -> None:
     """Add the console's routes, static files, error handlers and headers to `app`."""
     app.state.console = Console.of(runtime)
     install_error_handlers(app)
-    app.add_middleware(ConsoleHeaders)
+    app.add_middleware(ConsoleHeaders, media=app.state.console.media)
     app.include_router(console_session.pages)
     app.include_router(console_session.api)
     app.include_router(console_api.router)

@@ -49,12 +49,22 @@ CONSOLE_HEADERS = (
 )
 
 
+def console_headers(media: str = "") -> tuple[tuple[bytes, bytes], ...]:
+    """CONSOLE_HEADERS, with the uploaded images' address (`<ORDERS_PUBLIC_URL>/media/
+    products/`) in img-src too: the console may be reached at another origin than it."""
+    if not media:
+        return CONSOLE_HEADERS
+    policy = CONTENT_SECURITY_POLICY.replace("data:;", f"data: {media};", 1)
+    return ((b"content-security-policy", policy.encode()), *CONSOLE_HEADERS[1:])
+
+
 class ConsoleHeaders:
     """Adds the console's headers to every answer under /seller and /api/seller: a
     strict CSP, and no-store (pages and answers are one seller's)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, media: str = "") -> None:
         self.app = app
+        self.headers = console_headers(media)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -65,7 +75,7 @@ class ConsoleHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in CONSOLE_HEADERS if n not in names]
+                extra = [(n, v) for n, v in self.headers if n not in names]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
