@@ -151,14 +151,15 @@ async def _patiently(read: Callable[[], Awaitable[T]], buyer_id: str) -> T:
     """`read()`, again after a pause each time the history is unavailable. Under a flash
     sale the history client's connections can all be busy for longer than a read may
     wait; ending the stream there made the browser reconnect into the same crowd."""
-    backoff = Backoff(UNAVAILABLE_BASE_SECONDS, UNAVAILABLE_CAP_SECONDS, jitter=0.5)
+    backoff: Backoff | None = None  # made on the first failure: reads run per status
     while True:
         try:
             return await read()
         except HistoryUnavailable as exc:
             HISTORY_UNAVAILABLE.inc()
-            if backoff.failures == 0:
+            if backoff is None:
                 log.warning("buyer history of %s unavailable, reading again: %s", buyer_id, exc)
+                backoff = Backoff(UNAVAILABLE_BASE_SECONDS, UNAVAILABLE_CAP_SECONDS, jitter=0.5)
             await asyncio.sleep(backoff.failed())
 
 
