@@ -34,7 +34,18 @@ def marketplace_image(url: str, prefix: str) -> bool:
     )
 
 
-templates.env.globals["marketplace_image"] = marketplace_image
+def safe_image_url(url: object, media: str = "") -> str:
+    """`url` when a page may show it as an image or a stream (https://, this origin's own
+    paths, or an upload under the marketplace's `media` prefix); "" otherwise. The
+    `safe_image` macro of _macros.html; room.js's safeImage() is its twin."""
+    if not isinstance(url, str) or not url:
+        return ""
+    if url.startswith("https://") or (url.startswith("/") and not url.startswith("//")):
+        return url
+    return url if marketplace_image(url, media) else ""
+
+
+templates.env.globals["safe_image_url"] = safe_image_url
 
 
 def _buyer_locale(request: Request) -> dict[str, str]:
