@@ -129,13 +129,10 @@ class RoomWatch:
         self._room = change
         self._wake.set()
 
-    def offer_event(self, event: RoomEvent) -> None:
-        """Queue an event of which every one counts (a chat message, a deletion, the
-        reactions of a push), in order with the purchases."""
-        self.offer_purchase(event)
-
     def offer_purchase(self, purchase: Purchase | RoomEvent) -> None:
-        """Queue a purchase; a full queue means the browser stopped reading: drop it."""
+        """Queue a purchase, or another event of which every one counts (a chat message, a
+        deletion, the reactions of a push), in order; a full queue means the browser
+        stopped reading: drop it."""
         if self._closed:
             return
         if len(self._purchases) >= self._max_pending:

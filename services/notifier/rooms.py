@@ -87,20 +87,18 @@ class RoomHub:
 
     def purchase(self, status: OrderStatusChanged) -> None:
         """A confirmed order: onto the ticker of its room's connections, without the buyer."""
-        audience = self._rooms.get(status.room_id)
+        if status.room_id in self._rooms:  # encoded only for a room someone watches
+            self.push(status.room_id, RoomEvent.purchase(Purchase.from_status(status)))
+
+    def push(self, room_id: str, event: RoomEvent) -> None:
+        """Queue `event`, of which every one counts (a purchase, a chat message, a
+        deletion, the reactions of a push), to every open connection of the room."""
+        audience = self._rooms.get(room_id)
         if audience is not None:
-            event = RoomEvent.purchase(Purchase.from_status(status))
             # A copy: a connection whose queue is full closes, but stays listed until
             # its stream ends.
             for watch in list(audience.watches):
                 watch.offer_purchase(event)
-
-    def push(self, room_id: str, event: RoomEvent) -> None:
-        """Queue `event` to every open connection of the room (a chat message, ...)."""
-        audience = self._rooms.get(room_id)
-        if audience is not None:
-            for watch in list(audience.watches):  # a copy: see `purchase`
-                watch.offer_event(event)
 
     def stock(self, skus: frozenset[str] | None = None) -> list[ProductSnapshot]:
         """Known products, by sku; only `skus` when given."""
