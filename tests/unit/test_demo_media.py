@@ -1,11 +1,13 @@
 """The demo's media are in the repository, small, and where the seeds say: every demo
 product's image (served by the storefront, and by the marketplace console, which shows the
 same /static/ path from its own static files), the demo room's HLS loop, and the vendored
-HLS player at the version its README names."""
+HLS player and SHA-256 at the versions their README names."""
 
 import hashlib
 import re
 from pathlib import Path
+
+import pytest
 
 from services.orders import seed as marketplace
 from services.storefront import seed as storefront
@@ -44,12 +46,23 @@ def test_the_demo_stream_is_a_complete_small_hls_loop() -> None:
     assert sum(f.stat().st_size for f in playlist.parent.iterdir()) < 200_000
 
 
-def test_the_vendored_hls_player_is_the_version_its_readme_names() -> None:
+@pytest.mark.parametrize(
+    ("file", "licence", "version_mark"),
+    [
+        ("hls.min.js", "hls.js.LICENSE", '"{version}"'),  # hls.js says its own version
+        ("sha256.min.js", "js-sha256.LICENSE", "@version {version}"),
+    ],
+)
+def test_each_vendored_file_is_the_version_and_checksum_its_readme_names(
+    file: str, licence: str, version_mark: str
+) -> None:
     vendor = STATIC_DIR / "vendor"
     readme = (vendor / "README.md").read_text()
-    named = re.search(r"\| `hls\.min\.js` \|[^|]+\| ([0-9.]+) \|.*sha256 `([0-9a-f]{64})`", readme)
+    named = re.search(
+        rf"\| `{re.escape(file)}` \|[^|]+\| ([0-9.]+) \|.*sha256 `([0-9a-f]{{64}})`", readme
+    )
     assert named is not None
-    player = (vendor / "hls.min.js").read_bytes()
-    assert hashlib.sha256(player).hexdigest() == named[2]
-    assert f'"{named[1]}"'.encode() in player  # hls.js says its own version
-    assert (vendor / "hls.js.LICENSE").read_text().startswith("Copyright")
+    code = (vendor / file).read_bytes()
+    assert hashlib.sha256(code).hexdigest() == named[2]
+    assert version_mark.format(version=named[1]).encode() in code
+    assert (vendor / licence).read_text().startswith("Copyright")

@@ -26,6 +26,7 @@ async def test_the_page_and_the_contract_give_every_checkout_the_same_reference(
     ]
     async with chromium() as browser:
         page = await browser.new_page()
+        await page.add_script_tag(content=(STATIC_DIR / "vendor" / "sha256.min.js").read_text())
         await page.add_script_tag(content=(STATIC_DIR / "reference.js").read_text())
         in_page = await page.evaluate(REFERENCES, checkout_ids)
         await page.close()

@@ -1,66 +1,23 @@
 // Short order references, as contracts/references.py makes them: the first 40 bits of the
 // SHA-256 of the checkout id in Crockford base32, "LC-7K3M-9QX2". Computed here rather than
 // carried by the status events, so no contract changes; tests/unit/test_order_reference_js.py
-// checks both sides agree. SHA-256 is written out (a few lines) rather than taken from
-// crypto.subtle: that one is asynchronous and missing on plain-http pages other than
-// localhost, and a reference is a label, not a secret. Defines window.livecart.orderReference.
+// checks both sides agree. SHA-256 comes from the vendored js-sha256 (vendor/sha256.min.js,
+// loaded before this file): crypto.subtle is asynchronous and missing on plain-http pages
+// other than localhost. Defines window.livecart.orderReference.
 "use strict";
 
 (() => {
   const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  const K = new Uint32Array([
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-  ]);
-
-  const rotr = (x, n) => (x >>> n) | (x << (32 - n));
-
-  // SHA-256 of some bytes: the eight 32-bit words of the digest (FIPS 180-4).
-  function sha256(bytes) {
-    const length = Math.ceil((bytes.length + 9) / 64) * 64;
-    const padded = new Uint8Array(length);
-    padded.set(bytes);
-    padded[bytes.length] = 0x80;
-    const view = new DataView(padded.buffer);
-    view.setUint32(length - 8, Math.floor(bytes.length / 0x20000000));
-    view.setUint32(length - 4, (bytes.length * 8) >>> 0);
-    const h = new Uint32Array([
-      0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    ]);
-    const w = new Uint32Array(64);
-    for (let block = 0; block < length; block += 64) {
-      for (let i = 0; i < 16; i += 1) w[i] = view.getUint32(block + 4 * i);
-      for (let i = 16; i < 64; i += 1) {
-        const s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
-        const s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-      }
-      let [a, b, c, d, e, f, g, hh] = h;
-      for (let i = 0; i < 64; i += 1) {
-        const t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-        const t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        [hh, g, f, e, d, c, b, a] = [g, f, e, (d + t1) >>> 0, c, b, a, (t1 + t2) >>> 0];
-      }
-      [a, b, c, d, e, f, g, hh].forEach((value, i) => { h[i] += value; });
-    }
-    return h;
-  }
 
   // "b7e2c1f0-…" -> "LC-G73N-GXGV".
   function orderReference(checkoutId) {
-    const digest = sha256(new TextEncoder().encode(String(checkoutId)));
-    // The first 40 bits: the first word, then the top byte of the second; 5 at a time.
-    const bits = (BigInt(digest[0]) << 8n) | BigInt(digest[1] >>> 24);
+    const digest = window.sha256.array(String(checkoutId)); // UTF-8, 32 bytes
+    // The first 40 bits (5 bytes), 5 bits at a time.
+    const bits = digest.slice(0, 5).reduce((all, byte) => (all << 8n) | BigInt(byte), 0n);
     let symbols = "";
     for (let shift = 35n; shift >= 0n; shift -= 5n) symbols += ALPHABET[Number((bits >> shift) & 31n)];
     return `LC-${symbols.slice(0, 4)}-${symbols.slice(4)}`;
   }
 
-  window.livecart = Object.assign(window.livecart || {}, { orderReference, sha256 });
+  window.livecart = Object.assign(window.livecart || {}, { orderReference });
 })();
